@@ -1,0 +1,130 @@
+"""The dataset generators: shapes, dtypes, determinism, balance, geometry and argument checks."""
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from micrograd_nn.datasets import (
+    DATASETS, make_blobs, make_circles, make_dataset, make_moons, make_spiral, make_xor,
+)
+
+N_CLASSES = {"moons": 2, "circles": 2, "xor": 2, "blobs": 3, "spiral": 3}
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_shapes_and_dtypes(name):
+    X, y = DATASETS[name](n_samples=61, seed=0)
+    assert X.shape == (61, 2)
+    assert y.shape == (61,)
+    assert X.dtype == np.float64
+    assert np.issubdtype(y.dtype, np.integer)
+    assert set(np.unique(y)) == set(range(N_CLASSES[name]))
+    assert np.all(np.isfinite(X))
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_same_seed_same_arrays_other_seed_other_arrays(name):
+    X1, y1 = DATASETS[name](n_samples=40, seed=7)
+    X2, y2 = DATASETS[name](n_samples=40, seed=7)
+    X3, _ = DATASETS[name](n_samples=40, seed=8)
+    np.testing.assert_array_equal(X1, X2)
+    np.testing.assert_array_equal(y1, y2)
+    assert not np.array_equal(X1, X3)
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+@given(n=st.integers(min_value=3, max_value=120), seed=st.integers(0, 2**32 - 1))
+def test_classes_balanced_within_one(name, n, seed):
+    _, y = DATASETS[name](n_samples=n, seed=seed)
+    counts = np.bincount(y, minlength=N_CLASSES[name])
+    assert counts.sum() == n
+    assert counts.max() - counts.min() <= 1
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+def test_rows_are_shuffled(name):
+    _, y = DATASETS[name](n_samples=200, seed=1)
+    # unshuffled data would be one block per class: few label changes between neighbours
+    assert np.count_nonzero(np.diff(y)) > 20
+
+
+def test_generator_seed_is_used_as_is():
+    a = make_moons(20, seed=np.random.default_rng(3))
+    b = make_moons(20, seed=np.random.default_rng(3))
+    np.testing.assert_array_equal(a[0], b[0])
+
+
+def test_noise_free_geometry():
+    X, y = make_moons(50, noise=0.0, seed=0)
+    upper, lower = X[y == 0], X[y == 1]
+    np.testing.assert_allclose(np.hypot(upper[:, 0], upper[:, 1]), 1.0)
+    np.testing.assert_allclose(np.hypot(lower[:, 0] - 1.0, lower[:, 1] - 0.5), 1.0)
+    assert np.all(upper[:, 1] >= -1e-12) and np.all(lower[:, 1] <= 0.5 + 1e-12)
+
+    X, y = make_circles(40, noise=0.0, factor=0.3, seed=0)
+    radius = np.hypot(X[:, 0], X[:, 1])
+    np.testing.assert_allclose(radius[y == 0], 1.0)
+    np.testing.assert_allclose(radius[y == 1], 0.3)
+
+    X, y = make_xor(80, noise=0.0, seed=0)
+    np.testing.assert_array_equal(y, (np.sign(X[:, 0]) != np.sign(X[:, 1])).astype(int))
+    assert np.all(np.abs(X) >= 0.1) and np.all(np.abs(X) <= 1.0)
+
+    X, y = make_spiral(90, n_classes=3, noise=0.0, seed=0)
+    assert np.all(np.hypot(X[:, 0], X[:, 1]) <= 1.0 + 1e-12)
+
+
+def test_blobs_centers():
+    centers = [[0.0, 0.0, 0.0], [5.0, 5.0, 5.0]]
+    X, y = make_blobs(10, centers=centers, noise=0.0, seed=0)
+    assert X.shape == (10, 3)
+    np.testing.assert_array_equal(X, np.asarray(centers)[y])
+
+    X, y = make_blobs(40, centers=4, noise=0.1, seed=0, n_features=3)
+    assert X.shape == (40, 3) and set(y) == {0, 1, 2, 3}
+    for c in range(4):  # each blob sits around its own center, far from the others
+        assert np.linalg.norm(X[y == c].mean(axis=0)[:2]) == pytest.approx(2.0, abs=0.2)
+
+
+def test_spiral_more_classes():
+    X, y = make_spiral(100, n_classes=5, seed=0)
+    assert X.shape == (100, 2) and set(y) == set(range(5))
+
+
+def test_make_dataset_by_name():
+    X, y = make_dataset("circles", n_samples=10, seed=0)
+    np.testing.assert_array_equal(X, make_circles(10, seed=0)[0])
+    with pytest.raises(ValueError, match="unknown dataset 'swiss'.*moons"):
+        make_dataset("swiss")
+
+
+@pytest.mark.parametrize("name", sorted(DATASETS))
+@pytest.mark.parametrize("kwargs, error, message", [
+    ({"n_samples": 0}, ValueError, "n_samples must be at least 1"),
+    ({"n_samples": -5}, ValueError, "n_samples must be at least 1"),
+    ({"n_samples": 1}, ValueError, "at least the number of classes"),
+    ({"n_samples": 10.0}, TypeError, "n_samples must be an int"),
+    ({"noise": -0.1}, ValueError, "noise must be a finite number >= 0"),
+    ({"noise": float("nan")}, ValueError, "noise must be a finite number >= 0"),
+    ({"noise": "high"}, TypeError, "noise must be a number"),
+    ({"seed": -1}, ValueError, "seed must be >= 0"),
+    ({"seed": 1.5}, TypeError, "seed must be an int"),
+])
+def test_bad_arguments(name, kwargs, error, message):
+    with pytest.raises(error, match=message):
+        DATASETS[name](**kwargs)
+
+
+@pytest.mark.parametrize("maker, kwargs, message", [
+    (make_circles, {"factor": 1.0}, r"factor .* must be in \(0, 1\)"),
+    (make_circles, {"factor": 0}, r"factor .* must be in \(0, 1\)"),
+    (make_blobs, {"centers": 1}, "centers must be at least 2"),
+    (make_blobs, {"centers": [[0.0, 1.0]]}, r"shape \(k, n_features\) with k >= 2"),
+    (make_blobs, {"centers": [[0.0, np.nan], [1.0, 1.0]]}, "centers must be finite"),
+    (make_blobs, {"n_features": 1}, "n_features must be at least 2"),
+    (make_spiral, {"n_classes": 1}, "n_classes must be at least 2"),
+])
+def test_bad_specific_arguments(maker, kwargs, message):
+    with pytest.raises(ValueError, match=message):
+        maker(**kwargs)
