@@ -1,0 +1,394 @@
+"""Neurons, layers and multi-layer perceptrons built on `Value`.
+
+A neuron computes ``z = sum_i w_i * x_i + b`` and then ``a = activation(z)``. The sum is one
+fused ``Value.linear`` node (local derivatives dz/dw_i = x_i, dz/dx_i = w_i, dz/db = 1), so a
+network's graph has two nodes per neuron instead of 2n + 1, and the chain rule still reads
+straight off the diagram: dloss/dw_i = dloss/da * da/dz * x_i.
+
+``MLP(2, [16, 16, 1])`` keeps micrograd's conventions, so code written for micrograd runs
+unchanged: ReLU hidden layers, a linear output, weights uniform in [-1, 1], zero biases, and
+``parameters()`` ordered layer by layer, neuron by neuron, each neuron's weights in input order
+and then its bias. With ``seed=None`` the weights come from Python's global ``random`` module
+in the same order as micrograd draws them, so ``random.seed(1337)`` gives micrograd's network.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import numbers
+import os
+import random
+import secrets
+from typing import Any, Callable, Sequence
+
+import numpy as np
+
+from .engine import Value, _leaf
+
+__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS"]
+
+# name -> the Value method applied to z; "linear" is None: the neuron returns z itself
+_ACTIVATION_FUNCTIONS: dict[str, Callable[[Value], Value] | None] = {
+    "relu": Value.relu,
+    "sigmoid": Value.sigmoid,
+    "tanh": Value.tanh,
+    "linear": None,
+}
+ACTIVATIONS: tuple[str, ...] = tuple(_ACTIVATION_FUNCTIONS)
+INITS: tuple[str, ...] = ("uniform", "xavier", "he")
+
+_FORMAT = "micrograd_nn.MLP"
+_FORMAT_VERSION = 1
+
+
+def _check_activation(activation: Any, what: str = "activation") -> Callable | None:
+    if not isinstance(activation, str) or activation not in _ACTIVATION_FUNCTIONS:
+        raise ValueError(
+            f"unknown {what} {activation!r}; valid: {', '.join(repr(a) for a in ACTIVATIONS)}"
+        )
+    return _ACTIVATION_FUNCTIONS[activation]
+
+
+def _check_init(init: Any) -> str:
+    if not isinstance(init, str) or init not in INITS:
+        raise ValueError(f"unknown init {init!r}; valid: {', '.join(repr(i) for i in INITS)}")
+    return init
+
+
+def _check_size(n: Any, what: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
+        raise TypeError(f"{what} must be a positive int, got {type(n).__name__}: {n!r}")
+    if n < 1:
+        raise ValueError(f"{what} must be a positive int, got {n!r}")
+    return int(n)
+
+
+def _check_rng(rng: Any):
+    """None means Python's global ``random`` module (micrograd's source of weights)."""
+    if rng is None:
+        return random
+    if not (callable(getattr(rng, "uniform", None)) and callable(getattr(rng, "gauss", None))):
+        raise TypeError(
+            f"rng must be a random.Random (anything with uniform() and gauss()) or None, "
+            f"got {type(rng).__name__}"
+        )
+    return rng
+
+
+def _initial_weights(init: str, nin: int, fan_out: int, rng) -> list[float]:
+    """``nin`` starting weights drawn by the scheme ``init`` (biases always start at 0).
+
+    uniform: w ~ U(-1, 1)                                  (micrograd's choice)
+    xavier:  w ~ U(-a, a), a = sqrt(6 / (nin + fan_out))   (Glorot: keeps Var(z) near Var(x),
+                                                            suits tanh and sigmoid)
+    he:      w ~ N(0, sqrt(2 / nin))                       (Kaiming: suits ReLU, which zeroes
+                                                            half of its inputs)
+    """
+    if init == "uniform":
+        return [rng.uniform(-1, 1) for _ in range(nin)]
+    if init == "xavier":
+        a = math.sqrt(6.0 / (nin + fan_out))
+        return [rng.uniform(-a, a) for _ in range(nin)]
+    sigma = math.sqrt(2.0 / nin)
+    return [rng.gauss(0.0, sigma) for _ in range(nin)]
+
+
+_INPUT_KINDS = "a list, tuple or 1-D numpy array of numbers or Values"
+
+
+def _as_input_values(x: Any, nin: int, who: str) -> list:
+    """Check an input vector and return it as a list of Values (numbers become leaves x1, x2...).
+
+    Done once per call of the outermost module, so the layers inside work on Values only.
+    """
+    if type(x) is not list and type(x) is not tuple:
+        if isinstance(x, np.ndarray):
+            if x.ndim != 1:
+                raise ValueError(f"{who} expects a 1-D input, got an array of shape {x.shape}")
+            x = x.tolist()
+        elif not isinstance(x, (list, tuple)):
+            raise TypeError(f"{who} expects {_INPUT_KINDS}, got {type(x).__name__}")
+    if len(x) != nin:
+        raise ValueError(f"{who} expects {nin} inputs, got {len(x)}")
+    out = []
+    for i, v in enumerate(x):
+        if type(v) is Value or isinstance(v, Value):
+            out.append(v)
+        elif type(v) is float:
+            out.append(_leaf(v, f"x{i + 1}"))
+        elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+            out.append(_leaf(float(v), f"x{i + 1}"))
+        else:
+            raise TypeError(
+                f"{who} input {i + 1} must be a number or a Value, got {type(v).__name__}: {v!r}"
+            )
+    return out
+
+
+class Module:
+    """Base of every network piece, mirroring PyTorch: ``parameters()``, ``zero_grad()``, call.
+
+    ``module(x)`` runs ``module.forward(x)``.
+    """
+
+    def parameters(self) -> list[Value]:
+        """The trainable Values, in a fixed order."""
+        return []
+
+    def zero_grad(self) -> None:
+        """Set every parameter's grad to 0.0 (grads of leaves accumulate across backward calls)."""
+        for p in self.parameters():
+            p.grad = 0.0
+
+    def num_parameters(self) -> int:
+        return len(self.parameters())
+
+    def forward(self, x):
+        raise NotImplementedError
+
+    def __call__(self, x):
+        return self.forward(x)
+
+
+class Neuron(Module):
+    """``a = activation(sum_i w_i * x_i + b)`` with ``nin`` weights and one bias.
+
+    ``activation`` is one of "relu", "sigmoid", "tanh", "linear"; ``init`` one of "uniform",
+    "xavier", "he" (see `_initial_weights`); ``rng`` a ``random.Random`` (None: the global
+    ``random`` module). ``fan_out`` is the width of the layer the neuron sits in, used only by
+    xavier. Parameters are labelled "w1", ..., "wn", "b".
+    """
+
+    def __init__(self, nin: int, activation: str = "relu", init: str = "uniform",
+                 rng: random.Random | None = None, *, fan_out: int = 1):
+        self.nin = _check_size(nin, "nin")
+        self._act = _check_activation(activation)
+        self.activation = activation
+        self.init = _check_init(init)
+        weights = _initial_weights(init, self.nin, _check_size(fan_out, "fan_out"),
+                                   _check_rng(rng))
+        self.w = [Value(w, f"w{i + 1}") for i, w in enumerate(weights)]
+        self.b = Value(0.0, "b")
+
+    def _forward(self, x: list) -> Value:
+        # x is already a list of Values of the right length: the hot path checks nothing
+        z = Value.linear(self.w, x, self.b)
+        act = self._act
+        return z if act is None else act(z)
+
+    def forward(self, x) -> Value:
+        return self._forward(_as_input_values(x, self.nin, "Neuron"))
+
+    def parameters(self) -> list[Value]:
+        return self.w + [self.b]
+
+    def _prefix_labels(self, prefix: str) -> None:
+        for p in self.parameters():
+            p.label = prefix + p.label
+
+    def __repr__(self) -> str:
+        return f"Neuron({self.nin} inputs, {self.activation})"
+
+
+class Layer(Module):
+    """``nout`` neurons reading the same ``nin`` inputs; calling it always returns a list.
+
+    Parameters are labelled "N1.w1", ..., "N1.b", "N2.w1", ... (neurons numbered from 1).
+    """
+
+    def __init__(self, nin: int, nout: int, activation: str = "relu", init: str = "uniform",
+                 rng: random.Random | None = None):
+        self.nin = _check_size(nin, "nin")
+        self.nout = _check_size(nout, "nout")
+        self._act = _check_activation(activation)
+        _check_init(init)
+        rng = _check_rng(rng)
+        self.activation = activation
+        self.init = init
+        self.neurons = [Neuron(self.nin, activation, init, rng, fan_out=self.nout)
+                        for _ in range(self.nout)]
+        for j, neuron in enumerate(self.neurons):
+            neuron._prefix_labels(f"N{j + 1}.")
+
+    def _forward(self, x: list) -> list:
+        # Neuron._forward inlined (all neurons of a layer share the activation): this loop runs
+        # once per neuron per sample, the innermost loop of training
+        linear = Value.linear
+        act = self._act
+        if act is None:
+            return [linear(n.w, x, n.b) for n in self.neurons]
+        return [act(linear(n.w, x, n.b)) for n in self.neurons]
+
+    def forward(self, x) -> list:
+        return self._forward(_as_input_values(x, self.nin, "Layer"))
+
+    def parameters(self) -> list[Value]:
+        return [p for n in self.neurons for p in n.parameters()]
+
+    def _prefix_labels(self, prefix: str) -> None:
+        for n in self.neurons:
+            n._prefix_labels(prefix)
+
+    def __repr__(self) -> str:
+        return f"Layer({self.nin} -> {self.nout} {self.activation})"
+
+
+class MLP(Module):
+    """A multi-layer perceptron: ``nin`` inputs, then one layer per entry of ``nouts``.
+
+    Hidden layers use ``activation``, the last one ``output_activation``. Calling it returns a
+    Value when the last layer has width 1, else a list of Values. ``seed`` makes the
+    initialisation reproducible with a private ``random.Random(seed)``; with ``seed=None`` the
+    global ``random`` module is used, drawing in micrograd's order. Parameters are labelled
+    "L1.N1.w1", ..., "L1.N1.b", ... (layers, neurons and weights numbered from 1).
+    """
+
+    def __init__(self, nin: int, nouts: Sequence[int], activation: str = "relu",
+                 output_activation: str = "linear", init: str = "uniform",
+                 seed: int | None = None):
+        self.nin = _check_size(nin, "nin")
+        if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
+            raise ValueError(f"nouts must be a non-empty list of layer widths, got {nouts!r}")
+        self.nouts = [_check_size(n, f"layer width nouts[{i}]") for i, n in enumerate(nouts)]
+        _check_activation(activation)
+        _check_activation(output_activation, "output_activation")
+        _check_init(init)
+        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
+            raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+        self.activation = activation
+        self.output_activation = output_activation
+        self.init = init
+        self.seed = seed
+        rng = random if seed is None else random.Random(seed)
+        sizes = [self.nin] + self.nouts
+        last = len(self.nouts) - 1
+        self.layers = [
+            Layer(sizes[i], sizes[i + 1], output_activation if i == last else activation,
+                  init, rng)
+            for i in range(len(self.nouts))
+        ]
+        for i, layer in enumerate(self.layers):
+            layer._prefix_labels(f"L{i + 1}.")
+
+    def forward(self, x) -> Value | list:
+        x = _as_input_values(x, self.nin, "MLP")
+        for layer in self.layers:
+            x = layer._forward(x)
+        return x[0] if len(x) == 1 else x
+
+    def parameters(self) -> list[Value]:
+        return [p for layer in self.layers for p in layer.parameters()]
+
+    def __repr__(self) -> str:
+        widths = ", ".join(f"{layer.nout} {layer.activation}" for layer in self.layers)
+        return f"MLP({self.nin} -> [{widths}], {self.num_parameters()} parameters)"
+
+    # ---- persistence -----------------------------------------------------------------------
+
+    def save(self, path: str | os.PathLike) -> None:
+        """Write the architecture and parameters to ``path`` as JSON, atomically.
+
+        The file is written to a temporary file in the same directory, flushed to disk and
+        then renamed over ``path`` (``os.replace``), so an existing file is replaced whole or
+        not at all: a failed or interrupted save never leaves it half-written. NaN or infinite
+        parameters raise ValueError (JSON cannot hold them) and nothing is written.
+        """
+        params = self.parameters()
+        for p in params:
+            if not math.isfinite(p.data):
+                raise ValueError(f"cannot save {os.fspath(path)}: parameter {p.label} is {p.data!r}")
+        state = {
+            "format": _FORMAT,
+            "version": _FORMAT_VERSION,
+            "nin": self.nin,
+            "nouts": list(self.nouts),
+            "activation": self.activation,
+            "output_activation": self.output_activation,
+            "init": self.init,
+            "parameters": [p.data for p in params],
+        }
+        _atomic_write_json(os.fspath(path), state)
+
+    @classmethod
+    def load(cls, path: str | os.PathLike) -> "MLP":
+        """Rebuild a network saved by ``save``. ValueError names the file and what is wrong.
+
+        A missing file raises FileNotFoundError; a truncated or corrupt file, an unknown format
+        or version, or an architecture that does not match the number of parameters raise
+        ValueError. Loading does not touch the global random state.
+        """
+        path = os.fspath(path)
+        try:
+            with open(path, encoding="utf-8") as f:
+                state = json.load(f)
+        except json.JSONDecodeError as e:
+            raise ValueError(f"{path}: not a saved MLP (invalid or truncated JSON: {e})") from None
+        except UnicodeDecodeError:
+            raise ValueError(f"{path}: not a saved MLP (not UTF-8 text)") from None
+
+        def bad(problem: str) -> ValueError:
+            return ValueError(f"{path}: {problem}")
+
+        if not isinstance(state, dict):
+            raise bad(f"expected a JSON object, got {type(state).__name__}")
+        if state.get("format") != _FORMAT:
+            raise bad(f"unknown format {state.get('format')!r} (expected {_FORMAT!r})")
+        if state.get("version") != _FORMAT_VERSION:
+            raise bad(f"unsupported version {state.get('version')!r} "
+                      f"(this micrograd_nn reads version {_FORMAT_VERSION})")
+        missing = [k for k in ("nin", "nouts", "activation", "output_activation", "init",
+                               "parameters") if k not in state]
+        if missing:
+            raise bad(f"missing field(s) {', '.join(missing)}")
+        data = state["parameters"]
+        if not isinstance(data, list):
+            raise bad(f"'parameters' must be a list of numbers, got {type(data).__name__}")
+        for i, v in enumerate(data):
+            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+                raise bad(f"parameter {i} must be a finite number, got {v!r}")
+        try:
+            model = cls(state["nin"], state["nouts"], activation=state["activation"],
+                        output_activation=state["output_activation"], init=state["init"],
+                        seed=0)
+        except (TypeError, ValueError) as e:
+            raise bad(f"invalid architecture: {e}") from None
+        params = model.parameters()
+        if len(params) != len(data):
+            raise bad(f"architecture {model.nin} -> {model.nouts} has {len(params)} parameters, "
+                      f"the file holds {len(data)}")
+        for p, v in zip(params, data):
+            p.data = float(v)
+        model.seed = None
+        return model
+
+
+def _atomic_write_json(path: str, obj: Any) -> None:
+    """Write ``obj`` as JSON to ``path`` through a temporary file and ``os.replace``."""
+    directory = os.path.dirname(os.path.abspath(path))
+    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
+    # O_EXCL: never reuse an existing file; mode 0o666 lets the umask decide, as open() would
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as f:
+            json.dump(obj, f, indent=1, allow_nan=False)
+            f.write("\n")
+            f.flush()
+            os.fsync(f.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        try:
+            os.unlink(tmp)
+        except FileNotFoundError:
+            pass
+        raise
+    try:  # make the rename itself durable; not every platform can open a directory
+        dir_fd = os.open(directory, os.O_RDONLY)
+    except OSError:
+        return
+    try:
+        os.fsync(dir_fd)
+    except OSError:
+        pass
+    finally:
+        os.close(dir_fd)
