@@ -21,8 +21,10 @@ counting alone, without the cyclic garbage collector.
 from __future__ import annotations
 
 import contextlib
+from itertools import filterfalse
 import math
 import numbers
+from operator import mul as _mul
 from typing import Callable, Iterable, Sequence
 
 __all__ = [
@@ -315,7 +317,11 @@ def _node_n(data: float, op: Op, operands: tuple, locals_: tuple) -> "Value":
     return out
 
 
+_JUST_VALUE = frozenset()  # set to {Value} once the class exists
+
+
 def _values(items, what: str) -> tuple:
+    """items as a tuple of Values (plain numbers become constant leaves)."""
     try:
         items = tuple(items)
     except TypeError:
@@ -512,8 +518,7 @@ class Value:
         operands = _values(values, "Value.sum")
         if not operands:
             return _leaf(0.0)
-        data = sum([v.data for v in operands])
-        return _node_n(data, SUM, operands, (1.0,) * len(operands))
+        return _node_n(sum([v.data for v in operands]), SUM, operands, SUM.local(*operands, None))
 
     @staticmethod
     def linear(weights: Sequence, inputs: Sequence, bias=0.0) -> "Value":
@@ -522,17 +527,16 @@ class Value:
         The local derivatives are dz/dw_i = x_i, dz/dx_i = w_i and dz/db = 1. One fused node
         costs far less than the 2n nodes of products and sums it stands for.
         """
-        w = _values(weights, "Value.linear")
-        x = _values(inputs, "Value.linear")
-        if len(w) != len(x):
-            raise ValueError(
-                f"Value.linear needs as many weights as inputs, got {len(w)} and {len(x)}"
-            )
-        b = _operand(bias, "Value.linear")
-        wd = tuple([v.data for v in w])
-        xd = tuple([v.data for v in x])
-        data = sum([p * q for p, q in zip(wd, xd)], b.data)
-        return _node_n(data, LINEAR, w + x + (b,), LINEAR.local(*wd, *xd, b.data, data))
+        w, x = tuple(weights), tuple(inputs)
+        n = len(w)
+        if n != len(x):
+            raise ValueError(f"Value.linear needs as many weights as inputs, got {n} and {len(x)}")
+        operands = w + x + (bias,)
+        if not set(map(type, operands)) <= _JUST_VALUE:  # one C-level pass instead of n checks
+            operands = _values(operands, "Value.linear")
+        data = [v.data for v in operands]
+        z = sum(map(_mul, data[:n], data[n:2 * n]), data[-1])
+        return _node_n(z, LINEAR, operands, LINEAR.local(*data, z))
 
     @staticmethod
     def logsumexp(values: Iterable) -> "Value":
@@ -557,7 +561,9 @@ class Value:
         calls, while every interior node's grad is recomputed from zero on each call, so calling
         backward twice on the same graph exactly doubles the leaf gradients. A value reached
         along several paths receives the sum of its contributions. The order is topological and
-        computed without recursion, so graphs of any depth work.
+        computed without recursion, so graphs of any depth work. A node whose gradient is exactly
+        0 passes nothing back, so 0 times an infinite local derivative (sqrt at 0) gives 0
+        where PyTorch gives nan.
         """
         grad = _to_float(grad, "backward(grad)")
         topo = topological_order(self)
@@ -568,9 +574,9 @@ class Value:
         many = _MANY
         for node in reversed(topo):
             a = node._a
-            if a is None:
-                continue
             g = node.grad
+            if a is None or g == 0.0:  # a leaf, or nothing to pass back (e.g. a dead relu)
+                continue
             b = node._b
             if b is None:
                 a.grad += node._da * g
@@ -580,6 +586,9 @@ class Value:
             else:
                 a.grad += node._da * g
                 b.grad += node._db * g
+
+
+_JUST_VALUE = frozenset({Value})
 
 
 def _checked_pow(x: float, y: float) -> float:
@@ -603,8 +612,8 @@ def topological_order(root: Value) -> list:
     order: list = []
     seen: set = set()
     stack: list = [root]
-    push = stack.append
-    pop = stack.pop
+    push, pop, extend = stack.append, stack.pop, stack.extend
+    seen_contains = seen.__contains__
     many = _MANY
     while stack:
         node = pop()
@@ -622,9 +631,7 @@ def topological_order(root: Value) -> list:
         push(None)
         b = node._b
         if b is many:
-            for p in a:
-                if p not in seen:
-                    push(p)
+            extend(filterfalse(seen_contains, a))  # C-level: n-ary nodes have many operands
         else:
             if b is not None and b not in seen:
                 push(b)
