@@ -1,0 +1,483 @@
+"""Training a classifier: ``fit`` runs the loop, ``predict`` and friends read the result.
+
+One training step on a batch B is the whole of backpropagation in four lines::
+
+    loss = (1/|B|) sum_{i in B} loss_i(model(x_i), y_i)  [+ l2 * sum_p p**2]
+    optimizer.zero_grad()   # leaves accumulate, so clear last step's gradients
+    loss.backward()         # dloss/dp for every parameter p, by the chain rule
+    optimizer.step()        # p <- p - lr * dloss/dp (SGD; Adam rescales per parameter)
+
+Labels are classes 0..k-1. How the model's outputs meet the labels depends on the loss:
+
+================  ============  ================================  ==========================
+loss              output width  per-sample loss                   predicted class
+================  ============  ================================  ==========================
+mse               1             (yhat - y)**2                     yhat > 0.5
+mse               k             mean_c (yhat_c - onehot(y)_c)**2  argmax_c yhat_c
+bce               1             BCE(sigmoid(z), y)                z > 0
+bce_with_logits   1             BCE(sigmoid(z), y), stable        z > 0
+cross_entropy     k >= 2        -log softmax(z)_y                 argmax_c z_c
+hinge             1             max(0, 1 - t z), t = 2y - 1       z > 0
+================  ============  ================================  ==========================
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from dataclasses import dataclass, field
+from typing import Any, Callable, NamedTuple, Sequence
+
+import numpy as np
+
+from . import losses as _losses
+from . import optim as _optim
+from .engine import Value, no_grad
+
+__all__ = [
+    "LOSSES", "OPTIMIZERS", "History", "Evaluation", "TrainingDiverged", "default_loss", "fit",
+    "scores", "predict", "predict_proba", "accuracy", "evaluate",
+]
+
+OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
+DEFAULT_LR: dict[str, float] = {"sgd": 0.1, "adam": 0.01}
+"""The learning rate ``fit`` uses when ``lr`` is not given, per optimizer name."""
+
+
+# -------------------------------------------------------------------------------------------------
+# The losses ``fit`` knows, and how each one reads outputs and labels
+
+
+class _Loss(NamedTuple):
+    name: str
+    binary: bool  # True: one output (a Value), labels 0/1; False: one output per class (a list)
+    target: Callable[[int, int], Any]  # (label, width) -> what the loss compares an output to
+    batch: Callable[[list, list], Value]  # (outputs, targets) -> the mean loss over the batch
+    threshold: float  # binary losses: predicted class is 1 when the output exceeds this
+
+
+def _mse_target(label: int, width: int):
+    """One output: the label itself as a number; k outputs: the one-hot vector of the label."""
+    if width == 1:
+        return float(label)
+    return [1.0 if c == label else 0.0 for c in range(width)]
+
+
+def _label(label: int, width: int) -> float:
+    return float(label)
+
+
+def _bce_of_sigmoid(outs: list, targets: list) -> Value:
+    return _losses.binary_cross_entropy([z.sigmoid() for z in outs], targets)
+
+
+LOSSES: dict[str, _Loss] = {
+    "mse": _Loss("mse", False, _mse_target, _losses.mse, 0.5),
+    "bce": _Loss("bce", True, _label, _bce_of_sigmoid, 0.0),
+    "bce_with_logits": _Loss("bce_with_logits", True, _label, _losses.bce_with_logits, 0.0),
+    "cross_entropy": _Loss("cross_entropy", False, lambda label, width: label,
+                           _losses.cross_entropy, 0.0),
+    "hinge": _Loss("hinge", True, lambda label, width: 2.0 * label - 1.0, _losses.hinge, 0.0),
+}
+"""The loss names ``fit`` accepts. "mse" works with one output (labels 0/1, read as numbers)
+or with one output per class (one-hot targets)."""
+
+
+def default_loss(n_outputs: int) -> str:
+    """The loss ``fit`` uses when none is named: "hinge" for one output, else "cross_entropy"."""
+    return "hinge" if n_outputs == 1 else "cross_entropy"
+
+
+def _loss_spec(loss: Any) -> _Loss:
+    if not isinstance(loss, str) or loss not in LOSSES:
+        raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
+    return LOSSES[loss]
+
+
+# -------------------------------------------------------------------------------------------------
+# Results
+
+
+@dataclass
+class History:
+    """What happened during ``fit``, one entry per epoch.
+
+    ``loss`` is the mean training objective over the epoch's batches (the data loss plus the L2
+    penalty), ``accuracy`` the fraction of training samples classified correctly, both read off
+    the forward passes of the epoch itself (before each batch's update, so no extra pass is
+    spent); ``lr`` is the learning rate at the epoch's last step.
+    """
+
+    loss_name: str
+    loss: list[float] = field(default_factory=list)
+    accuracy: list[float] = field(default_factory=list)
+    lr: list[float] = field(default_factory=list)
+
+    @property
+    def epochs(self) -> int:
+        """The number of epochs completed."""
+        return len(self.loss)
+
+    def __len__(self) -> int:
+        return len(self.loss)
+
+
+class Evaluation(NamedTuple):
+    """``evaluate``'s result: the mean loss (with the L2 penalty if asked) and the accuracy."""
+
+    loss: float
+    accuracy: float
+
+
+class TrainingDiverged(FloatingPointError):
+    """The loss became NaN or infinite (or an operation overflowed) during ``fit``.
+
+    ``epoch`` is the 1-based epoch where it happened and ``history`` holds the epochs completed
+    before it.
+    """
+
+    def __init__(self, message: str, epoch: int, history: History):
+        super().__init__(message)
+        self.epoch = epoch
+        self.history = history
+
+
+# -------------------------------------------------------------------------------------------------
+# Checking arguments before anything runs
+
+
+def _as_inputs(X: Any, nin: int | None) -> np.ndarray:
+    try:
+        X = np.asarray(X, dtype=np.float64)
+    except (TypeError, ValueError):
+        raise ValueError("X must be a 2-D array of numbers of shape (n_samples, n_features)") \
+            from None
+    if X.ndim != 2:
+        hint = " (for one feature use X.reshape(-1, 1))" if X.ndim == 1 else ""
+        raise ValueError(
+            f"X must be 2-D, of shape (n_samples, n_features); got shape {X.shape}{hint}"
+        )
+    if X.shape[0] == 0:
+        raise ValueError("X has no samples")
+    if nin is not None and X.shape[1] != nin:
+        raise ValueError(f"X has {X.shape[1]} features per sample but the model expects {nin}")
+    bad = ~np.isfinite(X)
+    if bad.any():
+        row, col = np.argwhere(bad)[0]
+        raise ValueError(
+            f"X contains {np.count_nonzero(bad)} NaN or infinite value(s), the first at "
+            f"row {row}, column {col}: {X[row, col]!r}"
+        )
+    return X
+
+
+def _as_labels(y: Any, n: int) -> np.ndarray:
+    y = np.asarray(y)
+    if y.ndim != 1:
+        raise ValueError(f"y must be 1-D (one class label per sample), got shape {y.shape}")
+    if len(y) != n:
+        raise ValueError(f"X has {n} samples but y has {len(y)} labels")
+    if y.dtype == bool:
+        y = y.astype(np.int64)
+    elif not np.issubdtype(y.dtype, np.integer):
+        if not np.issubdtype(y.dtype, np.floating) or not np.all(np.isfinite(y)) \
+                or not np.all(y == np.round(y)):
+            raise ValueError(
+                "y must hold class labels: whole numbers 0, 1, ..., k-1 "
+                f"(got values like {y[:3].tolist()!r})"
+            )
+    y = y.astype(np.int64)
+    if y.min() < 0:
+        raise ValueError(f"class labels must be 0, 1, ..., k-1; y contains {y.min()}")
+    return y
+
+
+def _model_sizes(model: Any, X: np.ndarray) -> tuple[int, int]:
+    """(inputs, outputs) of ``model``; the output width is read from one forward pass."""
+    if not callable(model):
+        raise TypeError(f"model must be callable (an MLP or Module), got {type(model).__name__}")
+    nin = getattr(model, "nin", None)
+    _as_inputs(X[:1], nin)
+    with no_grad():
+        out = model(X[0].tolist())
+    if isinstance(out, Value):
+        return X.shape[1], 1
+    if isinstance(out, (list, tuple)) and out and all(isinstance(v, Value) for v in out):
+        return X.shape[1], len(out)
+    raise TypeError(f"model must return a Value or a list of Values, got {type(out).__name__}")
+
+
+def _check_fit(spec: _Loss, width: int, y: np.ndarray) -> None:
+    """Does a model of output ``width`` trained with ``spec`` fit the labels ``y``?"""
+    k = int(y.max()) + 1
+    if spec.binary or (spec.name == "mse" and width == 1):
+        if width != 1:
+            raise ValueError(
+                f"loss {spec.name!r} needs a model with one output (a score for class 1), "
+                f"but the model has {width}; use 'cross_entropy' for one output per class"
+            )
+        if k > 2:
+            raise ValueError(
+                f"loss {spec.name!r} is for two classes (labels 0 and 1) but y has labels up "
+                f"to {k - 1}; use 'cross_entropy' with one output per class"
+            )
+        return
+    if spec.name == "cross_entropy" and width < 2:
+        raise ValueError(
+            "loss 'cross_entropy' needs one output per class (at least 2), but the model has "
+            "1; use a last layer of width k, or a binary loss ('bce_with_logits', 'hinge')"
+        )
+    if width != k:
+        raise ValueError(
+            f"loss {spec.name!r} needs one output per class: y has {k} classes (0..{k - 1}) "
+            f"but the model has {width} outputs"
+        )
+
+
+def _positive_int(value: Any, name: str) -> int:
+    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
+        raise ValueError(f"{name} must be a positive int, got {value!r}")
+    if value < 1:
+        raise ValueError(f"{name} must be at least 1, got {value}")
+    return int(value)
+
+
+def _nonnegative(value: Any, name: str) -> float:
+    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
+            or not math.isfinite(value) or value < 0:
+        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
+    return float(value)
+
+
+def _make_optimizer(optimizer: Any, params: list, lr: Any, momentum: float):
+    if isinstance(optimizer, str):
+        name = optimizer.lower()
+        if name not in OPTIMIZERS:
+            raise ValueError(
+                f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)} "
+                "or pass an optimizer object"
+            )
+        lr = DEFAULT_LR[name] if lr is None else lr
+        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) \
+                or lr <= 0:
+            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        if name == "sgd":
+            return _optim.SGD(params, lr=float(lr), momentum=momentum)
+        if momentum:
+            raise ValueError("momentum applies to 'sgd'; Adam has betas instead")
+        return _optim.Adam(params, lr=float(lr))
+    if not (callable(getattr(optimizer, "step", None))
+            and callable(getattr(optimizer, "zero_grad", None))):
+        raise ValueError(
+            f"optimizer must be 'sgd', 'adam' or an object with step() and zero_grad(), "
+            f"got {optimizer!r}"
+        )
+    if lr is not None:
+        raise ValueError("lr is set on the optimizer object you pass; do not give lr to fit too")
+    return optimizer
+
+
+# -------------------------------------------------------------------------------------------------
+# The loop
+
+
+def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "sgd",
+        epochs: int = 100, batch_size: int | None = None, lr: float | None = None,
+        l2: float = 0.0, schedule: Any = None, momentum: float = 0.0, progress: bool = True,
+        seed: int | None = None) -> History:
+    """Train ``model`` on the samples ``X`` (n, d) with class labels ``y`` (n,), return a History.
+
+    ``loss``: a name from ``LOSSES`` (None: ``default_loss`` of the model's output width).
+    ``optimizer``: "sgd", "adam" or an optimizer object (with ``step`` and ``zero_grad``);
+    ``lr`` (default ``DEFAULT_LR[name]``) and ``momentum`` (SGD) configure the named ones.
+    ``epochs`` passes over the data in batches of ``batch_size`` samples (None: the whole set,
+    one step per epoch), shuffled each epoch with ``seed`` when there are several batches.
+    ``l2`` adds ``l2 * sum_p p**2`` to the loss. ``schedule="linear"`` decays the learning rate
+    linearly from lr to lr/10 over all steps (micrograd's demo: 1.0 -> 0.1); an object with a
+    ``step()`` method is stepped after each optimizer step instead.
+    ``progress`` shows a tqdm bar with the loss and accuracy (only on a terminal).
+
+    Every argument is checked before the first step: a bad one raises ValueError (TypeError for
+    a model that is not callable). If the loss becomes NaN or infinite, or an operation
+    overflows, training stops with ``TrainingDiverged`` naming the epoch.
+    """
+    # ---- check everything first ------------------------------------------------------------
+    X = _as_inputs(X, None)
+    y = _as_labels(y, X.shape[0])
+    epochs = _positive_int(epochs, "epochs")
+    n = X.shape[0]
+    batch = n if batch_size is None else min(_positive_int(batch_size, "batch_size"), n)
+    l2 = _nonnegative(l2, "l2")
+    momentum = _nonnegative(momentum, "momentum")
+    nin, width = _model_sizes(model, X)
+    spec = _loss_spec(default_loss(width) if loss is None else loss)
+    _check_fit(spec, width, y)
+    params = model.parameters()
+    if not params:
+        raise ValueError("the model has no parameters to train")
+    opt = _make_optimizer(optimizer, params, lr, momentum)
+    steps_per_epoch = -(-n // batch)
+    if schedule is None:
+        scheduler = None
+    elif schedule == "linear":
+        scheduler = _optim.LinearDecay(opt, start=opt.lr, end=opt.lr / 10,
+                                       steps=epochs * steps_per_epoch)
+    elif callable(getattr(schedule, "step", None)):
+        scheduler = schedule
+    else:
+        raise ValueError(f"schedule must be None, 'linear' or an object with step(), "
+                         f"got {schedule!r}")
+
+    # ---- train -----------------------------------------------------------------------------
+    rows = X.tolist()  # Python floats: far cheaper for the engine than numpy scalars
+    labels = y.tolist()
+    targets = [spec.target(label, width) for label in labels]
+    batch_loss = spec.batch
+    l2_penalty = _losses.l2
+    history = History(spec.name)
+    order = list(range(n))
+    rng = np.random.default_rng(seed)
+    bar = _progress_bar(epochs, progress)
+    try:
+        for epoch in range(1, epochs + 1):
+            if batch < n:
+                order = rng.permutation(n).tolist()
+            total = 0.0
+            correct = 0
+            for start in range(0, n, batch):
+                idx = order[start:start + batch]
+                try:
+                    outs = [model(rows[i]) for i in idx]
+                    objective = batch_loss(outs, [targets[i] for i in idx])
+                    if l2:
+                        objective = objective + l2 * l2_penalty(params)
+                    value = objective.data
+                    if not math.isfinite(value):
+                        raise TrainingDiverged(
+                            f"training diverged at epoch {epoch} (batch "
+                            f"{start // batch + 1} of {steps_per_epoch}): the loss is {value}; "
+                            f"try a smaller learning rate (lr was {opt.lr})", epoch, history)
+                    opt.zero_grad()
+                    objective.backward()
+                except (OverflowError, ZeroDivisionError) as e:
+                    raise TrainingDiverged(
+                        f"training diverged at epoch {epoch}: {e}; try a smaller learning "
+                        f"rate (lr was {opt.lr})", epoch, history) from e
+                last_lr = opt.lr
+                opt.step()
+                if scheduler is not None:
+                    scheduler.step()
+                total += value * len(idx)
+                correct += _count_correct(spec, outs, [labels[i] for i in idx])
+            history.loss.append(total / n)
+            history.accuracy.append(correct / n)
+            history.lr.append(last_lr)
+            if bar is not None:
+                bar.update(1)
+                bar.set_postfix(loss=f"{total / n:.4f}", acc=f"{correct / n:.1%}",
+                                refresh=False)
+    finally:
+        if bar is not None:
+            bar.close()
+    return history
+
+
+def _progress_bar(epochs: int, progress: bool):
+    if not progress:
+        return None
+    from tqdm.auto import tqdm
+
+    # disable=None: tqdm switches itself off when stderr is not a terminal
+    return tqdm(total=epochs, desc="training", unit="epoch", disable=None, leave=True)
+
+
+def _count_correct(spec: _Loss, outs: Sequence, labels: Sequence[int]) -> int:
+    if spec.binary or not isinstance(outs[0], (list, tuple)):
+        t = spec.threshold
+        return sum((o.data > t) == (label == 1) for o, label in zip(outs, labels))
+    correct = 0
+    for o, label in zip(outs, labels):
+        data = [v.data for v in o]
+        correct += data.index(max(data)) == label
+    return correct
+
+
+# -------------------------------------------------------------------------------------------------
+# Reading a trained model
+
+
+def scores(model: Any, X: Any) -> np.ndarray:
+    """The model's raw outputs for every row of X, without recording a graph.
+
+    Shape (n,) for a model with one output, (n, k) for k outputs.
+    """
+    X = _as_inputs(X, getattr(model, "nin", None))
+    with no_grad():
+        outs = [model(row) for row in X.tolist()]
+    if isinstance(outs[0], Value):
+        return np.array([o.data for o in outs], dtype=np.float64)
+    return np.array([[v.data for v in o] for o in outs], dtype=np.float64)
+
+
+def _threshold(loss: str | None) -> float:
+    return 0.0 if loss is None else _loss_spec(loss).threshold
+
+
+def predict(model: Any, X: Any, loss: str | None = None) -> np.ndarray:
+    """Predicted classes (int64, shape (n,)) for the rows of X.
+
+    One output: class 1 where the output exceeds the threshold of ``loss`` (0 for scores and
+    logits, 0.5 for "mse", whose outputs aim at 0 and 1; None means 0). Several outputs: the
+    index of the largest.
+    """
+    s = scores(model, X)
+    if s.ndim == 1:
+        return (s > _threshold(loss)).astype(np.int64)
+    return np.argmax(s, axis=1).astype(np.int64)
+
+
+def predict_proba(model: Any, X: Any, loss: str | None = None) -> np.ndarray:
+    """Class probabilities, shape (n, k), each row summing to 1.
+
+    For models trained with "bce", "bce_with_logits" (p = sigmoid(z), columns [1 - p, p]) or
+    "cross_entropy" (softmax of the outputs). Hinge scores and MSE outputs are not
+    probabilities: ValueError.
+    """
+    s = scores(model, X)
+    name = default_loss(1 if s.ndim == 1 else s.shape[1]) if loss is None else loss
+    _loss_spec(name)
+    if name in ("bce", "bce_with_logits") and s.ndim == 1:
+        p = 1.0 / (1.0 + np.exp(-np.clip(s, -500, 500)))
+        return np.column_stack([1.0 - p, p])
+    if name == "cross_entropy" and s.ndim == 2:
+        e = np.exp(s - s.max(axis=1, keepdims=True))
+        return e / e.sum(axis=1, keepdims=True)
+    raise ValueError(
+        f"a model trained with {name!r} on {1 if s.ndim == 1 else s.shape[1]} output(s) does "
+        "not give probabilities; use 'bce'/'bce_with_logits' (1 output) or 'cross_entropy' "
+        "(one output per class), or read raw outputs with scores()"
+    )
+
+
+def accuracy(model: Any, X: Any, y: Any, loss: str | None = None) -> float:
+    """The fraction of rows of X whose predicted class equals y."""
+    X = _as_inputs(X, getattr(model, "nin", None))
+    y = _as_labels(y, X.shape[0])
+    return float(np.mean(predict(model, X, loss) == y))
+
+
+def evaluate(model: Any, X: Any, y: Any, loss: str | None = None, l2: float = 0.0) -> Evaluation:
+    """The mean ``loss`` over all of X (plus ``l2 * sum_p p**2``) and the accuracy, no graph."""
+    X = _as_inputs(X, None)
+    y = _as_labels(y, X.shape[0])
+    nin, width = _model_sizes(model, X)
+    spec = _loss_spec(default_loss(width) if loss is None else loss)
+    _check_fit(spec, width, y)
+    l2 = _nonnegative(l2, "l2")
+    labels = y.tolist()
+    with no_grad():
+        outs = [model(row) for row in X.tolist()]
+        total = spec.batch(outs, [spec.target(label, width) for label in labels]).data
+        if l2:
+            total += l2 * _losses.l2(model.parameters()).data
+    return Evaluation(total, _count_correct(spec, outs, labels) / len(labels))
