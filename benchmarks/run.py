@@ -1,0 +1,629 @@
+"""Benchmark harness: micrograd_nn against micrograd 0.1.0 and against graph-free baselines.
+
+    python benchmarks/run.py                 # every workload, full sizes (a few minutes)
+    python benchmarks/run.py --quick         # tiny sizes, a few seconds (the smoke test uses it)
+    python benchmarks/run.py --only W1,W4 --repeats 9 --json out.json
+    python benchmarks/run.py --profile       # cProfile of W1 on micrograd_nn, top entries
+
+It installs nothing: micrograd comes from the optional extra ``pip install -e .[bench]``; when it
+is missing, only micrograd_nn's columns are printed. Both engines run the same workload code
+(benchmarks/workloads.py), interleaved in one process, each measurement repeated; the table
+shows the median with (min-max) and the ratio of medians. See benchmarks/README.md.
+"""
+
+from __future__ import annotations
+
+import argparse
+import cProfile
+import contextlib
+import gc
+import io
+import json
+import math
+import os
+import platform
+import pstats
+import sys
+import time
+import tracemalloc
+import weakref
+from dataclasses import dataclass, field
+from typing import Callable, Iterator
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+
+import workloads as W  # noqa: E402  (the sibling module, found through the line above)
+
+WORKLOADS = ("W1", "W2", "W3", "W4")
+GC_MODES = ("default", "off")
+
+
+@dataclass
+class Sizes:
+    """Problem sizes; `--quick` swaps in tiny ones."""
+
+    w1_points: int = 100
+    w1_nouts: tuple = (16, 16, 1)
+    w2_ops: tuple = (10_000, 100_000, 1_000_000)
+    w3_terms: int = 100_000
+    w4_ops: int = 100_000
+    block_seconds: float = 0.3   # W1: consecutive steps per measurement fill about this long
+    budget_seconds: float = 25.0  # stop repeating a measurement after this much time in total
+    repeats: int = 5
+
+
+QUICK = Sizes(w1_points=8, w2_ops=(200, 2_000), w3_terms=1_000, w4_ops=1_000,
+              block_seconds=0.005, budget_seconds=2.0, repeats=2)
+
+
+# -------------------------------------------------------------------------------------------------
+# Measuring
+
+
+@contextlib.contextmanager
+def gc_mode(mode: str) -> Iterator[None]:
+    """Run a measurement with the cyclic collector at Python's defaults or disabled.
+
+    Garbage left by the previous measurement is collected first (untimed), and the collector's
+    state is restored afterwards, so one engine's garbage is never charged to the other.
+    """
+    if mode not in GC_MODES:
+        raise ValueError(f"gc mode must be one of {GC_MODES}, got {mode!r}")
+    was_enabled = gc.isenabled()
+    gc.collect()
+    if mode == "off":
+        gc.disable()
+    else:
+        gc.enable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
+        else:
+            gc.disable()
+        gc.collect()
+
+
+@dataclass
+class Cell:
+    """One measured quantity: a workload case on one engine, repeated.
+
+    ``run()`` performs one measurement and returns {phase: value}, where a value is a number
+    (seconds, or seconds per node) or the name of an exception that phase raised.
+    """
+
+    workload: str
+    case: str
+    engine: str
+    unit: str  # "s" or "s/node"
+    run: Callable[[], dict]
+    gc: str = "default"
+    samples: dict = field(default_factory=dict)
+    errors: dict = field(default_factory=dict)
+    spent: float = 0.0
+    done: bool = False
+
+    def measure_once(self) -> None:
+        start = time.perf_counter()
+        with gc_mode(self.gc):
+            try:
+                out = self.run()
+            except RecursionError:
+                out = {"total": "RecursionError"}
+        self.spent += time.perf_counter() - start
+        for phase, value in out.items():
+            if isinstance(value, str):
+                self.errors[phase] = value
+            else:
+                self.samples.setdefault(phase, []).append(value)
+
+
+def run_interleaved(cells: list[Cell], repeats: int, budget: float) -> None:
+    """Measure every cell ``repeats`` times, round-robin, so slow drifts of the machine hit all
+    engines alike. A cell stops early once it has spent ``budget`` seconds (at least 1 run),
+    and a cell whose every phase failed is not repeated."""
+    for _ in range(repeats):
+        for cell in cells:
+            if cell.done:
+                continue
+            cell.measure_once()
+            if cell.spent >= budget or (cell.errors and not cell.samples):
+                cell.done = True
+
+
+def summary(samples: list[float]) -> dict:
+    ordered = sorted(samples)
+    n = len(ordered)
+    median = ordered[n // 2] if n % 2 else (ordered[n // 2 - 1] + ordered[n // 2]) / 2
+    return {"median": median, "min": ordered[0], "max": ordered[-1], "n": n}
+
+
+# -------------------------------------------------------------------------------------------------
+# Workloads as cells
+
+
+def w1_cells(engines: list, sizes: Sizes) -> list[Cell]:
+    """W1: the demo step on each engine (gc default and off) and on the two baselines."""
+    X, y = W.make_moons(sizes.w1_points)
+    nouts = list(sizes.w1_nouts)
+    cells = []
+
+    def block(step: Callable[[], object]) -> Callable[[], dict]:
+        # the first call times one step to choose how many consecutive steps fill block_seconds
+        count = []
+
+        def run() -> dict:
+            if not count:
+                start = time.perf_counter()
+                step()
+                count.append(max(1, round(sizes.block_seconds / (time.perf_counter() - start))))
+            k = count[0]
+            start = time.perf_counter()
+            for _ in range(k):
+                step()
+            return {"step": (time.perf_counter() - start) / k}
+        return run
+
+    for mode in GC_MODES:
+        for engine in engines:
+            model = W.build_model(engine, 2, nouts)
+            cells.append(Cell("W1", f"demo step, gc {mode}", engine.name, "s",
+                              block(lambda e=engine, m=model: W.w1_step(e, m, X, y)), gc=mode))
+    layers = W.split_layers(W.initial_parameters(2, nouts), 2, nouts)
+    cells.append(Cell("W1", "limit: plain floats, hand-written backward", "floats", "s",
+                      block(lambda: W.float_step(layers, X, y))))
+    try:
+        import numpy as np
+    except ImportError:
+        return cells
+    arrays = W.numpy_layers(layers)
+    Xa, ya = np.array(X), np.array(y)
+    cells.append(Cell("W1", "limit: numpy, vectorised", "numpy", "s",
+                      block(lambda: W.numpy_step(arrays, Xa, ya))))
+    return cells
+
+
+def w2_cells(engines: list, sizes: Sizes) -> list[Cell]:
+    """W2: the chain x = x*a + b, forward and backward, in microseconds per operation node."""
+    cells = []
+
+    def chain(engine, n: int) -> Callable[[], dict]:
+        def run() -> dict:
+            start = time.perf_counter()
+            x, a, b = W.w2_chain(engine, n)
+            forward = time.perf_counter() - start
+            start = time.perf_counter()
+            try:
+                x.backward()
+            except RecursionError:
+                return {"forward": forward / n, "backward": "RecursionError",
+                        "total": "RecursionError"}
+            backward = time.perf_counter() - start
+            return {"forward": forward / n, "backward": backward / n,
+                    "total": (forward + backward) / n}
+        return run
+
+    for n in sizes.w2_ops:
+        for mode in GC_MODES:
+            for engine in engines:
+                cells.append(Cell("W2", f"chain of {n:.0e} ops, gc {mode}", engine.name,
+                                  "s/node", chain(engine, n), gc=mode))
+    return cells
+
+
+def w3_cells(engines: list, sizes: Sizes) -> list[Cell]:
+    """W3: sum of n products w_i * x_i, forward and backward timed separately."""
+    n = sizes.w3_terms
+    cells = []
+
+    def summed(engine, how: Callable) -> Callable[[], dict]:
+        def run() -> dict:
+            ws, xs = W.w3_products(engine, n)
+            start = time.perf_counter()
+            out = how(ws, xs)
+            forward = time.perf_counter() - start
+            start = time.perf_counter()
+            try:
+                out.backward()
+            except RecursionError:
+                return {"forward": forward, "backward": "RecursionError"}
+            return {"forward": forward, "backward": time.perf_counter() - start}
+        return run
+
+    for mode in GC_MODES:
+        for engine in engines:
+            cells.append(Cell("W3", f"sum of {n:.0e} products (Python sum), gc {mode}",
+                              engine.name, "s", summed(engine, W.w3_python_sum), gc=mode))
+        nn = engines[0]
+        cells.append(Cell("W3", f"sum of {n:.0e} products (Value.sum), gc {mode}",
+                          nn.name, "s", summed(nn, W.w3_fused_sum), gc=mode))
+        cells.append(Cell("W3", f"sum of {n:.0e} products (Value.linear), gc {mode}",
+                          nn.name, "s", summed(nn, W.w3_linear), gc=mode))
+    return cells
+
+
+# -------------------------------------------------------------------------------------------------
+# W4: memory and reference cycles (measured once: these are counts, not timings)
+
+
+def graph_memory(engine, n_ops: int) -> dict:
+    """Bytes and gc-tracked objects per node of the W2 chain, with the collector disabled.
+
+    Bytes: tracemalloc's count of live allocations while the graph is kept alive, divided by
+    its number of nodes; measured after forward and (where it runs) after backward, which adds
+    each node's float gradient. Tracked objects: growth of gc.get_objects() per node.
+    """
+    result: dict = {}
+    with gc_mode("off"):
+        before_objects = len(gc.get_objects())
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            x, a, b = W.w2_chain(engine, n_ops)
+            forward = tracemalloc.get_traced_memory()[0] - base
+            try:
+                x.backward()
+                result["bytes_after_backward"] = (tracemalloc.get_traced_memory()[0] - base) / n_ops
+            except RecursionError:
+                result["bytes_after_backward"] = "RecursionError"
+        finally:
+            tracemalloc.stop()
+        result["bytes_per_node"] = forward / n_ops
+        result["tracked_per_node"] = (len(gc.get_objects()) - before_objects) / n_ops
+        del x, a, b
+    return result
+
+
+def cycle_check(engine, sizes: Sizes) -> dict:
+    """Build the W1 graph with gc disabled, run backward, drop it: is it freed by reference
+    counting alone? Returns whether it was, and how many unreachable objects per graph node the
+    collector then had to find (0 when there are no reference cycles)."""
+    X, y = W.make_moons(sizes.w1_points)
+    model = W.build_model(engine, 2, list(sizes.w1_nouts))
+    n_params = len(model.parameters())
+    with gc_mode("off"):
+        gc.collect()
+        total, _ = W.w1_loss_and_backward(engine, model, X, y)
+        nodes = len(W.reachable(engine, total)) - n_params
+        root = weakref.ref(total)
+        del total
+        freed = root() is None
+        unreachable = gc.collect()
+    return {"freed_by_refcount": freed, "unreachable_per_node": unreachable / nodes,
+            "w1_graph_nodes": nodes}
+
+
+def run_w4(engines: list, sizes: Sizes) -> list[dict]:
+    rows = []
+    for engine in engines:
+        row = {"engine": engine.name, "n_ops": sizes.w4_ops}
+        row.update(graph_memory(engine, sizes.w4_ops))
+        row.update(cycle_check(engine, sizes))
+        rows.append(row)
+    return rows
+
+
+# -------------------------------------------------------------------------------------------------
+# Reporting
+
+
+def machine() -> dict:
+    """CPU model, cores, Python and library versions: printed at the top of every run."""
+    cpu = platform.processor() or "unknown"
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8") as f:
+            for line in f:
+                if line.startswith("model name"):
+                    cpu = line.split(":", 1)[1].strip()
+                    break
+    except OSError:
+        pass
+    try:
+        usable = len(os.sched_getaffinity(0))
+    except AttributeError:
+        usable = os.cpu_count()
+    versions = {}
+    from importlib import metadata
+    for dist in ("micrograd_nn", "micrograd", "numpy"):
+        try:
+            versions[dist] = metadata.version(dist)
+        except metadata.PackageNotFoundError:
+            versions[dist] = None
+    return {
+        "cpu": cpu, "cores": os.cpu_count(), "usable_cores": usable,
+        "python": f"{platform.python_implementation()} {platform.python_version()}",
+        "platform": platform.platform(), "versions": versions,
+        "recursion_limit": sys.getrecursionlimit(), "gc_thresholds": list(gc.get_threshold()),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+    }
+
+
+def fmt_seconds(s: float) -> str:
+    for unit, scale in (("s", 1.0), ("ms", 1e-3), ("us", 1e-6), ("ns", 1e-9)):
+        if abs(s) >= scale or unit == "ns":
+            v = s / scale
+            return f"{v:.3g} {unit}" if v < 100 else f"{v:.0f} {unit}"
+    return f"{s} s"
+
+
+def fmt_cell(cell: Cell | None, phase: str) -> str:
+    if cell is None:
+        return "-"
+    if phase in cell.errors and phase not in cell.samples:
+        return cell.errors[phase]
+    if phase not in cell.samples:
+        return cell.errors.get("total", "-")
+    s = summary(cell.samples[phase])
+    if cell.unit == "s/node":
+        return f"{s['median'] * 1e6:.3f} us/node ({s['min'] * 1e6:.3f}-{s['max'] * 1e6:.3f})"
+    return f"{fmt_seconds(s['median'])} ({fmt_seconds(s['min'])}-{fmt_seconds(s['max'])})"
+
+
+def median_of(cell: Cell | None, phase: str) -> float | None:
+    if cell is None or phase not in cell.samples:
+        return None
+    return summary(cell.samples[phase])["median"]
+
+
+def print_table(rows: list[list[str]], out) -> None:
+    widths = [max(len(r[i]) for r in rows) for i in range(len(rows[0]))]
+    for k, r in enumerate(rows):
+        print("  ".join(c.ljust(w) for c, w in zip(r, widths)).rstrip(), file=out)
+        if k == 0:
+            print("  ".join("-" * w for w in widths), file=out)
+
+
+def timing_table(cells: list[Cell], engine_names: list[str], out) -> None:
+    """One line per (case, phase): each engine's median (min-max), and micrograd / ours."""
+    by_key: dict = {}
+    order = []
+    for c in cells:
+        key = (c.workload, c.case)
+        if key not in by_key:
+            by_key[key] = {}
+            order.append(key)
+        by_key[key][c.engine] = c
+    ours, theirs = "micrograd_nn", "micrograd"
+    header = ["workload", "case", "phase", ours]
+    if theirs in engine_names:
+        header += [theirs, f"{theirs} / {ours}"]
+    rows = [header]
+    for key in order:
+        group = by_key[key]
+        lone = [c for name, c in group.items() if name not in (ours, theirs)]
+        phases = []
+        for c in group.values():
+            for p in list(c.samples) + list(c.errors):
+                if p not in phases:
+                    phases.append(p)
+        for phase in phases:
+            if lone:  # a baseline row: its time sits in micrograd_nn's column, named
+                row = [key[0], key[1], phase, f"{lone[0].engine}: {fmt_cell(lone[0], phase)}"]
+                if theirs in engine_names:
+                    row += ["", ""]
+                rows.append(row)
+                continue
+            row = [key[0], key[1], phase, fmt_cell(group.get(ours), phase)]
+            if theirs in engine_names:
+                a, b = median_of(group.get(ours), phase), median_of(group.get(theirs), phase)
+                ratio = f"{b / a:.1f}x" if a and b else "n/a"
+                row += [fmt_cell(group.get(theirs), phase), ratio]
+            rows.append(row)
+    print_table(rows, out)
+
+
+def w4_table(rows: list[dict], out) -> None:
+    def show(v, spec):
+        return v if isinstance(v, str) else format(v, spec)
+    table = [["engine", "bytes/node (forward)", "bytes/node (after backward)",
+              "gc-tracked objects/node", "W1 graph freed by refcount", "unreachable objects/node"]]
+    for r in rows:
+        table.append([r["engine"], show(r["bytes_per_node"], ".0f"),
+                      show(r["bytes_after_backward"], ".0f"), show(r["tracked_per_node"], ".2f"),
+                      "yes" if r["freed_by_refcount"] else "no (reference cycles)",
+                      show(r["unreachable_per_node"], ".2f")])
+    print_table(table, out)
+
+
+def find(cells: list[Cell], workload: str, case_start: str, engine: str) -> Cell | None:
+    for c in cells:
+        if c.workload == workload and c.case.startswith(case_start) and c.engine == engine:
+            return c
+    return None
+
+
+def targets(cells: list[Cell], w4: list[dict], sizes: Sizes, have_micrograd: bool) -> list[dict]:
+    """The issue's targets: what was aimed at, what was measured, and whether it is met."""
+    out = []
+
+    def add(name, target, measured, met):
+        out.append({"target": name, "aim": target, "measured": measured, "met": met})
+
+    def ratio(case, a_engine, b_engine, phase):
+        a = median_of(find(cells, "W1", case, a_engine), phase)
+        b = median_of(find(cells, "W1", case, b_engine), phase)
+        return b / a if a and b else None
+
+    if any(c.workload == "W1" for c in cells):
+        for mode, aim in (("default", 60.0), ("off", 8.0)):
+            r = ratio(f"demo step, gc {mode}", "micrograd_nn", "micrograd", "step")
+            add(f"W1 speed-up over micrograd, gc {mode}", f">= {aim:.0f}x",
+                "micrograd not installed" if not have_micrograd else f"{r:.1f}x",
+                None if r is None else r >= aim)
+        ours = median_of(find(cells, "W1", "demo step, gc default", "micrograd_nn"), "step")
+        floats = median_of(find(cells, "W1", "limit: plain floats", "floats"), "step")
+        if ours and floats:
+            add("W1 (gc default) vs hand-written floats", "<= 4x slower",
+                f"{ours / floats:.2f}x slower", ours / floats <= 4.0)
+    if any(c.workload == "W2" for c in cells):
+        n = max(sizes.w2_ops)
+        cell = find(cells, "W2", f"chain of {n:.0e} ops, gc default", "micrograd_nn")
+        t = median_of(cell, "total")
+        if t is None:
+            measured = cell.errors.get("total", "not run") if cell else "not run"
+        else:
+            measured = f"{t * 1e6:.3f} us/node"
+        aim_note = "" if n >= 1_000_000 else f" (only {n:.0e} run: --quick)"
+        add(f"W2 chain of {n:.0e} ops at recursion limit {sys.getrecursionlimit()}, gc default",
+            "runs, <= 3 us/node" + aim_note, measured,
+            None if n < 1_000_000 else (t is not None and t <= 3e-6))
+    for r in w4:
+        if r["engine"] != "micrograd_nn":
+            continue
+        add("W4 bytes per node (chain, after forward)", "<= 150", f"{r['bytes_per_node']:.0f}",
+            r["bytes_per_node"] <= 150)
+        cyc = r["freed_by_refcount"] and r["unreachable_per_node"] == 0
+        add("W4 no reference cycles (W1 graph, gc off)", "freed by refcount, 0 unreachable",
+            f"freed={r['freed_by_refcount']}, unreachable/node={r['unreachable_per_node']:.2f}",
+            cyc)
+    return out
+
+
+def targets_table(rows: list[dict], out) -> None:
+    table = [["target", "aim", "measured", "met?"]]
+    for r in rows:
+        met = "n/a" if r["met"] is None else ("yes" if r["met"] else "NO")
+        table.append([r["target"], r["aim"], r["measured"], met])
+    print_table(table, out)
+
+
+# -------------------------------------------------------------------------------------------------
+# Profile
+
+
+def profile_w1(sizes: Sizes, steps: int, top: int, out) -> str:
+    """cProfile of `steps` W1 steps on micrograd_nn (gc disabled, so the collector's pauses do
+    not land on whichever function happened to allocate); prints the top entries by tottime."""
+    engine = W.micrograd_nn_engine()
+    X, y = W.make_moons(sizes.w1_points)
+    model = W.build_model(engine, 2, list(sizes.w1_nouts))
+    W.w1_step(engine, model, X, y)  # warm-up
+    profiler = cProfile.Profile()
+    with gc_mode("off"):
+        profiler.enable()
+        for _ in range(steps):
+            W.w1_step(engine, model, X, y)
+        profiler.disable()
+    text = io.StringIO()
+    stats = pstats.Stats(profiler, stream=text)
+    stats.sort_stats("tottime").print_stats(top)
+    report = text.getvalue()
+    print(f"cProfile of {steps} W1 steps on micrograd_nn ({engine.mlp_source}), gc disabled, "
+          f"sorted by tottime:", file=out)
+    print(report, file=out)
+    return report
+
+
+# -------------------------------------------------------------------------------------------------
+# Main
+
+
+def parse_args(argv: list[str] | None) -> argparse.Namespace:
+    parser = argparse.ArgumentParser(
+        prog="python benchmarks/run.py",
+        description="Benchmark micrograd_nn against micrograd 0.1.0 and graph-free baselines.")
+    parser.add_argument("--quick", action="store_true", help="tiny sizes (seconds; for tests)")
+    parser.add_argument("--repeats", type=int, default=None,
+                        help="measurements per cell (default 5, quick 2)")
+    parser.add_argument("--only", default=",".join(WORKLOADS),
+                        help="comma-separated workloads among W1,W2,W3,W4 (default: all)")
+    parser.add_argument("--json", metavar="PATH", help="also write every sample to PATH as JSON")
+    parser.add_argument("--profile", action="store_true",
+                        help="instead of the benchmarks: cProfile W1 on micrograd_nn")
+    parser.add_argument("--profile-steps", type=int, default=20, help="W1 steps to profile")
+    parser.add_argument("--profile-top", type=int, default=25, help="entries to print")
+    parser.add_argument("--no-micrograd", action="store_true",
+                        help="run micrograd_nn (and baselines) only, even if micrograd is there")
+    args = parser.parse_args(argv)
+    only = [w.strip().upper() for w in args.only.split(",") if w.strip()]
+    unknown = [w for w in only if w not in WORKLOADS]
+    if unknown or not only:
+        parser.error(f"--only takes a comma-separated list among {','.join(WORKLOADS)}, "
+                     f"got {args.only!r}")
+    args.only = only
+    if args.repeats is not None and args.repeats < 1:
+        parser.error(f"--repeats must be a positive integer, got {args.repeats}")
+    if args.profile_steps < 1 or args.profile_top < 1:
+        parser.error("--profile-steps and --profile-top must be positive integers")
+    return args
+
+
+def main(argv: list[str] | None = None, out=None) -> dict:
+    """Run the benchmarks, print the report to ``out`` (stdout) and return it as a dict."""
+    out = out or sys.stdout
+    args = parse_args(argv)
+    sizes = QUICK if args.quick else Sizes()
+    repeats = args.repeats or sizes.repeats
+    info = machine()
+    print(f"machine: {info['cpu']}, {info['cores']} cores ({info['usable_cores']} usable)", file=out)
+    print(f"python:  {info['python']} on {info['platform']}; recursion limit "
+          f"{info['recursion_limit']}, gc thresholds {tuple(info['gc_thresholds'])}", file=out)
+    print("versions: " + ", ".join(f"{k} {v or 'not installed'}"
+                                   for k, v in info["versions"].items()), file=out)
+    report: dict = {"machine": info, "quick": args.quick, "repeats": repeats,
+                    "sizes": {k: getattr(sizes, k) for k in Sizes.__dataclass_fields__}}
+
+    if args.profile:
+        report["profile"] = profile_w1(sizes, args.profile_steps, args.profile_top, out)
+        _write_json(args.json, report)
+        return report
+
+    engines = [W.micrograd_nn_engine()]
+    mg = None if args.no_micrograd else W.micrograd_engine()
+    if mg is None:
+        why = "skipped (--no-micrograd)" if args.no_micrograd else (
+            "not installed (pip install -e .[bench] for micrograd==0.1.0)")
+        print(f"micrograd: {why}; printing micrograd_nn's columns only", file=out)
+    else:
+        engines.append(mg)
+    print(f"models: {', '.join(f'{e.name}: {e.mlp_source}' for e in engines)}", file=out)
+    print(f"repeats: {repeats} per cell (fewer once a cell has used {sizes.budget_seconds:.0f} s)"
+          f"; sizes: {'quick' if args.quick else 'full'}", file=out)
+    print(file=out)
+
+    makers = {"W1": w1_cells, "W2": w2_cells, "W3": w3_cells}
+    cells: list[Cell] = []
+    for name in args.only:
+        if name in makers:
+            group = makers[name](engines, sizes)
+            run_interleaved(group, repeats, sizes.budget_seconds)
+            cells += group
+    names = [e.name for e in engines]
+    if cells:
+        timing_table(cells, names, out)
+        print(file=out)
+    w4 = []
+    if "W4" in args.only:
+        w4 = run_w4(engines, sizes)
+        print(f"W4: memory of the W2 chain ({sizes.w4_ops:.0e} ops, tracemalloc, gc off) and "
+              f"reference cycles of the W1 graph", file=out)
+        w4_table(w4, out)
+        print(file=out)
+    goals = targets(cells, w4, sizes, mg is not None)
+    if goals:
+        print("targets", file=out)
+        targets_table(goals, out)
+
+    report["cells"] = [
+        {"workload": c.workload, "case": c.case, "engine": c.engine, "gc": c.gc,
+         "unit": c.unit, "samples": c.samples, "errors": c.errors,
+         "summary": {p: summary(s) for p, s in c.samples.items()}}
+        for c in cells
+    ]
+    report["w4"] = w4
+    report["targets"] = goals
+    _write_json(args.json, report)
+    return report
+
+
+def _write_json(path: str | None, report: dict) -> None:
+    if not path:
+        return
+    with open(path, "w", encoding="utf-8") as f:
+        json.dump(report, f, indent=1, default=str)
+        f.write("\n")
+
+
+if __name__ == "__main__":
+    main()
