@@ -186,6 +186,10 @@ def w1_step(engine: Engine, model, X, y, alpha: float = 1e-4,
 def split_layers(flat: Sequence[float], nin: int, nouts: Sequence[int]) -> list:
     """Flat parameters (``parameters()`` order) as [(W, b), ...]: W[j][i] weight of input i in
     neuron j, b[j] its bias; plain Python lists."""
+    expected = sum(width * (fan_in + 1) for fan_in, width in layer_sizes(nin, nouts))
+    if len(flat) != expected:
+        raise ValueError(f"expected {expected} parameters for MLP({nin}, {list(nouts)}), "
+                         f"got {len(flat)}")
     layers = []
     k = 0
     for fan_in, width in layer_sizes(nin, nouts):
@@ -195,8 +199,6 @@ def split_layers(flat: Sequence[float], nin: int, nouts: Sequence[int]) -> list:
             b.append(flat[k + fan_in])
             k += fan_in + 1
         layers.append((W, b))
-    if k != len(flat):
-        raise ValueError(f"expected {k} parameters for MLP({nin}, {list(nouts)}), got {len(flat)}")
     return layers
 
 
