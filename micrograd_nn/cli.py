@@ -1,0 +1,325 @@
+"""The command line: ``micrograd-nn demo``, ``micrograd-nn train ...``, ``micrograd-nn graph ...``.
+
+Also reachable as ``python -m micrograd_nn``. ``main(argv)`` returns the exit status: 0 on
+success, 2 for bad arguments (argparse's convention, also used for impossible combinations such
+as a hinge loss on three classes), 1 when training diverges or a file cannot be written.
+"""
+
+from __future__ import annotations
+
+import argparse
+import os
+import sys
+import time
+from pathlib import Path
+from typing import Sequence
+
+from .datasets import DATASETS, make_dataset
+from .nn import ACTIVATIONS, INITS, MLP
+from .train import DEFAULT_LR, LOSSES, OPTIMIZERS, TrainingDiverged, evaluate, fit
+
+__all__ = ["main", "build_parser"]
+
+PROG = "micrograd-nn"
+DEFAULT_OUT = "micrograd_nn_out"
+BINARY_LOSSES = tuple(name for name, spec in LOSSES.items() if spec.binary)
+
+# micrograd's two-moons demo, which `demo` reproduces
+DEMO = dict(dataset="moons", samples=100, noise=0.1, hidden=[16, 16], activation="relu",
+            loss="hinge", optimizer="sgd", lr=1.0, schedule="linear", l2=1e-4, epochs=100,
+            batch_size=None, init="uniform", classes=None, seed=1)
+
+
+class UsageError(Exception):
+    """Arguments that parse but cannot work together; reported like an argparse error."""
+
+
+# -------------------------------------------------------------------------------------------------
+# Argument types
+
+
+def _widths(text: str) -> list[int]:
+    """"16,16" -> [16, 16]; "" -> [] (no hidden layer: a single layer of output neurons)."""
+    text = text.strip()
+    if not text:
+        return []
+    widths = []
+    for part in text.split(","):
+        try:
+            n = int(part)
+        except ValueError:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: hidden layer widths are comma-separated positive ints, e.g. 16,16"
+            ) from None
+        if n < 1:
+            raise argparse.ArgumentTypeError(
+                f"{text!r}: every hidden layer needs at least 1 neuron, got {n}"
+            )
+        widths.append(n)
+    return widths
+
+
+def _positive_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
+    if n < 1:
+        raise argparse.ArgumentTypeError(f"expected a positive int, got {n}")
+    return n
+
+
+def _nonnegative_int(text: str) -> int:
+    try:
+        n = int(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text!r}") from None
+    if n < 0:
+        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {n}")
+    return n
+
+
+def _number(low: float, inclusive: bool):
+    def parse(text: str) -> float:
+        try:
+            x = float(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+        if not (x >= low if inclusive else x > low) or x != x or x in (float("inf"),):
+            raise argparse.ArgumentTypeError(
+                f"expected a finite number {'>=' if inclusive else '>'} {low:g}, got {text}"
+            )
+        return x
+    return parse
+
+
+# -------------------------------------------------------------------------------------------------
+# The parser
+
+
+def _add_output_arguments(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--out", default=DEFAULT_OUT, metavar="DIR",
+                   help=f"folder for the pictures and the model (default: ./{DEFAULT_OUT}/)")
+    p.add_argument("--no-progress", action="store_true",
+                   help="no progress bar (it is also off when stderr is not a terminal)")
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog=PROG,
+        description="Train small neural networks on 2-D toy data with a scalar autograd "
+                    "engine, and draw the computational graphs that backpropagation walks.",
+    )
+    sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+
+    demo = sub.add_parser(
+        "demo", help="micrograd's two-moons demo: train, then save the loss curve, the "
+                     "decision boundary and the seed neuron's graph",
+        description="Train MLP(2, [16, 16, 1]) on 100 two-moons points with the hinge loss, "
+                    "1e-4 L2 and SGD (lr 1.0 decaying to 0.1) for 100 steps, as in micrograd; "
+                    "save a loss curve, a decision boundary and the graph of the 2-input "
+                    "sigmoid neuron of the tutorial.",
+    )
+    demo.add_argument("--epochs", type=_positive_int, default=DEMO["epochs"],
+                      help=f"training steps (default {DEMO['epochs']})")
+    demo.add_argument("--seed", type=_nonnegative_int, default=DEMO["seed"],
+                      help=f"seed of the data and the initial weights (default {DEMO['seed']})")
+    _add_output_arguments(demo)
+
+    train = sub.add_parser(
+        "train", help="train an MLP on a toy dataset of your choice",
+        description="Train an MLP on a 2-D toy dataset and save its loss curve, decision "
+                    "boundary and parameters. The default loss is hinge for two classes and "
+                    "cross_entropy for more.",
+    )
+    data = train.add_argument_group("data")
+    data.add_argument("--dataset", choices=sorted(DATASETS), default="moons",
+                      help="default: moons")
+    data.add_argument("--samples", type=_positive_int, default=None,
+                      help="number of points (default: the dataset's own, 100 to 300)")
+    data.add_argument("--noise", type=_number(0.0, True), default=None,
+                      help="noise level (default: the dataset's own)")
+    data.add_argument("--classes", type=_positive_int, default=None,
+                      help="number of classes, for blobs and spiral (default 3)")
+    model = train.add_argument_group("model")
+    model.add_argument("--hidden", type=_widths, default=[16, 16], metavar="W1,W2,...",
+                       help="hidden layer widths (default 16,16; '' for none)")
+    model.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"],
+                       default="relu", help="hidden activation (default relu)")
+    model.add_argument("--init", choices=INITS, default="uniform",
+                       help="weight initialisation (default uniform, as micrograd)")
+    training = train.add_argument_group("training")
+    training.add_argument("--loss", choices=list(LOSSES), default=None,
+                          help="default: hinge for 2 classes, cross_entropy for more")
+    training.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
+                          help="default: adam")
+    training.add_argument("--lr", type=_number(0.0, False), default=None,
+                          help="learning rate (default: "
+                               + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
+    training.add_argument("--schedule", choices=["none", "linear"], default="none",
+                          help="'linear': decay the learning rate to a tenth (default none)")
+    training.add_argument("--l2", type=_number(0.0, True), default=1e-4,
+                          help="weight of the L2 penalty sum p**2 (default 1e-4)")
+    training.add_argument("--epochs", type=_positive_int, default=100, help="default 100")
+    training.add_argument("--batch-size", type=_positive_int, default=None,
+                          help="samples per step (default: all of them)")
+    training.add_argument("--seed", type=_nonnegative_int, default=0,
+                          help="seed of the data, the weights and the shuffling (default 0)")
+    _add_output_arguments(train)
+
+    graph = sub.add_parser("graph", help="draw a computational graph (see graph --help)")
+    viz = _viz()
+    if viz is not None:
+        viz.add_graph_arguments(graph)
+    return parser
+
+
+def _viz():
+    """The diagrams module, or None when it (or graphviz) cannot be imported."""
+    try:
+        from . import viz
+    except ImportError:
+        return None
+    if not all(hasattr(viz, name) for name in
+               ("draw_graph", "render", "seed_neuron", "add_graph_arguments", "run_graph")):
+        return None
+    return viz
+
+
+# -------------------------------------------------------------------------------------------------
+# Commands
+
+
+def _run_training(cfg: dict, out: Path, progress: bool, prefix: str) -> list[Path]:
+    """Make the data, build and train the model, print the results, save the files."""
+    from .plots import plot_decision_boundary, plot_loss
+
+    data_kwargs: dict = {"seed": cfg["seed"]}
+    if cfg["samples"] is not None:
+        data_kwargs["n_samples"] = cfg["samples"]
+    if cfg["noise"] is not None:
+        data_kwargs["noise"] = cfg["noise"]
+    if cfg["classes"] is not None:
+        if cfg["dataset"] == "blobs":
+            data_kwargs["centers"] = cfg["classes"]
+        elif cfg["dataset"] == "spiral":
+            data_kwargs["n_classes"] = cfg["classes"]
+        else:
+            raise UsageError(f"--classes applies to blobs and spiral; {cfg['dataset']} "
+                             "has 2 classes")
+    try:
+        X, y = make_dataset(cfg["dataset"], **data_kwargs)
+    except ValueError as e:
+        raise UsageError(f"dataset {cfg['dataset']}: {e}") from None
+    k = int(y.max()) + 1
+    loss = cfg["loss"] or ("hinge" if k == 2 else "cross_entropy")
+    if loss in BINARY_LOSSES and k > 2:
+        raise UsageError(f"--loss {loss} is for two classes, but {cfg['dataset']} has {k}; "
+                         f"use --loss cross_entropy (or mse)")
+    width = 1 if loss in BINARY_LOSSES or (loss == "mse" and k == 2) else k
+    model = MLP(2, cfg["hidden"] + [width], activation=cfg["activation"], init=cfg["init"],
+                seed=cfg["seed"])
+    lr = cfg["lr"] if cfg["lr"] is not None else DEFAULT_LR[cfg["optimizer"]]
+    schedule = None if cfg["schedule"] in (None, "none") else cfg["schedule"]
+    batches = "" if cfg["batch_size"] is None else f", batches of {cfg['batch_size']}"
+    decay = " decaying linearly" if schedule else ""
+    print(f"{cfg['dataset']}: {len(y)} points, {k} classes | {model} | {loss} loss, "
+          f"{cfg['optimizer']} lr {lr:g}{decay}, L2 {cfg['l2']:g}, {cfg['epochs']} epochs"
+          f"{batches}")
+    start = time.perf_counter()
+    try:
+        history = fit(model, X, y, loss=loss, optimizer=cfg["optimizer"], lr=lr,
+                      epochs=cfg["epochs"], batch_size=cfg["batch_size"], l2=cfg["l2"],
+                      schedule=schedule, progress=progress, seed=cfg["seed"])
+    except ValueError as e:  # raised before the first step: an impossible combination
+        raise UsageError(str(e)) from None
+    seconds = time.perf_counter() - start
+    final = evaluate(model, X, y, loss=loss, l2=cfg["l2"])
+    print(f"trained in {seconds:.1f} s: final loss {final.loss:.4f}, "
+          f"training accuracy {final.accuracy:.1%}")
+
+    out.mkdir(parents=True, exist_ok=True)
+    paths = [
+        plot_loss(history, out / f"{prefix}_loss.png",
+                  title=f"{cfg['dataset']}: {loss} loss, {cfg['optimizer']}, "
+                        f"{cfg['epochs']} epochs"),
+        plot_decision_boundary(model, X, y, out / f"{prefix}_decision_boundary.png", loss=loss,
+                               title=f"{cfg['dataset']}: decision boundary "
+                                     f"({final.accuracy:.1%} training accuracy)"),
+    ]
+    model_path = out / f"{prefix}_model.json"
+    model.save(model_path)
+    paths.append(model_path)
+    return paths
+
+
+def _demo(args: argparse.Namespace) -> int:
+    started = time.perf_counter()
+    out = Path(args.out)
+    cfg = dict(DEMO, epochs=args.epochs, seed=args.seed)
+    paths = _run_training(cfg, out, progress=not args.no_progress, prefix="moons")
+    viz = _viz()
+    if viz is None:
+        print("skipped the seed neuron's graph: micrograd_nn.viz (diagrams) is not available",
+              file=sys.stderr)
+    else:
+        root = viz.seed_neuron()
+        paths.append(viz.render(viz.draw_graph(root), out / "seed_neuron_graph.svg"))
+    _print_paths(paths)
+    print(f"demo finished in {time.perf_counter() - started:.1f} s")
+    return 0
+
+
+def _train(args: argparse.Namespace) -> int:
+    cfg = {name: getattr(args, name) for name in (
+        "dataset", "samples", "noise", "classes", "hidden", "activation", "init", "loss",
+        "optimizer", "lr", "schedule", "l2", "epochs", "batch_size", "seed")}
+    paths = _run_training(cfg, Path(args.out), progress=not args.no_progress,
+                          prefix=args.dataset)
+    _print_paths(paths)
+    return 0
+
+
+def _graph(args: argparse.Namespace) -> int:
+    viz = _viz()
+    if viz is None:
+        raise UsageError("the graph command needs micrograd_nn.viz (diagrams), which is not "
+                         "available in this installation")
+    _print_paths(viz.run_graph(args))
+    return 0
+
+
+def _print_paths(paths: Sequence[Path]) -> None:
+    print("wrote:")
+    for path in paths:
+        print(f"  {os.fspath(path)}")
+
+
+COMMANDS = {"demo": _demo, "train": _train, "graph": _graph}
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Run the command line with ``argv`` (default: ``sys.argv[1:]``); return the exit status."""
+    parser = build_parser()
+    try:
+        args = parser.parse_args(argv)
+    except SystemExit as e:  # --help (0) or a bad flag (2): argparse has printed the message
+        return e.code if isinstance(e.code, int) else 2
+    try:
+        return COMMANDS[args.command](args)
+    except UsageError as e:
+        print(f"{PROG} {args.command}: error: {e}", file=sys.stderr)
+        return 2
+    except TrainingDiverged as e:
+        print(f"{PROG} {args.command}: {e}", file=sys.stderr)
+        return 1
+    except OSError as e:
+        print(f"{PROG} {args.command}: cannot write the results: {e}", file=sys.stderr)
+        return 1
+    except KeyboardInterrupt:
+        print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
