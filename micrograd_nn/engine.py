@@ -145,12 +145,27 @@ def _checked_log(x: float) -> float:
 
 
 def _pow_dbase(x, y):
-    """d/dx x**y = y * x**(y-1), with 0 when y == 0 (also at x = 0) and inf where it diverges."""
-    if _data(y) == 0:
-        return 0.0
-    if _data(x) == 0 and _data(y) < 1:
-        return math.inf  # x**y has a vertical tangent (0 < y < 1) or a pole here; torch says inf too
-    return y * x ** (y - 1)
+    """d/dx x**y = y * x**(y-1); at x = 0 it is 0 when y == 0 and inf when 0 < y < 1."""
+    if type(y) is not Value and y == 0:
+        return 0.0  # x**0 is the constant 1, also at x = 0
+    if _data(x) == 0:
+        if _data(y) == 0:
+            return 0.0
+        if _data(y) < 1:
+            return math.inf  # a vertical tangent (0 < y < 1) or a pole; torch says inf too
+    # an expression in y even where y == 0 (a Value exponent), so d/dy of it stays right
+    return y * _power(x, y - 1)
+
+
+def _power(x, y):
+    """x ** y; for floats an overflow gives a signed inf (a derivative may overflow where the
+    value did not: d/dx x**-1 at x = 1e-170)."""
+    if type(x) is Value or type(y) is Value:
+        return x ** y
+    try:
+        return x ** y
+    except OverflowError:
+        return -math.inf if x < 0 and y % 2 == 1 else math.inf
 
 
 def _pow_dexp(x, out):

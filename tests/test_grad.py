@@ -1,0 +1,161 @@
+"""grad() and hessian(): gradients as values, to any order, from the same derivative rules."""
+
+import math
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from micrograd_nn import Value, grad, hessian, no_grad
+
+from strategies import BINARY, UNARY, reals
+
+H = 1e-5  # step of the central difference of a derivative
+
+
+def derivative(f, k):
+    """The k-th derivative of the one-input function f, as a function of a float."""
+    def d(x):
+        xv = Value(x)
+        out = f(xv)
+        for _ in range(k):
+            (out,) = grad(out, [xv], create_graph=True)
+        return out.data
+    return d
+
+
+def assert_close(a, b, rtol=1e-4, atol=1e-6):
+    assert abs(a - b) <= atol + rtol * abs(b), (a, b)
+
+
+# ---- first order: the same numbers as backward, without touching .grad ---------------------------
+
+def test_grad_matches_backward_and_leaves_grad_fields_alone():
+    x, y = Value(0.5), Value(-1.5)
+    out = (x * y).tanh() + x.exp() / (y * y)
+    gx, gy = grad(out, [x, y])
+    assert type(gx) is float and (x.grad, y.grad, out.grad) == (0.0, 0.0, 0.0)
+    out.backward()
+    assert (gx, gy) == (x.grad, y.grad)
+
+
+def test_grad_of_an_unrelated_input_is_zero():
+    x, other = Value(2.0), Value(7.0)
+    assert grad(x * x, [other, x]) == [0.0, 4.0]
+    g_other, g_x = grad(x * x, [other, x], create_graph=True)
+    assert isinstance(g_other, Value) and g_other.data == 0.0 and g_x.data == 4.0
+
+
+def test_grad_output_scales_and_may_be_a_value():
+    x = Value(3.0)
+    assert grad(x * x, [x], grad_output=0.5) == [3.0]
+    s = Value(2.0)
+    (g,) = grad(x * x, [x], grad_output=s, create_graph=True)
+    assert g.data == 12.0
+    assert grad(g, [s]) == [6.0]
+
+
+def test_grad_rejects_non_values():
+    with pytest.raises(TypeError, match="grad\\(\\) needs a Value as output, got float"):
+        grad(1.0, [Value(1.0)])
+    with pytest.raises(TypeError, match="input 1 is float"):
+        grad(Value(1.0), [Value(1.0), 2.0])
+
+
+# ---- second and third derivatives of every op --------------------------------------------------
+
+@pytest.mark.parametrize("order", [2, 3])
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_higher_derivatives_match_differences_of_the_lower(name, order):
+    f, domain = UNARY[name]
+    lower, upper = derivative(f, order - 1), derivative(f, order)
+
+    @given(domain)
+    def check(x):
+        numeric = (lower(x + H) - lower(x - H)) / (2 * H)
+        assert_close(upper(x), numeric, rtol=1e-4, atol=1e-4)
+
+    check()
+
+
+@pytest.mark.parametrize("name", sorted(BINARY))
+def test_mixed_partials_are_symmetric_and_match_differences(name):
+    f, dx, dy = BINARY[name]
+
+    @given(dx, dy)
+    def check(x, y):
+        xv, yv = Value(x), Value(y)
+        gx, gy = grad(f(xv, yv), [xv, yv], create_graph=True)
+        (dxy,) = grad(gx, [yv])
+        (dyx,) = grad(gy, [xv])
+        assert_close(dxy, dyx, rtol=1e-9, atol=1e-12)
+
+        def first_x(y_):
+            a, b = Value(x), Value(y_)
+            return grad(f(a, b), [a])[0]
+
+        numeric = (first_x(y + H) - first_x(y - H)) / (2 * H)
+        assert_close(dxy, numeric, rtol=1e-4, atol=1e-4)
+
+    check()
+
+
+@given(st.lists(reals(-5, 5), min_size=2, max_size=5))
+def test_second_derivatives_of_n_ary_nodes(xs):
+    vs = [Value(x) for x in xs]
+    out = Value.logsumexp(vs) + Value.sum(v * v for v in vs) * Value.linear(vs, vs[::-1])
+    (g0,) = grad(out, [vs[0]], create_graph=True)
+    row = grad(g0, vs)
+
+    def first(x0):
+        ws = [Value(x0)] + [Value(x) for x in xs[1:]]
+        o = Value.logsumexp(ws) + Value.sum(w * w for w in ws) * Value.linear(ws, ws[::-1])
+        return grad(o, [ws[0]])[0]
+
+    assert_close(row[0], (first(xs[0] + H) - first(xs[0] - H)) / (2 * H), atol=1e-3)
+
+
+def test_known_derivatives_to_fourth_order():
+    x = Value(0.3)
+    out = x.exp() * x ** 3  # e^x x^3: the k-th derivative is e^x (x^3 + 3k x^2 + 3k(k-1) x + k(k-1)(k-2))
+    for k in range(1, 5):
+        (out,) = grad(out, [x], create_graph=True)
+        expected = math.exp(0.3) * (0.027 + 3 * k * 0.09 + 3 * k * (k - 1) * 0.3
+                                    + k * (k - 1) * (k - 2))
+        assert math.isclose(out.data, expected, rel_tol=1e-12)
+
+
+def test_create_graph_records_nothing_under_no_grad():
+    x = Value(2.0)
+    y = x ** 3
+    with no_grad():
+        (g,) = grad(y, [x], create_graph=True)
+    assert g.data == 12.0 and g.is_leaf()
+
+
+def test_gradient_graph_is_an_ordinary_graph():
+    x = Value(1.5, label="x")
+    (g,) = grad(x.sigmoid(), [x], create_graph=True)
+    assert not g.is_leaf()
+    g.backward()
+    s = 1 / (1 + math.exp(-1.5))
+    assert math.isclose(x.grad, s * (1 - s) * (1 - 2 * s), rel_tol=1e-12)
+
+
+# ---- hessian -----------------------------------------------------------------------------------
+
+def test_hessian_of_a_known_function():
+    h = hessian(lambda x, y: x * x * y + y.exp(), [1.0, 2.0])
+    assert h == [[4.0, 2.0], [2.0, pytest.approx(math.exp(2.0))]]
+
+
+def test_hessian_is_symmetric_and_leaves_inputs_alone():
+    a, b, c = Value(0.2), Value(-0.7), Value(1.1)
+    h = hessian(lambda x, y, z: (x * y * z).tanh() + (x / (z * z + 1)).exp(), [a, b, c])
+    assert all(h[i][j] == h[j][i] for i in range(3) for j in range(3))
+    assert (a.grad, b.grad, c.grad) == (0.0, 0.0, 0.0)
+
+
+def test_hessian_rejects_a_function_that_returns_a_number():
+    with pytest.raises(TypeError, match="f must return a Value, got float"):
+        hessian(lambda x: 1.0, [1.0])
