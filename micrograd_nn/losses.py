@@ -146,13 +146,25 @@ def bce_with_logits(logit: Value | Sequence, target: Any) -> Value:
       = max(z, 0) - z y + log(1 + exp(-|z|)),
     finite for every z (at z = +-1000 too); dL/dz = sigmoid(z) - y. Target y in [0, 1]; lists
     give the mean over samples.
+
+    It is built as softplus(z) - y z for z <= 0 and as (1 - y) z + softplus(-z) for z > 0 (the
+    same function, since softplus(z) = z + softplus(-z)): both terms are then >= 0, so a tiny
+    loss such as z = 30, y = 1 is not lost to cancellation between two large numbers.
     """
     logits, targets, batched = _pairs(logit, target, "bce_with_logits")
     losses = []
     for i, (z, y) in enumerate(zip(logits, targets)):
         z = _prediction(z, "logit", i if batched else None)
         y = _check_unit_target(y, "bce_with_logits", i, batched)
-        losses.append(z.softplus() - z * y if y != 0.0 else z.softplus())
+        if z.data > 0:
+            loss = (-z).softplus()
+            if y != 1.0:
+                loss = (1 - y) * z + loss
+        else:
+            loss = z.softplus()
+            if y != 0.0:
+                loss = loss - y * z
+        losses.append(loss)
     return _mean(losses)
 
 
