@@ -159,3 +159,71 @@ def test_hessian_is_symmetric_and_leaves_inputs_alone():
 def test_hessian_rejects_a_function_that_returns_a_number():
     with pytest.raises(TypeError, match="f must return a Value, got float"):
         hessian(lambda x: 1.0, [1.0])
+
+
+def test_hessian_of_a_small_mlp_loss_matches_torch():
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    from micrograd_nn.nn import MLP
+
+    model = MLP(2, [3, 2, 1], activation="tanh", seed=7)
+    X = [[0.5, -1.0], [1.5, 0.25], [-0.3, 0.8]]
+    Y = [1.0, -0.5, 0.2]
+    params = model.parameters()
+
+    loss = Value.sum((model(x) - y) ** 2 for x, y in zip(X, Y)) / len(X)
+    first = grad(loss, params, create_graph=True)
+    ours = [grad(g, params) for g in first]
+
+    sizes = [(3, 2), (2, 3), (1, 2)]  # (neurons, inputs) per layer, in parameters() order
+
+    def torch_loss(flat):
+        xs = torch.tensor(X, dtype=torch.float64)
+        at = 0
+        h = xs
+        for i, (nout, nin) in enumerate(sizes):
+            block = flat[at:at + nout * (nin + 1)].reshape(nout, nin + 1)
+            at += nout * (nin + 1)
+            h = h @ block[:, :nin].T + block[:, nin]
+            if i < len(sizes) - 1:
+                h = torch.tanh(h)
+        return ((h[:, 0] - torch.tensor(Y, dtype=torch.float64)) ** 2).mean()
+
+    flat = torch.tensor([p.data for p in params], dtype=torch.float64)
+    assert math.isclose(torch_loss(flat).item(), loss.data, rel_tol=1e-12)
+    theirs = torch.autograd.functional.hessian(torch_loss, flat).tolist()
+    for i in range(len(params)):
+        for j in range(len(params)):
+            assert math.isclose(ours[i][j], theirs[i][j], rel_tol=1e-9, abs_tol=1e-12), (i, j)
+
+
+@pytest.mark.parametrize("name", sorted(UNARY))
+def test_second_and_third_derivatives_agree_with_torch(name):
+    torch = pytest.importorskip("torch", reason="PyTorch is not installed")
+    f, domain = UNARY[name]
+    torch_f = {"softplus": lambda t: torch.logaddexp(t, torch.zeros_like(t))}.get(name, f)
+
+    @given(domain)
+    def check(x):
+        xv = Value(x)
+        t = torch.tensor(x, dtype=torch.float64, requires_grad=True)
+        ours, theirs = f(xv), torch_f(t)
+        for _ in range(3):
+            (ours,) = grad(ours, [xv], create_graph=True)
+            (theirs,) = torch.autograd.grad(theirs, [t], create_graph=True, allow_unused=True)
+            if theirs is None or not theirs.requires_grad:  # torch's graph ended: a constant
+                theirs = torch.zeros((), dtype=torch.float64, requires_grad=True) + (
+                    0.0 if theirs is None else theirs.detach())
+            assert math.isclose(ours.data, theirs.item(), rel_tol=1e-9, abs_tol=1e-9)
+
+    check()
+
+
+def test_newton_example_converges(capsys):
+    import runpy
+    from pathlib import Path
+
+    runpy.run_path(str(Path(__file__).parent.parent / "examples" / "newton.py"),
+                   run_name="__main__")
+    out = capsys.readouterr().out
+    assert "minimum at x = 1.130901122630" in out
+    assert "minimum at (x, y) = (1.000000000000, 1.000000000000)" in out
