@@ -417,6 +417,14 @@ class Value:
         label = f", label={self.label!r}" if self.label else ""
         return f"Value(data={self.data!r}, grad={self.grad!r}{label})"
 
+    def _repr_mimebundle_(self, include=None, exclude=None) -> dict:
+        """Jupyter shows a Value as its chain-rule diagram (micrograd_nn.viz)."""
+        from .viz.jupyter import repr_mimebundle
+        return repr_mimebundle(self, include, exclude)
+
+    # numpy defers to Value's reflected operators (np.float64(2) * v is a Value, not an array)
+    __array_ufunc__ = None
+
     # ---- arithmetic ------------------------------------------------------------------------
 
     def __add__(self, other) -> "Value":
