@@ -161,8 +161,9 @@ def part1(epochs=300):
 
 def part2():
     print("\nPart 2: the 2-input sigmoid neuron, loss = (yhat - y)**2")
-    x1, x2 = Value(2.0, "x1"), Value(-1.0, "x2")
-    w1, w2, b = Value(0.5, "w1"), Value(-0.3, "w2"), Value(0.1, "b")
+    # the numbers of micrograd_nn.viz.seed_neuron(), drawn by `python -m micrograd_nn graph`
+    x1, x2 = Value(1.5, "x1"), Value(-0.5, "x2")
+    w1, w2, b = Value(0.25, "w1"), Value(-0.75, "w2"), Value(0.1, "b")
     y = 1.0
     z = w1 * x1 + w2 * x2 + b
     yhat = z.sigmoid()

@@ -181,7 +181,8 @@ def _viz():
     except ImportError:
         return None
     if not all(hasattr(viz, name) for name in
-               ("draw_graph", "render", "seed_neuron", "add_graph_arguments", "run_graph")):
+               ("draw_graph", "render", "seed_neuron", "SEED_PARAMETERS", "add_graph_arguments",
+                "run_graph")):
         return None
     return viz
 
@@ -258,16 +259,25 @@ def _demo(args: argparse.Namespace) -> int:
     out = Path(args.out)
     cfg = dict(DEMO, epochs=args.epochs, seed=args.seed)
     paths = _run_training(cfg, out, progress=not args.no_progress, prefix="moons")
+    status = 0
     viz = _viz()
     if viz is None:
         print("skipped the seed neuron's graph: micrograd_nn.viz (diagrams) is not available",
               file=sys.stderr)
+        status = 1
     else:
         root = viz.seed_neuron()
-        paths.append(viz.render(viz.draw_graph(root), out / "seed_neuron_graph.svg"))
+        print(f"seed neuron (2 inputs, sigmoid, squared error): loss {root.data:.5f}; its graph "
+              "shows each local derivative on an edge and each dloss/dv in a box")
+        try:
+            paths.append(viz.render(viz.draw_graph(root, params=viz.SEED_PARAMETERS),
+                                    out / "seed_neuron_graph.svg"))
+        except RuntimeError as e:  # no Graphviz renderer found, or it failed
+            print(f"could not draw the seed neuron's graph: {e}", file=sys.stderr)
+            status = 1
     _print_paths(paths)
     print(f"demo finished in {time.perf_counter() - started:.1f} s")
-    return 0
+    return status
 
 
 def _train(args: argparse.Namespace) -> int:
@@ -315,6 +325,11 @@ def main(argv: Sequence[str] | None = None) -> int:
         return 1
     except OSError as e:
         print(f"{PROG} {args.command}: cannot write the results: {e}", file=sys.stderr)
+        return 1
+    except RuntimeError as e:  # the graph command found no Graphviz renderer, or it failed
+        if args.command != "graph":
+            raise
+        print(f"{PROG} graph: {e}", file=sys.stderr)
         return 1
     except KeyboardInterrupt:
         print(f"{PROG} {args.command}: interrupted", file=sys.stderr)
