@@ -117,7 +117,7 @@ def _as_input_values(x: Any, nin: int, who: str) -> list:
             out.append(v)
         elif type(v) is float:
             out.append(_leaf(v, f"x{i + 1}"))
-        elif isinstance(v, numbers.Real) and not isinstance(v, bool):
+        elif isinstance(v, numbers.Real):  # int, bool, numpy scalars, Fraction
             out.append(_leaf(float(v), f"x{i + 1}"))
         else:
             raise TypeError(
