@@ -10,7 +10,7 @@ from . import datasets, losses, optim
 from .engine import Op, Value, enable_grad, grad, hessian, is_grad_enabled, no_grad
 from .gradcheck import gradcheck, numerical_grad
 from .nn import MLP, Layer, Module, Neuron
-from .optim import SGD, Adam, LinearDecay
+from .optim import SGD, Adam, ExponentialDecay, LinearDecay, StepDecay
 from .train import History, accuracy, evaluate, fit, predict, predict_proba
 
 __version__ = "0.1.0"
@@ -22,7 +22,7 @@ __all__ = [
     "Value", "Op", "no_grad", "enable_grad", "is_grad_enabled", "grad", "hessian",
     "gradcheck", "numerical_grad",
     "Module", "Neuron", "Layer", "MLP", "losses", "optim", "datasets", "SGD", "Adam",
-    "LinearDecay", "History", "fit", "predict", "predict_proba", "accuracy", "evaluate",
+    "LinearDecay", "StepDecay", "ExponentialDecay", "History", "fit", "predict", "predict_proba", "accuracy", "evaluate",
     *_VIZ,
 ]
 
