@@ -298,8 +298,8 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
     ``progress`` shows a tqdm bar with the loss and accuracy (only on a terminal).
 
     Every argument is checked before the first step: a bad one raises ValueError (TypeError for
-    a model that is not callable). If the loss becomes NaN or infinite, or an operation
-    overflows, training stops with ``TrainingDiverged`` naming the epoch.
+    a model that is not callable). If the loss or a parameter becomes NaN or infinite, or an
+    operation overflows, training stops with ``TrainingDiverged`` naming the epoch.
     """
     # ---- check everything first ------------------------------------------------------------
     X = _as_inputs(X, None)
@@ -365,6 +365,12 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
                         f"rate (lr was {opt.lr})", epoch, history) from e
                 last_lr = opt.lr
                 opt.step()
+                # A NaN can hide from the loss (relu and max return 0 for it), not from the sum
+                if not math.isfinite(sum([p.data for p in params])):
+                    raise TrainingDiverged(
+                        f"training diverged at epoch {epoch} (batch {start // batch + 1} of "
+                        f"{steps_per_epoch}): a parameter became NaN or infinite; try a "
+                        f"smaller learning rate (lr was {last_lr})", epoch, history)
                 if scheduler is not None:
                     scheduler.step()
                 total += value * len(idx)

@@ -1,0 +1,74 @@
+"""The training pictures: valid image files, written atomically, with clear errors."""
+
+import xml.etree.ElementTree as ET
+
+import numpy as np
+import pytest
+
+from micrograd_nn.datasets import make_blobs, make_moons
+from micrograd_nn.nn import MLP
+from micrograd_nn.plots import plot_decision_boundary, plot_loss
+from micrograd_nn.train import History, fit
+
+PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
+
+
+@pytest.fixture(scope="module")
+def trained():
+    X, y = make_moons(30, noise=0.1, seed=0)
+    model = MLP(2, [6, 1], seed=0)
+    history = fit(model, X, y, optimizer="adam", lr=0.05, epochs=5, progress=False)
+    return model, X, y, history
+
+
+def test_plot_loss_writes_a_png_and_an_svg(trained, tmp_path):
+    *_, history = trained
+    png = plot_loss(history, tmp_path / "loss.png")
+    assert png == tmp_path / "loss.png"
+    assert png.read_bytes()[:8] == PNG_MAGIC
+    svg = plot_loss(history, tmp_path / "sub" / "loss.svg", title="my title")
+    root = ET.parse(svg).getroot()
+    assert root.tag.endswith("svg")
+    assert "my title" in svg.read_text()
+    assert sorted(p.name for p in tmp_path.rglob("*")) == ["loss.png", "loss.svg", "sub"]
+
+
+def test_plot_decision_boundary_two_and_three_classes(trained, tmp_path):
+    model, X, y, _ = trained
+    path = plot_decision_boundary(model, X, y, tmp_path / "moons.png", resolution=20)
+    assert path.read_bytes()[:8] == PNG_MAGIC
+
+    X3, y3 = make_blobs(30, centers=3, seed=0)
+    model3 = MLP(2, [4, 3], seed=0)
+    svg = plot_decision_boundary(model3, X3, y3, tmp_path / "blobs.svg", resolution=15)
+    text = svg.read_text()
+    ET.fromstring(text)
+    for c in range(3):
+        assert f"class {c}" in text  # the legend names every class
+
+
+def test_existing_file_is_replaced_whole(trained, tmp_path):
+    *_, history = trained
+    target = tmp_path / "loss.png"
+    target.write_bytes(b"old")
+    plot_loss(history, target)
+    assert target.read_bytes()[:8] == PNG_MAGIC
+    assert [p.name for p in tmp_path.iterdir()] == ["loss.png"]  # no temporary file left
+
+
+def test_bad_arguments(trained, tmp_path):
+    model, X, y, history = trained
+    with pytest.raises(ValueError, match="suffix"):
+        plot_loss(history, tmp_path / "loss")
+    with pytest.raises(ValueError, match="unsupported image format 'xyz'"):
+        plot_loss(history, tmp_path / "loss.xyz")
+    with pytest.raises(ValueError, match="empty"):
+        plot_loss(History("hinge"), tmp_path / "loss.png")
+    with pytest.raises(TypeError, match="History"):
+        plot_loss([0.5, 0.4], tmp_path / "loss.png")
+    with pytest.raises(ValueError, match="2 features"):
+        plot_decision_boundary(MLP(3, [2, 1]), np.zeros((4, 3)), [0, 1, 0, 1],
+                               tmp_path / "b.png")
+    with pytest.raises(ValueError, match="resolution"):
+        plot_decision_boundary(model, X, y, tmp_path / "b.png", resolution=1)
+    assert list(tmp_path.iterdir()) == []

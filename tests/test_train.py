@@ -1,0 +1,349 @@
+"""fit, predict and evaluate: the loop is the documented one, checks come before training."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+from micrograd_nn.datasets import make_blobs, make_moons
+from micrograd_nn.engine import Value, is_grad_enabled
+from micrograd_nn.losses import hinge, l2
+from micrograd_nn.nn import MLP
+from micrograd_nn.optim import SGD, LinearDecay
+from micrograd_nn.train import (
+    LOSSES, History, TrainingDiverged, accuracy, default_loss, evaluate, fit, predict,
+    predict_proba, scores,
+)
+
+
+@pytest.fixture
+def moons():
+    return make_moons(24, noise=0.1, seed=0)
+
+
+@pytest.fixture
+def blobs():
+    return make_blobs(30, centers=3, noise=0.3, seed=0)
+
+
+def snapshot(model):
+    return [p.data for p in model.parameters()]
+
+
+# -------------------------------------------------------------------------------------------------
+# Training works
+
+
+@pytest.mark.parametrize("loss, width, data", [
+    ("hinge", 1, "moons"), ("bce", 1, "moons"), ("bce_with_logits", 1, "moons"),
+    ("mse", 1, "moons"), ("mse", 3, "blobs"), ("cross_entropy", 3, "blobs"),
+    ("cross_entropy", 2, "moons"),
+])
+def test_every_loss_trains(loss, width, data, request):
+    X, y = request.getfixturevalue(data)
+    model = MLP(2, [8, width], seed=1)
+    history = fit(model, X, y, loss=loss, optimizer="adam", lr=0.05, epochs=25, progress=False)
+    assert isinstance(history, History) and history.loss_name == loss
+    assert len(history) == history.epochs == 25
+    assert len(history.accuracy) == len(history.lr) == 25
+    assert all(math.isfinite(v) for v in history.loss)
+    assert history.loss[-1] < 0.8 * history.loss[0]
+    assert all(0.0 <= a <= 1.0 for a in history.accuracy)
+    assert history.accuracy[-1] >= 0.75
+    assert accuracy(model, X, y, loss=loss) >= 0.75
+
+
+def test_bce_on_sigmoid_equals_bce_with_logits(moons):
+    """"bce" applies the sigmoid, then the cross-entropy: the same as the fused, stable form."""
+    a, b = MLP(2, [6, 1], seed=4), MLP(2, [6, 1], seed=4)
+    ha = fit(a, *moons, loss="bce", epochs=10, progress=False)
+    hb = fit(b, *moons, loss="bce_with_logits", epochs=10, progress=False)
+    assert ha.loss == pytest.approx(hb.loss, rel=1e-9)
+    assert snapshot(a) == pytest.approx(snapshot(b), rel=1e-9, abs=1e-12)
+
+
+def test_default_loss_follows_the_output_width(moons, blobs):
+    assert default_loss(1) == "hinge" and default_loss(3) == "cross_entropy"
+    assert fit(MLP(2, [4, 1], seed=0), *moons, epochs=1, progress=False).loss_name == "hinge"
+    assert fit(MLP(2, [4, 3], seed=0), *blobs, epochs=1,
+               progress=False).loss_name == "cross_entropy"
+
+
+def test_fit_is_the_documented_loop(moons):
+    """fit(hinge, sgd, linear schedule, l2) gives exactly the parameters of the loop by hand."""
+    X, y = moons
+    by_fit = MLP(2, [6, 6, 1], seed=3)
+    history = fit(by_fit, X, y, loss="hinge", optimizer="sgd", lr=0.5, l2=1e-3,
+                  schedule="linear", epochs=8, progress=False)
+
+    by_hand = MLP(2, [6, 6, 1], seed=3)
+    opt = SGD(by_hand.parameters(), lr=0.5)
+    schedule = LinearDecay(opt, 0.5, 0.05, 8)
+    losses, lrs = [], []
+    for _ in range(8):
+        out = [by_hand(x) for x in X.tolist()]
+        loss = hinge(out, (2.0 * y - 1).tolist()) + 1e-3 * l2(by_hand.parameters())
+        opt.zero_grad()
+        loss.backward()
+        lrs.append(opt.lr)
+        opt.step()
+        schedule.step()
+        losses.append(loss.data)
+    assert snapshot(by_fit) == pytest.approx(snapshot(by_hand), rel=1e-12, abs=1e-15)
+    assert history.loss == pytest.approx(losses, rel=1e-12)
+    assert history.lr == pytest.approx(lrs)
+    assert history.lr[0] == 0.5 and history.lr[-1] == pytest.approx(0.05 + 0.45 / 8)
+
+
+class CountingSGD(SGD):
+    def __init__(self, params, lr):
+        super().__init__(params, lr)
+        self.steps = 0
+
+    def step(self):
+        self.steps += 1
+        super().step()
+
+
+def test_minibatches_steps_and_seeded_shuffling(moons):
+    X, y = moons  # 24 samples
+    model = MLP(2, [4, 1], seed=0)
+    opt = CountingSGD(model.parameters(), lr=0.1)
+    fit(model, X, y, optimizer=opt, epochs=3, batch_size=10, progress=False, seed=0)
+    assert opt.steps == 3 * 3  # batches of 10, 10 and 4
+
+    def train(seed):
+        m = MLP(2, [4, 1], seed=0)
+        fit(m, X, y, epochs=3, batch_size=5, progress=False, seed=seed)
+        return snapshot(m)
+
+    assert train(7) == train(7)
+    assert train(7) != train(8)
+
+
+def test_batch_larger_than_data_is_full_batch(moons):
+    X, y = moons
+    a, b = MLP(2, [4, 1], seed=0), MLP(2, [4, 1], seed=0)
+    fit(a, X, y, epochs=2, batch_size=1000, progress=False)
+    fit(b, X, y, epochs=2, progress=False)
+    assert snapshot(a) == snapshot(b)
+
+
+def test_accepts_lists_and_float_labels():
+    X = [[0.0, 1.0], [1.0, 0.0], [1.0, 1.0], [0.0, 0.0]]
+    y = [1.0, 1.0, 0.0, 0.0]
+    history = fit(MLP(2, [4, 1], seed=0), X, y, epochs=2, progress=False)
+    assert history.epochs == 2
+
+
+def test_progress_bar_is_off_when_not_a_terminal(moons, capsys):
+    fit(MLP(2, [4, 1], seed=0), *moons, epochs=2, progress=True)
+    captured = capsys.readouterr()
+    assert captured.out == "" and "training" not in captured.err
+
+
+# -------------------------------------------------------------------------------------------------
+# Bad arguments: ValueError before the first step, the model untouched
+
+
+def bad_fit_cases():
+    X, y = make_moons(12, seed=0)
+    X3, y3 = make_blobs(12, centers=3, seed=0)
+    nan_X = X.copy()
+    nan_X[4, 1] = np.nan
+    return [
+        (dict(X=X, y=y, loss="squared"), "unknown loss 'squared'"),
+        (dict(X=X3, y=y3, loss="hinge"), "'hinge' is for two classes"),
+        (dict(X=X3, y=y3, loss="bce"), "'bce' is for two classes"),
+        (dict(X=X3, y=y3, width=3, loss="hinge"), "'hinge' needs a model with one output"),
+        (dict(X=X3, y=y3, width=4, loss="cross_entropy"), "y has 3 classes .* 4 outputs"),
+        (dict(X=X3, y=y3, width=1, loss="cross_entropy"), "one output per class"),
+        (dict(X=X3, y=y3, width=2, loss="mse"), "y has 3 classes .* 2 outputs"),
+        (dict(X=X, y=y[:-1]), "X has 12 samples but y has 11 labels"),
+        (dict(X=X[:, 0], y=y), r"X must be 2-D.*reshape\(-1, 1\)"),
+        (dict(X=np.hstack([X, X]), y=y), "4 features per sample but the model expects 2"),
+        (dict(X=nan_X, y=y), "NaN or infinite .* row 4, column 1"),
+        (dict(X=X[:0], y=y[:0]), "X has no samples"),
+        (dict(X=X, y=y + 0.5), "whole numbers"),
+        (dict(X=X, y=y - 1), "y contains -1"),
+        (dict(X=X, y=y.reshape(-1, 1)), "y must be 1-D"),
+        (dict(X=X, y=y, epochs=0), "epochs must be at least 1"),
+        (dict(X=X, y=y, epochs=2.5), "epochs must be a positive int"),
+        (dict(X=X, y=y, batch_size=0), "batch_size must be at least 1"),
+        (dict(X=X, y=y, lr=-0.1), "lr must be a finite number > 0"),
+        (dict(X=X, y=y, lr=float("nan")), "lr must be a finite number > 0"),
+        (dict(X=X, y=y, l2=-1.0), "l2 must be a finite number >= 0"),
+        (dict(X=X, y=y, optimizer="rmsprop"), "unknown optimizer 'rmsprop'"),
+        (dict(X=X, y=y, optimizer="adam", momentum=0.9), "momentum applies to 'sgd'"),
+        (dict(X=X, y=y, schedule="cosine"), "schedule must be None, 'linear'"),
+    ]
+
+
+@pytest.mark.parametrize("case, message", bad_fit_cases())
+def test_bad_arguments_raise_before_training(case, message):
+    case = dict(case)
+    model = MLP(2, [3, case.pop("width", 1)], seed=0)
+    before = snapshot(model)
+    with pytest.raises(ValueError, match=message):
+        fit(model, case.pop("X"), case.pop("y"), progress=False, **case)
+    assert snapshot(model) == before
+    assert all(p.grad == 0.0 for p in model.parameters())
+
+
+def test_lr_goes_on_the_optimizer_object(moons):
+    model = MLP(2, [3, 1], seed=0)
+    with pytest.raises(ValueError, match="lr is set on the optimizer"):
+        fit(model, *moons, optimizer=SGD(model.parameters(), lr=0.1), lr=0.2, progress=False)
+    with pytest.raises(ValueError, match="object with step"):
+        fit(model, *moons, optimizer=object(), progress=False)
+
+
+def test_model_must_be_callable(moons):
+    with pytest.raises(TypeError, match="model must be callable"):
+        fit("not a model", *moons, progress=False)
+
+
+# -------------------------------------------------------------------------------------------------
+# Divergence
+
+
+class PoisoningSGD(SGD):
+    """An SGD that sets a first-layer weight to NaN at its step number ``after``."""
+
+    def __init__(self, params, lr, after):
+        super().__init__(params, lr)
+        self.after = after
+        self.steps = 0
+
+    def step(self):
+        super().step()
+        self.steps += 1
+        if self.steps == self.after:
+            self.params[0].data = math.nan
+
+
+def test_nan_loss_stops_and_names_the_epoch(moons):
+    model = MLP(2, [4, 1], seed=0)
+    opt = PoisoningSGD(model.parameters(), lr=0.1, after=2)
+    with pytest.raises(TrainingDiverged, match=r"diverged at epoch 2 .*a parameter became NaN"):
+        fit(model, *moons, optimizer=opt, loss="mse", epochs=10, progress=False)
+
+
+def test_nan_loss_names_the_epoch_when_the_parameters_look_fine(moons):
+    """A NaN that enters through the data path (not the parameters) is caught at the loss."""
+    model = MLP(2, [4, 1], seed=0)
+    calls = {"n": 0}
+    real_forward = model.forward
+
+    def forward(x):  # from the third epoch on, every output is NaN
+        calls["n"] += 1
+        out = real_forward(x)
+        # fit calls the model once first, to read its output width; then 24 calls per epoch
+        return out * math.nan if calls["n"] > 1 + 2 * 24 else out
+
+    model.forward = forward
+    with pytest.raises(TrainingDiverged, match=r"diverged at epoch 3 .*the loss is nan") as info:
+        fit(model, *moons, loss="bce_with_logits", epochs=10, progress=False)
+    assert info.value.epoch == 3
+    assert info.value.history.epochs == 2
+    assert isinstance(info.value, FloatingPointError)
+
+
+def test_nan_hidden_by_relu_is_still_caught(moons):
+    """relu(nan) is 0, so a NaN weight can leave the hinge loss finite: the parameters tell."""
+    model = MLP(2, [4, 1], seed=0)
+    opt = PoisoningSGD(model.parameters(), lr=0.1, after=3)
+    with pytest.raises(TrainingDiverged, match="epoch 3 .*a parameter became NaN") as info:
+        fit(model, *moons, optimizer=opt, loss="hinge", epochs=10, progress=False)
+    assert info.value.epoch == 3 and opt.steps == 3
+
+
+def test_overflow_stops_and_names_the_epoch(moons):
+    X, y = moons
+    with pytest.raises(TrainingDiverged, match=r"diverged at epoch \d+: .*overflow") as info:
+        fit(MLP(2, [8, 1], seed=0), X * 100, y, loss="mse", lr=1e3, epochs=50, progress=False)
+    assert info.value.epoch >= 1
+    assert isinstance(info.value.__cause__, OverflowError)
+
+
+# -------------------------------------------------------------------------------------------------
+# Reading the model
+
+
+def test_scores_predict_and_proba_agree(moons, blobs):
+    X, y = moons
+    model = MLP(2, [4, 1], seed=0)
+    s = scores(model, X)
+    assert s.shape == (24,)
+    np.testing.assert_array_equal(predict(model, X), (s > 0).astype(int))
+    np.testing.assert_array_equal(predict(model, X, loss="mse"), (s > 0.5).astype(int))
+    p = predict_proba(model, X, loss="bce_with_logits")
+    assert p.shape == (24, 2)
+    np.testing.assert_allclose(p.sum(axis=1), 1.0)
+    np.testing.assert_allclose(p[:, 1], 1 / (1 + np.exp(-s)))
+    with pytest.raises(ValueError, match="does not give probabilities"):
+        predict_proba(model, X, loss="hinge")
+
+    X3, y3 = blobs
+    model3 = MLP(2, [4, 3], seed=0)
+    s3 = scores(model3, X3)
+    assert s3.shape == (30, 3)
+    np.testing.assert_array_equal(predict(model3, X3), s3.argmax(axis=1))
+    p3 = predict_proba(model3, X3)
+    np.testing.assert_allclose(p3.sum(axis=1), 1.0)
+    np.testing.assert_array_equal(p3.argmax(axis=1), s3.argmax(axis=1))
+    assert accuracy(model3, X3, y3) == pytest.approx(np.mean(s3.argmax(axis=1) == y3))
+
+
+def test_evaluation_records_no_graph(moons):
+    X, _ = moons
+    model = MLP(2, [4, 1], seed=0)
+    captured = []
+    real_forward = model.forward
+
+    def spy(x):
+        out = real_forward(x)
+        captured.append(out)
+        return out
+
+    model.forward = spy
+    scores(model, X)
+    assert is_grad_enabled()
+    assert captured and all(out.is_leaf() for out in captured)
+
+
+def test_evaluate_matches_the_loss_by_hand(moons):
+    X, y = moons
+    model = MLP(2, [5, 1], seed=2)
+    result = evaluate(model, X, y, loss="hinge", l2=1e-2)
+    by_hand = hinge([model(x) for x in X.tolist()], (2.0 * y - 1).tolist()) \
+        + 1e-2 * l2(model.parameters())
+    assert result.loss == pytest.approx(by_hand.data, rel=1e-12)
+    assert result.accuracy == accuracy(model, X, y)
+
+
+def test_history_loss_is_the_objective_before_each_step(moons):
+    X, y = moons
+    model = MLP(2, [5, 1], seed=2)
+    start = evaluate(model, X, y, loss="bce_with_logits")
+    history = fit(model, X, y, loss="bce_with_logits", epochs=3, progress=False)
+    assert history.loss[0] == pytest.approx(start.loss, rel=1e-12)
+    assert history.accuracy[0] == start.accuracy
+
+
+@given(st.lists(st.floats(-5, 5), min_size=3, max_size=3))
+def test_predict_is_argmax_of_scores(first_row_bias):
+    model = MLP(2, [3], seed=0)  # one linear layer of 3 outputs
+    for neuron, bias in zip(model.layers[0].neurons, first_row_bias):
+        neuron.b.data = bias
+    X = np.array([[0.1, -0.2], [1.0, 2.0], [-3.0, 0.5]])
+    np.testing.assert_array_equal(predict(model, X), scores(model, X).argmax(axis=1))
+
+
+def test_losses_table_is_consistent():
+    assert set(LOSSES) == {"mse", "bce", "bce_with_logits", "cross_entropy", "hinge"}
+    assert {name for name, spec in LOSSES.items() if spec.binary} == {
+        "bce", "bce_with_logits", "hinge"}
+    assert isinstance(LOSSES["hinge"].batch([Value(0.5)], [1.0]), Value)
