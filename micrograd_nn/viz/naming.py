@@ -1,0 +1,134 @@
+"""How values, numbers and local-derivative formulas are written in diagrams and explanations.
+
+A value is called by its ``label`` when it has one. Otherwise a constant is called by its number
+and a computed value by the expression that made it (``w1*x1 + w2*x2``), as long as that stays
+short; past that it is called ``v<k>``, ``k`` being its place in the topological order (the
+diagrams print that name in the node, so the text and the picture agree).
+
+Nothing here knows any calculus: formulas come from ``Op.formula`` and numbers from
+``Value.local_grads``; this module only fills the templates with names.
+"""
+
+from __future__ import annotations
+
+import math
+import re
+
+from ..engine import Value
+
+__all__ = ["fmt", "Namer"]
+
+MAX_EXPRESSION = 22  # longer expression names fall back to v<k>
+
+_ATOM = 100   # a label, a call f(x), a non-negative number: never needs parentheses
+_POWER = 4
+_UNARY = 3
+_PRODUCT = 2
+_SUM = 1
+
+_INFIX = {"+": (" + ", _SUM), "-": (" - ", _SUM), "*": ("*", _PRODUCT), "/": ("/", _PRODUCT),
+          "**": ("**", _POWER)}
+
+
+def fmt(x: float) -> str:
+    """x with 4 significant digits: 1.5, -0.1884, 1, 2.5e-07, inf, nan."""
+    if math.isnan(x):
+        return "nan"
+    if math.isinf(x):
+        return "inf" if x > 0 else "-inf"
+    text = f"{x:.4g}"
+    return "0" if text == "-0" else text
+
+
+def _wrap(name: str, prec: int, needed: int) -> str:
+    return name if prec >= needed else f"({name})"
+
+
+class Namer:
+    """Names for every value of one graph, given in topological order (operands first)."""
+
+    def __init__(self, topo: list):
+        self.index = {v: k for k, v in enumerate(topo)}
+        self._names: dict = {}
+        for k, v in enumerate(topo):
+            self._names[v] = self._make(v, k)
+
+    def name(self, v: Value) -> str:
+        """The name of v as text."""
+        return self._names[v][0]
+
+    def _make(self, v: Value, k: int) -> tuple:
+        if v.label:
+            return v.label, (_ATOM if re.fullmatch(r"[\w.]+", v.label) else _SUM)
+        if v.is_leaf():
+            text = fmt(v.data)
+            return text, (_UNARY if text.startswith("-") else _ATOM)
+        text, prec = self._expression(v)
+        if len(text) > MAX_EXPRESSION:
+            return f"v{k}", _ATOM
+        return text, prec
+
+    def _expression(self, v: Value) -> tuple:
+        op = v.op.name
+        parts = [self._names[p] for p in v.operands]
+        if op in _INFIX and len(parts) == 2:
+            symbol, prec = _INFIX[op]
+            (a, pa), (b, pb) = parts
+            if op == "**":  # right-associative
+                return _wrap(a, pa, prec + 1) + symbol + _wrap(b, pb, prec), prec
+            # the right operand of - and / needs parentheses at equal precedence
+            right = prec + 1 if op in "-/" else prec
+            return _wrap(a, pa, prec) + symbol + _wrap(b, pb, right), prec
+        if op == "neg":
+            (a, pa), = parts
+            return "-" + _wrap(a, pa, _POWER), _UNARY
+        if op.startswith("**"):  # a constant exponent: the op's name carries it
+            (a, pa), = parts
+            return _wrap(a, pa, _POWER + 1) + op, _POWER
+        if op == "linear":
+            n = (len(parts) - 1) // 2
+            terms = [_wrap(w, pw, _PRODUCT) + "*" + _wrap(x, px, _PRODUCT)
+                     for (w, pw), (x, px) in zip(parts[:n], parts[n:2 * n])]
+            return " + ".join(terms + [_wrap(*parts[-1], _SUM)]), _SUM
+        if op == "sum":
+            return " + ".join(_wrap(a, pa, _SUM) for a, pa in parts), _SUM
+        return f"{op}(" + ", ".join(a for a, _ in parts) + ")", _ATOM
+
+    def formula(self, v: Value, i: int) -> str:
+        """The symbolic d v / d operand_i: the op's template filled with names."""
+        operands = v.operands
+        return self.fill(v.op.formula(i, len(operands)),
+                         [self._names[p] for p in operands], self._names[v])
+
+    def named(self, v: Value) -> tuple:
+        """(name, precedence) of v, for ``fill``."""
+        return self._names[v]
+
+    @staticmethod
+    def fill(template: str, operands: list, out: tuple) -> str:
+        """Fill a formula template: ``{k}`` with operand k's name, ``{out}`` with the result's.
+
+        ``operands`` and ``out`` are (name, precedence) pairs. Compound names get parentheses,
+        and a trailing ``**1`` (from ``x**2``'s ``2*x**1``) is dropped, which only tidies the
+        text.
+        """
+        def put(match: re.Match) -> str:
+            key = match.group(1)
+            name, prec = out if key == "out" else operands[int(key)]
+            return _wrap(name, prec, _ATOM)
+
+        text = re.sub(r"\{(out|\d+)\}", put, template)
+        text = re.sub(r"\*\*1(?![\d.])", "", text)
+        parts = text.split(" = ")  # "exp(z) = exp(z)" when the result has no label of its own
+        return " = ".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
+
+    @staticmethod
+    def d(named: tuple) -> str:
+        """The differential of a name: dx, d(w1*x1), d(exp(z))."""
+        name = named[0]
+        return "d" + name if re.fullmatch(r"[A-Za-z_]\w*", name) else f"d({name})"
+
+    @staticmethod
+    def has_symbols(template: str) -> bool:
+        """True when a template names a value (is not just a number such as "1")."""
+        return "{" in template

@@ -1,0 +1,174 @@
+"""Turning DOT text into SVG or PNG: finding a Graphviz renderer and running it.
+
+The ``graphviz`` package only writes DOT; pictures need a layout program. Looked for in order:
+
+1. the program named by the environment variable ``MICROGRAD_NN_DOT`` (a path), if set;
+2. a system Graphviz ``dot`` on PATH (``apt install graphviz``, ``brew install graphviz``);
+3. ``graphviz-pure`` (a dependency of this package: a self-contained renderer with the same
+   flags as ``dot``) on PATH, in the scripts directory of this Python
+   (``sysconfig.get_path("scripts")``, the venv's ``bin`` even when it is not on PATH) or next
+   to ``sys.executable``.
+
+If none is found, ``RendererNotFoundError`` says how to get one; DOT files need no renderer.
+"""
+
+from __future__ import annotations
+
+import os
+import pathlib
+import shutil
+import subprocess
+import sys
+import sysconfig
+import tempfile
+
+import graphviz
+
+__all__ = ["RendererNotFoundError", "RenderError", "find_renderer", "pipe", "render",
+           "FORMATS", "Diagram"]
+
+FORMATS = ("svg", "png", "dot")
+ENV_VAR = "MICROGRAD_NN_DOT"
+PNG_DPI = 150           # sharper than Graphviz's default 96 dpi, still small files
+TIMEOUT_SECONDS = 600   # a layout that long is a bug or an absurd graph; say so instead of hanging
+
+
+class RendererNotFoundError(RuntimeError):
+    """No Graphviz renderer (system ``dot`` or ``graphviz-pure``) could be found."""
+
+
+class RenderError(RuntimeError):
+    """The renderer ran but failed (its exit code and stderr are in the message)."""
+
+
+def _candidates() -> list:
+    names = ["graphviz-pure.exe", "graphviz-pure"] if os.name == "nt" else ["graphviz-pure"]
+    places = []
+    scripts = sysconfig.get_path("scripts")
+    if scripts:
+        places.append(pathlib.Path(scripts))
+    if sys.executable:
+        places.append(pathlib.Path(sys.executable).parent)
+    return [place / name for place in places for name in names]
+
+
+def find_renderer() -> str:
+    """The path of the program that turns DOT into pictures (see the module docstring).
+
+    Raises RendererNotFoundError when there is none.
+    """
+    pinned = os.environ.get(ENV_VAR)
+    if pinned:
+        if shutil.which(pinned) is None:
+            raise RendererNotFoundError(
+                f"{ENV_VAR}={pinned!r} is set but is not an executable program; "
+                f"point it at a Graphviz 'dot' or 'graphviz-pure', or unset it")
+        return shutil.which(pinned)
+    for program in ("dot", "graphviz-pure"):
+        found = shutil.which(program)
+        if found:
+            return found
+    for path in _candidates():
+        if path.is_file() and os.access(path, os.X_OK):
+            return str(path)
+    raise RendererNotFoundError(
+        "no Graphviz renderer found to draw SVG or PNG: looked for 'dot' and 'graphviz-pure' on "
+        "PATH and 'graphviz-pure' beside this Python. Install one with "
+        "'pip install graphviz-pure' (no system packages needed) or 'apt install graphviz' / "
+        "'brew install graphviz'. The DOT source needs no renderer: render(graph, 'x.dot') "
+        "still works, and graph.source holds the text.")
+
+
+def _source(graph) -> str:
+    if isinstance(graph, str):
+        return graph
+    source = getattr(graph, "source", None)
+    if isinstance(source, str):
+        return source
+    raise TypeError(f"expected a graphviz graph (with .source) or DOT text, "
+                    f"got {type(graph).__name__}")
+
+
+def pipe(graph, format: str = "svg") -> bytes:
+    """Render a graph (or DOT text) to ``format`` ("svg" or "png") and return the bytes.
+
+    The renderer reads DOT on stdin and writes the picture on stdout; a non-zero exit raises
+    RenderError with its stderr.
+    """
+    source = _source(graph)
+    if format == "dot":
+        return source.encode("utf-8")
+    if format not in ("svg", "png"):
+        raise ValueError(f"unknown format {format!r}; choose one of {', '.join(FORMATS)}")
+    program = find_renderer()
+    command = [program, f"-T{format}"]
+    if format == "png":
+        command.append(f"-Gdpi={PNG_DPI}")
+    try:
+        done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True,
+                              timeout=TIMEOUT_SECONDS, check=False)
+    except subprocess.TimeoutExpired:
+        raise RenderError(f"{program} took more than {TIMEOUT_SECONDS} s to lay out the graph; "
+                          f"draw a smaller or collapsed graph") from None
+    except OSError as error:
+        raise RenderError(f"could not run the renderer {program}: {error}") from None
+    if done.returncode != 0:
+        stderr = done.stderr.decode("utf-8", "replace").strip()
+        raise RenderError(f"{program} -T{format} failed with exit code {done.returncode}: "
+                          f"{stderr or '(no message)'}")
+    return done.stdout
+
+
+def render(graph, path, *, format: str | None = None) -> pathlib.Path:
+    """Write ``graph`` to ``path`` as SVG, PNG or DOT, chosen by ``format`` or the path's suffix.
+
+    The file appears whole or not at all: it is written to a temporary file in the same
+    directory, then moved into place with ``os.replace``. Returns the path written.
+    """
+    path = pathlib.Path(path)
+    fmt = (format or path.suffix.lstrip(".")).lower()
+    if fmt == "gv":
+        fmt = "dot"
+    if fmt not in FORMATS:
+        raise ValueError(f"cannot tell the format of {str(path)!r}: give it a suffix .svg, .png "
+                         f"or .dot, or pass format= one of {', '.join(FORMATS)}")
+    data = pipe(graph, fmt)
+    return write_atomically(path, data)
+
+
+def write_atomically(path, data: bytes) -> pathlib.Path:
+    """Write bytes to path through a temporary file and os.replace (never a half-written file)."""
+    path = pathlib.Path(path)
+    directory = path.parent if str(path.parent) else pathlib.Path(".")
+    if not directory.is_dir():
+        raise FileNotFoundError(f"directory {str(directory)!r} does not exist")
+    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    try:
+        with os.fdopen(handle, "wb") as out:
+            out.write(data)
+        os.replace(temporary, path)
+    except BaseException:
+        try:
+            os.unlink(temporary)
+        except FileNotFoundError:
+            pass
+        raise
+    return path
+
+
+class Diagram(graphviz.Digraph):
+    """A ``graphviz.Digraph`` that renders with the renderer found above.
+
+    ``pipe`` and the Jupyter display (``_repr_mimebundle_``) go through ``find_renderer``, so a
+    diagram shows in a notebook with only ``graphviz-pure`` installed. Everything else is the
+    graphviz package's Digraph (``.source`` is the DOT text).
+    """
+
+    def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None, quiet=False, *,
+             engine=None, encoding=None):
+        data = pipe(self, format or "svg")
+        return data.decode(encoding) if encoding else data
+
+    def _repr_mimebundle_(self, include=None, exclude=None, **_):
+        from .jupyter import repr_mimebundle
+        return repr_mimebundle(self, include, exclude)

@@ -1,0 +1,164 @@
+"""Backward, one step at a time: which node passes its gradient on, and what has arrived so far.
+
+Backward visits the values from the output back to the inputs (reverse topological order). At
+each interior node v, d root/d v is complete (every path above v has been added), and v adds
+
+    d root/d operand  +=  d root/d v * d v/d operand
+
+to each of its operands. ``trace_backward`` yields one frame per such step (after a first frame
+that seeds d root/d root = 1), computing the same sums as ``Value.backward`` without touching any
+``.grad``. ``trace_html`` draws every frame into one self-contained page.
+"""
+
+from __future__ import annotations
+
+import html
+import pathlib
+import re
+from dataclasses import dataclass
+from typing import Iterator
+
+from ..engine import Value, topological_order
+from .diagram import DEFAULT_MAX_NODES, _draw, _Frame, _options, drawing_order
+from .naming import Namer, fmt
+from .rendering import pipe, write_atomically
+
+__all__ = ["Frame", "trace_backward", "trace_html", "trace_svgs"]
+
+
+@dataclass(frozen=True)
+class Frame:
+    """One step of backward.
+
+    ``node`` passes its finished gradient to its operands (the root itself in step 0, the seed);
+    ``grads`` maps every value reached so far to the gradient accumulated so far;
+    ``received`` are the operands that got a contribution in this step; ``text`` says it in words.
+    """
+    step: int
+    node: Value
+    grads: dict
+    received: tuple
+    text: str
+
+
+def trace_backward(root: Value) -> Iterator[Frame]:
+    """Yield the frames of ``root.backward()``: the seed, then one per interior node, in order."""
+    if not isinstance(root, Value):
+        raise TypeError(f"trace_backward needs a Value, got {type(root).__name__}")
+    namer = Namer(drawing_order(root))
+    grads = {root: 1.0}
+    top = namer.named(root)
+    yield Frame(0, root, dict(grads), (),
+                f"seed: {Namer.d(top)}/{Namer.d(top)} = 1")
+    step = 0
+    for v in reversed(topological_order(root)):
+        if v.is_leaf():
+            continue
+        step += 1
+        g = grads[v]
+        received = []
+        parts = []
+        for p, local in zip(v.operands, v.local_grads):
+            # like backward, a zero gradient passes nothing (0 * inf stays 0, not nan)
+            grads[p] = grads.get(p, 0.0) + (g * local if g != 0.0 else 0.0)
+            if p not in received:
+                received.append(p)
+            parts.append(f"{Namer.d(top)}/{Namer.d(namer.named(p))} += {fmt(g)} * {fmt(local)}")
+        text = (f"step {step}: {namer.name(v)} has its gradient {Namer.d(top)}/"
+                f"{Namer.d(namer.named(v))} = {fmt(g)} and passes it to its operands: "
+                + "; ".join(parts))
+        yield Frame(step, v, dict(grads), tuple(received), text)
+
+
+def _frame_svgs(root: Value, options, max_nodes: int, params) -> list:
+    pictures = []
+    for frame in trace_backward(root):
+        graph = _draw(root, options, max_nodes=max_nodes, params=params,
+                      frame=_Frame(frame.grads, frame.node, frozenset(frame.received)))
+        pictures.append((frame, pipe(graph, "svg").decode("utf-8")))
+    return pictures
+
+
+def trace_svgs(root: Value, directory, *, rankdir: str = "LR", params=None,
+               max_nodes: int = DEFAULT_MAX_NODES) -> list:
+    """Write one SVG per backward step, ``step_000.svg``, ``step_001.svg``, ... in ``directory``.
+
+    Returns the paths written. Each picture marks the node being processed (orange) and shows
+    the gradients accumulated so far (values not reached yet are greyed).
+    """
+    directory = pathlib.Path(directory)
+    directory.mkdir(parents=True, exist_ok=True)
+    options = _options(rankdir, True, True, None, False, False, True, max_nodes)
+    paths = []
+    for frame, svg in _frame_svgs(root, options, max_nodes, params):
+        paths.append(write_atomically(directory / f"step_{frame.step:03d}.svg",
+                                      svg.encode("utf-8")))
+    return paths
+
+
+_PAGE = """<!DOCTYPE html>
+<html lang="en">
+<head>
+<meta charset="utf-8">
+<title>{title}</title>
+<style>
+body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }}
+.frame {{ display: none; }}
+.frame.shown {{ display: block; }}
+.frame svg {{ max-width: 100%; height: auto; }}
+.caption {{ font-family: Menlo, Consolas, monospace; font-size: 0.9em; margin: 0.8em 0;
+           white-space: pre-wrap; }}
+button {{ font-size: 1em; padding: 0.3em 1em; }}
+</style>
+</head>
+<body>
+<h1>{title}</h1>
+<p>Backward visits the values from the output back to the inputs. At each step the orange
+node's gradient is complete; it multiplies it by the local derivative on each of its arrows
+and adds the product to that operand's gradient. Grey values have received nothing yet.</p>
+<p><button id="prev">&larr; previous</button> <button id="next">next &rarr;</button>
+<span id="where"></span> (keys: left and right arrows)</p>
+{frames}
+<script>
+var frames = document.querySelectorAll(".frame"), at = 0;
+function show(k) {{
+  at = Math.max(0, Math.min(frames.length - 1, k));
+  frames.forEach(function (f, i) {{ f.classList.toggle("shown", i === at); }});
+  document.getElementById("where").textContent = "step " + at + " of " + (frames.length - 1);
+}}
+document.getElementById("prev").onclick = function () {{ show(at - 1); }};
+document.getElementById("next").onclick = function () {{ show(at + 1); }};
+document.addEventListener("keydown", function (e) {{
+  if (e.key === "ArrowLeft") show(at - 1);
+  if (e.key === "ArrowRight") show(at + 1);
+}});
+show(0);
+</script>
+</body>
+</html>
+"""
+
+
+def _inline(svg: str) -> str:
+    """An SVG document as an element that can sit inside HTML (no XML prolog or doctype)."""
+    start = svg.find("<svg")
+    return svg[start:] if start >= 0 else svg
+
+
+def trace_html(root: Value, path, *, rankdir: str = "LR", params=None,
+               max_nodes: int = DEFAULT_MAX_NODES, title: str | None = None) -> pathlib.Path:
+    """Write a self-contained HTML page stepping through backward (inline SVGs, no network).
+
+    Previous/next buttons (or the arrow keys) move between the frames of ``trace_backward``.
+    Returns the path written.
+    """
+    options = _options(rankdir, True, True, None, False, False, True, max_nodes)
+    frames = []
+    for k, (frame, svg) in enumerate(_frame_svgs(root, options, max_nodes, params)):
+        svg = re.sub(r"<!--.*?-->\n?", "", _inline(svg), flags=re.S)
+        frames.append(f'<div class="frame" id="step{k}">\n'
+                      f'<div class="caption">{html.escape(frame.text)}</div>\n{svg}</div>')
+    name = root.label or "the output"
+    page = _PAGE.format(title=html.escape(title or f"Backward through {name}, step by step"),
+                        frames="\n".join(frames))
+    return write_atomically(pathlib.Path(path), page.encode("utf-8"))

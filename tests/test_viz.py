@@ -1,0 +1,617 @@
+"""Tests of micrograd_nn.viz: chain-rule diagrams, explain, backward traces, rendering, the CLI.
+
+The diagrams are checked through their DOT text (and SVG parsed as XML): every arrow's label
+must be the engine's local derivative, every box's grad the engine's gradient, and the same
+graph must always give the same text (a golden file pins the seed neuron's).
+"""
+
+import argparse
+import math
+import os
+import pathlib
+import re
+import sys
+import xml.etree.ElementTree as ET
+
+import pytest
+from hypothesis import given
+from hypothesis import strategies as st
+
+import micrograd_nn
+from micrograd_nn.engine import Value
+from micrograd_nn.viz import (
+    Diagram, RenderError, RendererNotFoundError, SEED_PARAMETERS, add_graph_arguments,
+    draw_graph, draw_network, explain, find_renderer, parse_assignments, parse_expr, render,
+    repr_mimebundle, run_graph, seed_neuron, trace_backward, trace_html, trace_svgs)
+from micrograd_nn.viz import rendering as render_module
+from micrograd_nn.viz.diagram import HIGHLIGHT, ROLE_COLORS, drawing_order
+from micrograd_nn.viz.naming import fmt
+
+GOLDEN = pathlib.Path(__file__).parent / "golden"
+SVG_NS = "{http://www.w3.org/2000/svg}"
+
+
+def by_label(root):
+    return {v.label: v for v in drawing_order(root) if v.label}
+
+
+def has_renderer() -> bool:
+    try:
+        find_renderer()
+    except RendererNotFoundError:
+        return False
+    return True
+
+
+needs_renderer = pytest.mark.skipif(not has_renderer(), reason="no Graphviz renderer installed")
+
+
+# ---- reading DOT back --------------------------------------------------------------------------
+
+_EDGE = re.compile(r"^\t(\w+) -> (\w+)(?: \[(.*)\])?$", re.M)
+_NODE = re.compile(r"^\t+(\w+) \[label=<(.*)> .*\]$", re.M)
+
+
+def edges_of(source: str) -> list:
+    """(tail, head, label or None, attribute text) for every edge, in order."""
+    found = []
+    for tail, head, attrs in _EDGE.findall(source):
+        label = re.search(r"label=<(.*?)>(?: |$)", attrs or "")
+        found.append((tail, head, label.group(1) if label else None, attrs or ""))
+    return found
+
+
+def node_texts(source: str) -> dict:
+    """node id -> the plain text of its HTML label."""
+    return {key: re.sub(r"<[^>]+>", " ", label) for key, label in _NODE.findall(source)}
+
+
+def number_after_last_equals(label: str) -> float:
+    return float(label.rsplit("=", 1)[-1])
+
+
+# ---- random graphs -----------------------------------------------------------------------------
+
+_STEPS = ("add", "sub", "mul", "tanh", "sigmoid", "linear", "square", "const")
+
+
+def build(inputs, steps):
+    """A graph from a list of (step, i, j): each step combines two values of a growing pool."""
+    pool = [Value(x, f"x{k}") for k, x in enumerate(inputs)]
+    for step, i, j in steps:
+        a, b = pool[i % len(pool)], pool[j % len(pool)]
+        if step == "add":
+            out = a + b
+        elif step == "sub":
+            out = a - b
+        elif step == "mul":
+            out = a * b
+        elif step == "tanh":
+            out = a.tanh()
+        elif step == "sigmoid":
+            out = a.sigmoid()
+        elif step == "linear":
+            out = Value.linear([a, b], [b, a], 0.5)
+        elif step == "square":
+            out = a ** 2
+        else:
+            out = a * 0.5 + 1
+        pool.append(out)
+    return pool
+
+
+graphs = st.tuples(
+    st.lists(st.floats(-1.5, 1.5, allow_nan=False), min_size=1, max_size=3),
+    st.lists(st.tuples(st.sampled_from(_STEPS), st.integers(0, 50), st.integers(0, 50)),
+             min_size=1, max_size=8),
+)
+
+
+# ---- the diagram: labels are the engine's numbers ---------------------------------------------
+
+
+def test_seed_neuron_values_and_gradients():
+    loss = seed_neuron()
+    v = by_label(loss)
+    z = 0.25 * 1.5 + -0.75 * -0.5 + 0.1
+    yhat = 1 / (1 + math.exp(-z))
+    assert v["z"].data == pytest.approx(z) and v["yhat"].data == pytest.approx(yhat)
+    assert loss.data == pytest.approx((yhat - 1) ** 2)
+    # the tutorial's chain rule, factor by factor
+    dloss_dw1 = 2 * (yhat - 1) * yhat * (1 - yhat) * 1.5
+    assert v["w1"].grad == pytest.approx(dloss_dw1)
+    unfused = by_label(seed_neuron(fused=False))
+    for name in ("w1", "w2", "b", "x1", "x2", "y"):
+        assert unfused[name].grad == pytest.approx(v[name].grad)
+
+
+@given(graphs)
+def test_every_edge_label_is_the_local_derivative_and_every_box_the_grad(case):
+    inputs, steps = case
+    root = build(inputs, steps)[-1]
+    root.backward()
+    source = draw_graph(root).source
+    order = drawing_order(root)
+    into = {}
+    for tail, head, label, _ in edges_of(source):
+        into.setdefault(head, []).append((tail, label))
+    texts = node_texts(source)
+    for k, v in enumerate(order):
+        grad = re.search(r"grad (\S+)", texts[f"v{k}"]).group(1)
+        assert grad == fmt(v.grad)
+        data = re.search(r"data (\S+)", texts[f"v{k}"]).group(1)
+        assert data == fmt(v.data)
+        if v.is_leaf():
+            assert f"op{k}" not in into
+            continue
+        arrows = into[f"op{k}"]
+        assert len(arrows) == len(v.operands)
+        for (tail, label), operand, local in zip(arrows, v.operands, v.local_grads):
+            assert tail == f"v{order.index(operand)}"
+            assert label.rsplit(" = ", 1)[-1] == fmt(local)
+        assert into[f"v{k}"] == [(f"op{k}", None)]
+
+
+def test_seed_edge_labels_show_the_formula_filled_with_names():
+    source = draw_graph(seed_neuron()).source
+    labels = {label for _, _, label, _ in edges_of(source) if label}
+    assert {"d/dw1 = x1 = 1.5", "d/dw2 = x2 = -0.5", "d/dx1 = w1 = 0.25",
+            "d/dx2 = w2 = -0.75", "d/db = 1",
+            "d/dz = yhat*(1-yhat) = 0.2098", "d/dyhat = 1", "d/dy = -1",
+            "d/d(yhat - y) = 2*(yhat - y) = -0.5989"} == labels
+
+
+def test_same_graph_same_dot_and_matches_the_golden_file():
+    first = draw_graph(seed_neuron(), params=SEED_PARAMETERS).source
+    again = draw_graph(seed_neuron(), params=SEED_PARAMETERS).source
+    assert first == again
+    golden = GOLDEN / "seed_neuron.dot"
+    if os.environ.get("UPDATE_GOLDEN"):
+        golden.write_text(first, encoding="utf-8")
+    assert golden.read_text(encoding="utf-8") == first, (
+        "the seed neuron's DOT changed; if on purpose, rerun with UPDATE_GOLDEN=1")
+
+
+def test_ids_come_from_the_graph_not_from_memory_addresses():
+    loss = seed_neuron()
+    source = draw_graph(loss).source
+    keys = re.findall(r"^\t+(\w+) \[label", source, re.M)
+    assert keys and all(re.fullmatch(r"v\d+|op\d+|legend", key) for key in keys)
+    assert str(id(loss)) not in source
+
+
+def test_roles_are_coloured_and_the_legend_lists_them():
+    loss = seed_neuron()
+    texts = draw_graph(loss, params=SEED_PARAMETERS).source
+    order = drawing_order(loss)
+    for k, v in enumerate(order):
+        line = re.search(rf"^\tv{k} \[.*$", texts, re.M).group(0)
+        role = ("output" if v is loss else "parameter" if v.label in SEED_PARAMETERS
+                else "input or constant" if v.is_leaf() else "intermediate")
+        assert f'BGCOLOR="{ROLE_COLORS[role]}"' in line, (v.label, role)
+    legend = re.search(r"^\t+legend \[.*$", texts, re.M).group(0)
+    for role in ("input or constant", "parameter", "intermediate", "output"):
+        assert role in legend
+    # params as Values or as a Module work the same
+    v = by_label(loss)
+    assert draw_graph(loss, params=[v["w1"], v["w2"], v["b"]]).source == texts
+
+
+def test_options_leave_out_what_they_say():
+    loss = seed_neuron()
+    bare = draw_graph(loss, show_local_grads=False, show_grads=False, legend=False).source
+    assert all(label is None for _, _, label, _ in edges_of(bare))
+    assert "grad " not in bare and "legend" not in bare
+    assert "rankdir=TB" in draw_graph(loss, rankdir="TB").source
+    with pytest.raises(ValueError, match="rankdir"):
+        draw_graph(loss, rankdir="diagonal")
+    with pytest.raises(TypeError, match="Value"):
+        draw_graph(3.0)
+
+
+def test_highlight_draws_exactly_the_paths_to_the_value_in_bold():
+    loss = seed_neuron(fused=False)
+    source = draw_graph(loss, highlight="w1").source
+    bold = [(t, h) for t, h, _, attrs in edges_of(source) if f'color="{HIGHLIGHT}"' in attrs]
+    # w1 -> * -> w1*x1 -> + -> (w1*x1 + w2*x2) -> + -> z -> sigmoid -> yhat -> - -> e -> **2 -> loss
+    assert len(bold) == 12
+    order = drawing_order(loss)
+    on_path = {f"v{k}" for k, v in enumerate(order)
+               if v.label in ("w1", "z", "yhat", "loss") or v.label == ""}
+    for tail, head in bold:
+        assert tail.startswith("op") or tail in on_path
+    assert draw_graph(loss, highlight=by_label(loss)["w1"]).source == source
+    with pytest.raises(ValueError, match="no value"):
+        draw_graph(loss, highlight="nobody")
+    with pytest.raises(ValueError, match="not part"):
+        draw_graph(loss, highlight=Value(1.0))
+
+
+def test_exercise_blanks_gradients_or_local_derivatives():
+    loss = seed_neuron()
+    grads = draw_graph(loss, exercise="grads").source
+    texts = node_texts(grads)
+    shown = [re.search(r"grad (\S+)", t).group(1) for k, t in texts.items() if k[0] == "v"]
+    assert shown.count("1") == 1 and shown.count("?") == len(shown) - 1   # only the seed
+    local = draw_graph(loss, exercise="local").source
+    labels = [label for _, _, label, _ in edges_of(local) if label is not None]
+    assert labels and all(label.endswith("= ?") for label in labels)
+    assert "-0.1884" in local       # the gradients are still there to check against
+    both = draw_graph(loss, exercise="both").source
+    assert "-0.1884" not in both
+    assert all(label.endswith("= ?") for _, _, label, _ in edges_of(both) if label is not None)
+    with pytest.raises(ValueError, match="exercise"):
+        draw_graph(loss, exercise="everything")
+
+
+def test_expand_linear_draws_products_with_the_same_numbers():
+    loss = seed_neuron()
+    v = by_label(loss)
+    source = draw_graph(loss, expand_linear=True).source
+    labels = [label for _, _, label, _ in edges_of(source) if label]
+    assert "d/dw1 = x1 = 1.5" in labels and "d/dx1 = w1 = 0.25" in labels
+    assert "d/d(w1*x1) = 1" in labels and "d/db = 1" in labels
+    texts = node_texts(source)
+    products = [t for k, t in texts.items() if k[0] == "v" and "_p" in k]
+    assert len(products) == 2
+    for text in products:   # d loss / d (w_i x_i) = d loss / dz
+        assert f"grad {fmt(v['z'].grad)}" in text
+    assert "data 0.375" in products[0]
+
+
+# ---- size limits and collapsing ----------------------------------------------------------------
+
+
+def chain(n):
+    x = Value(0.5, "x")
+    out = x
+    for _ in range(n):
+        out = out * 0.999 + 0.001
+    return out
+
+
+def test_too_many_values_is_a_clear_error_not_a_hang():
+    root = chain(5000)   # x, then 4 values a step: 20001
+    with pytest.raises(ValueError) as error:
+        draw_graph(root)
+    message = str(error.value)
+    assert "20001 values" in message and "max_nodes=250" in message
+    assert "collapse=True" in message and "draw_network" in message
+    small = node_texts(draw_graph(chain(2)).source)   # small graphs draw: 9 values, 4 ops
+    assert sum(k[0] == "v" for k in small) == 9 and sum(k[:2] == "op" for k in small) == 4
+    with pytest.raises(ValueError, match="max_nodes"):
+        draw_graph(chain(10), max_nodes=0)
+
+
+def mlp_loss():
+    from micrograd_nn.nn import MLP
+    model = MLP(2, [3, 1], activation="tanh", seed=0)
+    loss = Value.sum([(model(x) - y) ** 2 for x, y in (([1.0, -0.5], 1.0), ([0.3, 0.8], -1.0))])
+    loss.label = "loss"
+    loss.backward()
+    return model, loss
+
+
+def test_collapse_draws_each_neuron_as_one_node_in_layer_boxes():
+    model, loss = mlp_loss()
+    with pytest.raises(ValueError, match="collapse"):
+        draw_graph(loss, max_nodes=20)
+    source = draw_graph(loss, collapse=True, params=model, max_nodes=40).source
+    texts = node_texts(source)
+    neurons = [t for t in texts.values() if "(w.x + b)" in t or "w.x + b," in t]
+    assert len(neurons) == 2 * (3 + 1)     # two samples through 3 + 1 neurons
+    assert len(re.findall(r"subgraph cluster_layer", source)) == 4
+    assert not any("L1.N1.w1" in t for t in texts.values())   # weights folded in
+    assert "grad 1" in texts[next(k for k, t in texts.items() if " loss " in f" {t} ")]
+    with pytest.raises(ValueError, match="draw_network"):
+        draw_graph(loss, collapse=True, max_nodes=5)
+
+
+def test_draw_network_edges_are_weights_coloured_by_sign():
+    model, loss = mlp_loss()
+    source = draw_network(model).source
+    edges = edges_of(source)
+    weights = [w for layer in model.layers for n in layer.neurons for w in n.w]
+    assert len(edges) == len(weights) == 2 * 3 + 3
+    for (_, _, label, attrs), w in zip(edges, weights):
+        assert ("#2b6cb0" if w.data >= 0 else "#c53030") in attrs
+        assert label == f"w {fmt(w.data)}<BR/>g {fmt(w.grad)}"
+    assert draw_graph(model).source == source   # a model given to draw_graph
+    with pytest.raises(TypeError, match="layers"):
+        draw_network(object())
+    with pytest.raises(ValueError, match="max_nodes"):
+        draw_network(model, max_nodes=3)
+
+
+# ---- explain -----------------------------------------------------------------------------------
+
+
+def test_explain_writes_the_tutorials_chain_rule_with_numbers():
+    loss = seed_neuron()
+    text = explain(loss, by_label(loss)["w1"])
+    assert "path 1: loss -> yhat - y -> yhat -> z -> w1" in text
+    for row in ("dloss/d(yhat - y) = 2*(yhat - y)  = -0.5989", "dyhat/dz          = yhat*(1-yhat)",
+                "dz/dw1            = x1            = 1.5", "= product           =     "
+                "            -0.1884"):
+        assert row in text
+    assert "= w1.grad = -0.1884" in text
+
+
+def sum_line(text):
+    return float(re.search(r"sum over \d+ paths? = (\S+)", text).group(1))
+
+
+@given(graphs)
+def test_explain_sum_over_paths_equals_the_gradient(case):
+    inputs, steps = case
+    pool = build(inputs, steps)
+    root = pool[-1]
+    root.backward()
+    for wrt in pool[:len(inputs)]:
+        text = explain(root, wrt, max_paths=3) if wrt in set(drawing_order(root)) else None
+        if text is None or "does not depend" in text or wrt is root:
+            continue
+        assert math.isclose(sum_line(text), wrt.grad, rel_tol=2e-3, abs_tol=1e-9)
+
+
+def test_explain_caps_the_paths_listed_but_sums_them_all():
+    x = Value(0.3, "x")
+    y = x
+    for _ in range(20):      # 2**20 paths
+        y = y * 1.0 + y * 1.0
+    y.label = "y"
+    text = explain(y, x, max_paths=2)
+    assert "There are 1048576 paths." in text
+    assert text.count("path ") >= 2 and "path 3:" not in text
+    assert "1048574 more paths not listed" in text
+    assert sum_line(text) == pytest.approx(2.0 ** 20, rel=1e-3)   # printed to 4 digits
+    assert "micrograd_nn.grad(y, [x]) = 1.049e+06" in text     # backward was not run
+
+
+def test_explain_edge_cases():
+    x, z = Value(2.0, "x"), Value(1.0, "z")
+    y = x * x
+    y.label = "y"
+    y.backward()
+    text = explain(y, x)
+    assert "via operand 1 of y" in text and "via operand 2 of y" in text
+    assert "= x.grad = 4" in text
+    with pytest.raises(ValueError, match="not in the graph"):
+        explain(y, z)
+    assert explain(y, y).startswith("dy/dy = 1")
+    with pytest.raises(TypeError):
+        explain(y, 2.0)
+    y.backward()   # leaves accumulate: x.grad is now 8, the derivative still 4
+    text = explain(y, x)
+    assert "micrograd_nn.grad(y, [x]) = 4" in text and "x.grad holds 8" in text
+
+
+# ---- backward step by step ---------------------------------------------------------------------
+
+
+@given(graphs)
+def test_trace_ends_with_the_gradients_backward_computes(case):
+    inputs, steps = case
+    root = build(inputs, steps)[-1]
+    root.backward()
+    frames = list(trace_backward(root))
+    interior = [v for v in drawing_order(root) if not v.is_leaf()]
+    assert len(frames) == 1 + len(interior)
+    assert frames[0].grads == {root: 1.0} and frames[0].node is root
+    last = frames[-1].grads
+    for v in drawing_order(root):
+        assert last.get(v, 0.0) == pytest.approx(v.grad, rel=1e-12, abs=1e-12)
+    seen = set()   # each node passes its gradient on only after every consumer has
+    for frame in frames[1:]:
+        assert all(frame.node not in f.node.operands for f in frames if f.step > frame.step)
+        seen.add(frame.node)
+
+
+@needs_renderer
+def test_trace_html_is_one_self_contained_page(tmp_path):
+    loss = seed_neuron()
+    path = trace_html(loss, tmp_path / "trace.html")
+    page = path.read_text(encoding="utf-8")
+    assert page.count("<svg") == 5 and page.count('class="frame"') == 5
+    assert 'id="prev"' in page and 'id="next"' in page and "<script>" in page
+    assert "src=" not in page and not re.search(r'href="https?:', page)
+    assert "step 4: z has its gradient dloss/dz = -0.1256" in page
+    svgs = trace_svgs(loss, tmp_path / "steps")
+    assert [p.name for p in svgs] == [f"step_{k:03d}.svg" for k in range(5)]
+    ET.parse(svgs[-1])
+
+
+# ---- rendering ---------------------------------------------------------------------------------
+
+
+@needs_renderer
+def test_svg_output_has_every_node_and_label(tmp_path):
+    loss = seed_neuron()
+    graph = draw_graph(loss, params=SEED_PARAMETERS)
+    path = render(graph, tmp_path / "seed.svg")
+    assert path == tmp_path / "seed.svg"
+    tree = ET.parse(path)
+    titles = [t.text for t in tree.iter(f"{SVG_NS}title")]
+    keys = set(re.findall(r"^\t+(\w+) \[label", graph.source, re.M))
+    assert keys <= set(titles)
+    texts = {t.text for t in tree.iter(f"{SVG_NS}text")}
+    assert {"d/dw1 = x1 = 1.5", "grad -0.1884", "loss", "legend"} <= texts
+    assert not list(tmp_path.glob(".*tmp"))
+
+
+@needs_renderer
+def test_png_and_dot_by_suffix_and_atomic_replace(tmp_path):
+    graph = draw_graph(seed_neuron())
+    png = render(graph, tmp_path / "seed.png")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    dot = tmp_path / "seed.dot"
+    dot.write_text("old")
+    render(graph, dot)
+    assert dot.read_text() == graph.source
+    render(graph, tmp_path / "seed.gv")
+    assert render(graph, tmp_path / "noext", format="svg").read_text().lstrip().startswith("<?xml")
+    with pytest.raises(ValueError, match="suffix"):
+        render(graph, tmp_path / "seed.pdf")
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["noext", "seed.dot", "seed.gv",
+                                                          "seed.png"]
+
+
+def hide_renderers(monkeypatch, tmp_path):
+    monkeypatch.delenv("MICROGRAD_NN_DOT", raising=False)
+    monkeypatch.setenv("PATH", str(tmp_path / "empty"))
+    monkeypatch.setattr(render_module.sysconfig, "get_path", lambda name: str(tmp_path))
+    monkeypatch.setattr(render_module.sys, "executable", str(tmp_path / "python"))
+
+
+def test_missing_renderer_says_how_to_get_one_and_dot_still_works(monkeypatch, tmp_path):
+    hide_renderers(monkeypatch, tmp_path)
+    graph = draw_graph(seed_neuron())
+    with pytest.raises(RendererNotFoundError) as error:
+        render(graph, tmp_path / "x.svg")
+    assert isinstance(error.value, RuntimeError)
+    message = str(error.value)
+    assert "pip install graphviz-pure" in message and "apt install graphviz" in message
+    assert "x.dot" in message
+    assert not (tmp_path / "x.svg").exists()
+    assert render(graph, tmp_path / "x.dot").read_text() == graph.source
+    # Jupyter display degrades to text instead of raising
+    bundle = repr_mimebundle(seed_neuron())
+    assert set(bundle) == {"text/plain"} and "no picture" in bundle["text/plain"]
+
+
+def test_renderer_found_in_the_scripts_directory_when_not_on_path(monkeypatch, tmp_path):
+    if os.name == "nt":
+        pytest.skip("uses a shell script as a stand-in renderer")
+    hide_renderers(monkeypatch, tmp_path)
+    fake = tmp_path / "graphviz-pure"
+    fake.write_text("#!/bin/sh\necho 'Error: bad layout' >&2\nexit 3\n")
+    fake.chmod(0o755)
+    assert find_renderer() == str(fake)
+    with pytest.raises(RenderError, match="exit code 3: Error: bad layout"):
+        render(draw_graph(seed_neuron()), tmp_path / "x.svg")
+    assert not (tmp_path / "x.svg").exists() and not list(tmp_path.glob(".x.svg*"))
+    monkeypatch.setenv("MICROGRAD_NN_DOT", str(tmp_path / "nothing-here"))
+    with pytest.raises(RendererNotFoundError, match="MICROGRAD_NN_DOT"):
+        find_renderer()
+
+
+@needs_renderer
+def test_jupyter_display_of_values_and_diagrams():
+    loss = seed_neuron()
+    bundle = repr_mimebundle(loss)
+    assert bundle["image/svg+xml"].lstrip().startswith("<?xml")
+    assert bundle["text/plain"] == repr(loss)
+    graph = draw_graph(loss)
+    assert isinstance(graph, Diagram) and "image/svg+xml" in graph._repr_mimebundle_()
+    assert graph.pipe(format="png")[:4] == b"\x89PNG"
+    assert repr_mimebundle(loss, include=["text/plain"]) == {"text/plain": repr(loss)}
+    assert set(repr_mimebundle(loss, include=["image/png"])) == {"image/png", "text/plain"}
+    big = chain(1000)
+    assert set(repr_mimebundle(big)) == {"text/plain"}   # too big: the repr, not a hang
+
+
+# ---- the expression reader and the graph command -----------------------------------------------
+
+
+def test_parse_expr_builds_the_value():
+    names = {n: Value(x, n) for n, x in (("x", 1.5), ("w", 0.25), ("b", 0.1))}
+    out = parse_expr("(x*w + b).sigmoid()", names)
+    assert out.data == pytest.approx(1 / (1 + math.exp(-(1.5 * 0.25 + 0.1))))
+    assert parse_expr("-x ** 2 / 2 - +b", names).data == pytest.approx(-1.125 - 0.1)
+    assert parse_expr("(2*x).tanh().exp().log().relu().abs().sqrt().softplus()",
+                      names).data > 0
+    assert parse_expr("2 ** 3", {}) == 8.0
+
+
+@pytest.mark.parametrize("text, message", [
+    ("__import__('os').system('true')", "not allowed"),
+    ("x.data", "attribute"),
+    ("x.__class__", "attribute"),
+    ("lambda: 1", "Lambda"),
+    ("x if x else w", "IfExp"),
+    ("x[0]", "Subscript"),
+    ("x < w", "Compare"),
+    ("sigmoid(x)", "as a method"),
+    ("x.tanh(2)", "takes none"),
+    ("x.backward()", "not allowed"),
+    ("'text'", "only numbers"),
+    ("True", "only numbers"),
+    ("1j", "only numbers"),
+    ("x // w", "FloorDiv"),
+    ("x @ w", "MatMult"),
+    ("not x", "Not"),
+    ("y + 1", "unknown name 'y'"),
+    ("x +", "cannot parse"),
+    ("", "empty"),
+    ("9.0 ** 9 ** 9", "cannot compute"),
+    ("x / 0", "cannot compute"),
+    ("(-8) ** 0.5", "not a real number"),
+    ("(" * 300 + "x" + ")" * 300, "nested|cannot parse"),
+    ("x" + "+x" * 1200, "at most"),
+])
+def test_parse_expr_refuses_everything_else(text, message):
+    names = {"x": Value(1.5, "x"), "w": Value(0.5, "w")}
+    with pytest.raises(ValueError, match=message):
+        parse_expr(text, names)
+
+
+@pytest.mark.parametrize("items, message", [
+    (["x"], "NAME=NUMBER"), (["x="], "NAME=NUMBER"), (["=1"], "NAME=NUMBER"),
+    (["1x=2"], "not a valid name"), (["x=abc"], "not a number"), (["x=1", "x=2"], "twice"),
+    (["x=nan"], "finite"), (["tanh=1"], "method"),
+])
+def test_bad_set_syntax_is_a_clear_error(items, message):
+    with pytest.raises(ValueError, match=message):
+        parse_assignments(items)
+    assert parse_assignments(["x=1.5", " w = -2e-1 "]) == {"x": 1.5, "w": -0.2}
+
+
+def graph_args(*argv):
+    parser = argparse.ArgumentParser()
+    add_graph_arguments(parser)
+    return parser.parse_args(list(argv))
+
+
+def test_graph_command_writes_dot_for_the_seed_and_for_an_expression(tmp_path, capsys):
+    [path] = run_graph(graph_args("--out", str(tmp_path / "seed.dot")))
+    assert path.read_text() == draw_graph(seed_neuron(), params=SEED_PARAMETERS).source
+    [path] = run_graph(graph_args("--expr", "(x*w + b).sigmoid()", "--set", "x=1.5", "w=0.25",
+                                  "b=0.1", "--out", str(tmp_path / "f"), "--format", "dot",
+                                  "--explain", "w"))
+    assert path.name == "f.dot"
+    source = path.read_text()
+    assert "d/dw = x = 1.5" in source and "<B>f</B>" in source
+    assert "df/dw = sum over 1 path = 0.3546" in capsys.readouterr().out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--set", "x=1"], "pass --expr"),
+    (["--expr", "x + q", "--set", "x=1"], "unknown name 'q'"),
+    (["--expr", "2 + 3"], "no name"),
+    (["--highlight", "nobody", "--out", "x.dot"], "no value of the graph"),
+    (["--out", "x.pdf"], "suffix"),
+    (["--out", "x.png", "--format", "svg"], "suffix .png"),
+])
+def test_graph_command_reports_arguments_that_cannot_work(argv, message, tmp_path):
+    with pytest.raises(ValueError, match=message):
+        run_graph(graph_args(*argv))
+
+
+def test_python_m_micrograd_nn_graph_end_to_end(tmp_path):
+    import subprocess
+    done = subprocess.run([sys.executable, "-m", "micrograd_nn", "graph", "--out",
+                           str(tmp_path / "g.dot"), "--exercise", "grads"],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr
+    assert "grad ?" in (tmp_path / "g.dot").read_text()
+    bad = subprocess.run([sys.executable, "-m", "micrograd_nn", "graph", "--expr",
+                          "open('x')", "--set", "x=1"], capture_output=True, text=True,
+                         check=False)
+    assert bad.returncode == 2 and "not allowed" in bad.stderr and "Traceback" not in bad.stderr
+
+
+def test_graph_api_is_exported():
+    import micrograd_nn.viz as viz
+    for name in viz.__all__:
+        assert hasattr(viz, name), name
+    assert micrograd_nn.grad   # explain relies on it
