@@ -34,50 +34,8 @@ class Engine:
 def micrograd_nn_engine() -> Engine:
     """micrograd_nn with its own MLP (micrograd_nn.nn.MLP)."""
     from micrograd_nn import Value
-    try:
-        from micrograd_nn.nn import MLP
-        source = "micrograd_nn.nn.MLP"
-    except ImportError:  # until micrograd_nn.nn exists: micrograd's MLP structure on our Value
-        MLP = _stand_in_mlp(Value)
-        source = "stand-in MLP in benchmarks/workloads.py (micrograd_nn.nn not importable)"
-    return Engine("micrograd_nn", Value, MLP, lambda v: v.operands, source)
-
-
-def _stand_in_mlp(Value: type) -> Callable[..., Any]:
-    """micrograd's MLP structure, on a given Value class (used only while micrograd_nn.nn is
-    missing)."""
-
-    class Neuron:
-        def __init__(self, nin: int, nonlin: bool = True):
-            self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
-            self.b = Value(0.0)
-            self.nonlin = nonlin
-
-        def __call__(self, x):
-            act = sum((wi * xi for wi, xi in zip(self.w, x)), self.b)
-            return act.relu() if self.nonlin else act
-
-        def parameters(self):
-            return self.w + [self.b]
-
-    class MLP:
-        def __init__(self, nin: int, nouts: Sequence[int]):
-            self.layers = [[Neuron(fan_in, nonlin=k != len(nouts) - 1) for _ in range(width)]
-                           for k, (fan_in, width) in enumerate(layer_sizes(nin, nouts))]
-
-        def __call__(self, x):
-            for layer in self.layers:
-                x = [neuron(x) for neuron in layer]
-            return x[0] if len(x) == 1 else x
-
-        def parameters(self):
-            return [p for layer in self.layers for neuron in layer for p in neuron.parameters()]
-
-        def zero_grad(self):
-            for p in self.parameters():
-                p.grad = 0.0
-
-    return MLP
+    from micrograd_nn.nn import MLP
+    return Engine("micrograd_nn", Value, MLP, lambda v: v.operands, "micrograd_nn.nn.MLP")
 
 
 def micrograd_engine() -> Engine | None:
