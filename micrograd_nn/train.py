@@ -380,8 +380,8 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
             history.lr.append(last_lr)
             if bar is not None:
                 bar.update(1)
-                bar.set_postfix(loss=f"{total / n:.4f}", acc=f"{correct / n:.1%}",
-                                refresh=False)
+                bar.set_postfix_str(f"loss {total / n:.4f}, accuracy {correct / n:.1%}",
+                                    refresh=False)
     finally:
         if bar is not None:
             bar.close()

@@ -1,6 +1,8 @@
 """fit, predict and evaluate: the loop is the documented one, checks come before training."""
 
+import io
 import math
+import sys
 
 import numpy as np
 import pytest
@@ -136,6 +138,27 @@ def test_accepts_lists_and_float_labels():
     y = [1.0, 1.0, 0.0, 0.0]
     history = fit(MLP(2, [4, 1], seed=0), X, y, epochs=2, progress=False)
     assert history.epochs == 2
+
+
+class FakeTerminal(io.StringIO):
+    def isatty(self):
+        return True
+
+
+def test_progress_bar_on_a_terminal_shows_loss_and_accuracy(moons, monkeypatch):
+    terminal = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", terminal)
+    history = fit(MLP(2, [4, 1], seed=0), *moons, epochs=3, progress=True)
+    last = terminal.getvalue().replace("\n", "\r").split("\r")
+    shown = [line for line in last if "3/3" in line]
+    assert shown, terminal.getvalue()
+    assert f"loss {history.loss[-1]:.4f}" in shown[-1]
+    assert f"accuracy {history.accuracy[-1]:.1%}" in shown[-1]
+
+    quiet = FakeTerminal()
+    monkeypatch.setattr(sys, "stderr", quiet)
+    fit(MLP(2, [4, 1], seed=0), *moons, epochs=3, progress=False)
+    assert quiet.getvalue() == ""
 
 
 def test_progress_bar_is_off_when_not_a_terminal(moons, capsys):
