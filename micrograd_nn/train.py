@@ -35,7 +35,7 @@ from . import optim as _optim
 from .engine import Value, no_grad
 
 __all__ = [
-    "LOSSES", "OPTIMIZERS", "History", "Evaluation", "TrainingDiverged", "default_loss", "fit",
+    "LOSSES", "OPTIMIZERS", "DEFAULT_LR", "History", "Evaluation", "TrainingDiverged", "default_loss", "fit",
     "scores", "predict", "predict_proba", "accuracy", "evaluate",
 ]
 
