@@ -34,7 +34,8 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
     if not fmt:
-        raise ValueError(f"{path}: give the file a suffix such as .png or .svg (it sets the format)")
+        raise ValueError(f"{path}: give the file a suffix such as .png or .svg "
+                         "(it sets the format)")
     if fmt not in fig.canvas.get_supported_filetypes():
         raise ValueError(f"{path}: unsupported image format {fmt!r}; use .png, .svg or .pdf")
     path.parent.mkdir(parents=True, exist_ok=True)
@@ -51,7 +52,9 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
 def plot_loss(history: History, path: str | os.PathLike, title: str | None = None) -> Path:
     """Save the loss (left) and training accuracy (right) per epoch from a ``fit`` History."""
     if not isinstance(history, History):
-        raise TypeError(f"plot_loss needs the History returned by fit, got {type(history).__name__}")
+        raise TypeError(
+            f"plot_loss needs the History returned by fit, got {type(history).__name__}"
+        )
     if not history.loss:
         raise ValueError("the history is empty: nothing was trained")
     epochs = np.arange(1, len(history.loss) + 1)

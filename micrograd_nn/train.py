@@ -35,8 +35,8 @@ from . import optim as _optim
 from .engine import Value, no_grad
 
 __all__ = [
-    "LOSSES", "OPTIMIZERS", "DEFAULT_LR", "History", "Evaluation", "TrainingDiverged", "default_loss", "fit",
-    "scores", "predict", "predict_proba", "accuracy", "evaluate",
+    "LOSSES", "OPTIMIZERS", "DEFAULT_LR", "History", "Evaluation", "TrainingDiverged",
+    "default_loss", "fit", "scores", "predict", "predict_proba", "accuracy", "evaluate",
 ]
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
