@@ -48,7 +48,7 @@ needs_renderer = pytest.mark.skipif(not has_renderer(), reason="no Graphviz rend
 
 # ---- reading DOT back --------------------------------------------------------------------------
 
-_EDGE = re.compile(r"^\t(\w+) -> (\w+)(?: \[(.*)\])?$", re.M)
+_EDGE = re.compile(r"^\t(\w+)(?::\w+)* -> (\w+)(?::\w+)*(?: \[(.*)\])?$", re.M)
 _NODE = re.compile(r"^\t+(\w+) \[label=<(.*)> .*\]$", re.M)
 
 
@@ -56,8 +56,10 @@ def edges_of(source: str) -> list:
     """(tail, head, label or None, attribute text) for every edge, in order."""
     found = []
     for tail, head, attrs in _EDGE.findall(source):
-        label = re.search(r"label=<(.*?)>(?: |$)", attrs or "")
-        found.append((tail, head, label.group(1) if label else None, attrs or ""))
+        label = re.search(r"label=<(.*?)>(?: \w+=|$)", attrs or "")
+        if label:
+            label = re.sub(r"<(?!BR/>)[^>]+>", "", label.group(1))   # the text, tags removed
+        found.append((tail, head, label, attrs or ""))
     return found
 
 

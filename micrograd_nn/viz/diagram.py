@@ -162,7 +162,8 @@ def _draw(root: Value, options: _Options, *, max_nodes: int = DEFAULT_MAX_NODES,
             f"a drawing that big is unreadable and slow to lay out. Pass collapse=True to draw "
             f"each neuron as one node, draw_network(model) to draw a whole MLP, or a larger "
             f"max_nodes to draw every value anyway")
-    namer = Namer(topo)
+    # collapsed neurons are called v<k>: their expression would name the hidden linear node
+    namer = Namer(topo, frozenset(_neurons(topo, root)) if options.collapse else frozenset())
     param_values, param_labels = _parameters(params)
     scene = _Scene()
     if options.collapse:
@@ -342,20 +343,19 @@ def _expanded_linear(scene, k: int, v: Value, namer: Namer, options: _Options) -
 _ACTIVATIONS = ("relu", "tanh", "sigmoid", "softplus", "exp", "abs")
 
 
-def _collapsed_scene(scene, topo, namer, options, root, param_values, param_labels,
-                     frame) -> None:
-    """Each neuron (a ``linear`` node and the activation right after it) as one node.
-
-    Its weights and bias are folded into it when nothing else uses them; neurons that read the
-    same inputs are boxed together as a layer.
-    """
-    index = {v: k for k, v in enumerate(topo)}
+def _consumers(topo: list) -> dict:
+    """value -> [(a value computed from it, the operand position)]."""
     consumers: dict = {}
     for v in topo:
         for i, p in enumerate(v.operands):
             consumers.setdefault(p, []).append((v, i))
-    neuron_of: dict = {}    # a linear node or its activation -> the neuron's output value
-    folded: set = set()
+    return consumers
+
+
+def _neurons(topo: list, root: Value, consumers: dict | None = None) -> dict:
+    """Each ``linear`` node, and the activation applied to it alone, -> the neuron's output."""
+    consumers = _consumers(topo) if consumers is None else consumers
+    neuron_of: dict = {}
     for v in topo:
         if v.op is not LINEAR:
             continue
@@ -365,6 +365,20 @@ def _collapsed_scene(scene, topo, namer, options, root, param_values, param_labe
                 and users[0][0].op.name in _ACTIVATIONS and v is not root):
             out = users[0][0]
         neuron_of[v] = neuron_of[out] = out
+    return neuron_of
+
+
+def _collapsed_scene(scene, topo, namer, options, root, param_values, param_labels,
+                     frame) -> None:
+    """Each neuron (a ``linear`` node and the activation right after it) as one node.
+
+    Its weights and bias are folded into it when nothing else uses them; neurons that read the
+    same inputs are boxed together as a layer.
+    """
+    index = {v: k for k, v in enumerate(topo)}
+    consumers = _consumers(topo)
+    neuron_of = _neurons(topo, root, consumers)
+    folded: set = set()
     for v in topo:
         users = consumers.get(v, [])
         if v.is_leaf() and users and all(
@@ -463,7 +477,10 @@ def _cell(text: str, ink: str, bold: bool = False, italic: bool = False, attrs: 
 
 
 def _value_label(node: _Node, options: _Options, dim: bool, blank_grad: bool,
-                 received: bool) -> str:
+                 received: bool, frame_colour: str | None = None) -> str:
+    """The box of a value: an HTML table; arrows arrive at the ``data`` cell and leave from
+    the last cell of that row (ports "in" and "out"), so they never cross the label row.
+    ``frame_colour`` draws a thick outer frame (highlighted or being processed)."""
     ink = DIM_INK if dim else INK
     fill = DIM_FILL if dim else ROLE_COLORS[node.role]
     rows = []
@@ -475,15 +492,22 @@ def _value_label(node: _Node, options: _Options, dim: bool, blank_grad: bool,
         rows.append(_cell(node.caption, DIM_INK if dim else GREY, italic=True, attrs=span))
     if node.kind == "neuron":
         rows.append(_cell(node.text, ink, attrs=span))
-    cells = _cell(f"data {fmt(node.data)}", ink)
     if options.show_grads:
         grad = BLANK if blank_grad or node.grad is None else fmt(node.grad)
-        cells += _cell(f"grad {grad}", CURRENT if received else ink, bold=received)
+        cells = (_cell(f"data {fmt(node.data)}", ink, attrs=' PORT="in"')
+                 + _cell(f"grad {grad}", CURRENT if received else ink, bold=received,
+                         attrs=' PORT="out"'))
+    else:
+        cells = _cell(f"data {fmt(node.data)}", ink, attrs=' PORT="in"')
     rows.append(cells)
     border = DIM_INK if dim else "#555555"
     table = "".join(f"<TR>{r}</TR>" for r in rows)
-    return (f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" '
-            f'BGCOLOR="{fill}" COLOR="{border}">{table}</TABLE>>')
+    table = (f'<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" '
+             f'BGCOLOR="{fill}" COLOR="{border}">{table}</TABLE>')
+    if frame_colour:
+        table = (f'<TABLE BORDER="3" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0" '
+                 f'COLOR="{frame_colour}"><TR><TD>{table}</TD></TR></TABLE>')
+    return f"<{table}>"
 
 
 def _legend_label(roles: list, options: _Options) -> str:
@@ -494,7 +518,7 @@ def _legend_label(roles: list, options: _Options) -> str:
     rows.append(f'<TR><TD BGCOLOR="{OP_COLOR}">op</TD>'
                 f'<TD ALIGN="LEFT">operation</TD></TR>')
     if options.show_local_grads:
-        rows.append('<TR><TD>label</TD><TD ALIGN="LEFT">on an arrow: local derivative '
+        rows.append('<TR><TD>d/dx = ...</TD><TD ALIGN="LEFT">on an arrow: local derivative '
                     'd out / d in</TD></TR>')
     if options.show_grads:
         rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT">grad of a box = sum over paths from the '
@@ -530,6 +554,9 @@ def _emit(scene: _Scene, options: _Options, on_path: set | None, frame: _Frame |
         return False
 
     blank_grads = options.exercise in ("grads", "both")
+    # arrows leave a box on the side facing the flow and enter on the opposite side
+    leave, enter = {"LR": ("e", "w"), "RL": ("w", "e"), "TB": ("s", "n"),
+                    "BT": ("n", "s")}[options.rankdir]
     clusters: dict = {}
     for node in scene.nodes.values():
         if node.cluster:
@@ -548,16 +575,14 @@ def _emit(scene: _Scene, options: _Options, on_path: set | None, frame: _Frame |
                         margin="0.04")
             return
         blank = blank_grads and node.key != root_key
-        label = _value_label(node, options, dimmed, blank, node.key in received_keys)
-        attrs = {}
+        frame_colour = None
         if node.key in current_keys:
-            attrs = {"color": CURRENT, "penwidth": "3"}
+            frame_colour = CURRENT
         elif on_path is not None and node.key in on_path and not dimmed:
-            attrs = {"color": HIGHLIGHT, "penwidth": "2"}
-        if attrs:
-            attrs.update(shape="box", style="rounded")
-        target.node(node.key, label=label, shape=attrs.pop("shape", "plain"), margin="0",
-                    **attrs)
+            frame_colour = HIGHLIGHT
+        label = _value_label(node, options, dimmed, blank, node.key in received_keys,
+                             frame_colour)
+        target.node(node.key, label=label, shape="plain", margin="0")
 
     for node in scene.nodes.values():
         if node.cluster:
@@ -575,7 +600,9 @@ def _emit(scene: _Scene, options: _Options, on_path: set | None, frame: _Frame |
     for edge in scene.edges:
         attrs = {}
         if edge.label is not None:
-            attrs["label"] = f"<{html.escape(edge.label)}>"
+            # a padded cell keeps the text off the line it labels
+            attrs["label"] = (f'<<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="3">'
+                              f'<TR><TD>{html.escape(edge.label)}</TD></TR></TABLE>>')
         if on_path is not None:
             if edge.src in on_path and edge.dst in on_path:
                 attrs.update(color=HIGHLIGHT, penwidth="2.2", fontcolor=HIGHLIGHT)
@@ -583,7 +610,13 @@ def _emit(scene: _Scene, options: _Options, on_path: set | None, frame: _Frame |
                 attrs.update(color=DIM_INK, fontcolor=DIM_INK)
         elif frame is not None and edge.dst in current_ops:
             attrs.update(color=CURRENT, penwidth="2.2", fontcolor=CURRENT, dir="back")
-        graph.edge(edge.src, edge.dst, **attrs)
+        tail = f"{edge.src}:out:{leave}" if scene.nodes[edge.src].kind != "op" else edge.src
+        head = edge.dst
+        if scene.nodes[edge.dst].kind != "op":
+            # across the flow (LR) the data cell's outer side is the box's; along it (TB) the
+            # data cell sits under the label row, so arrows enter the box itself
+            head = f"{edge.dst}:in:{enter}" if enter in "we" else f"{edge.dst}:{enter}"
+        graph.edge(tail, head, **attrs)
 
     if options.legend:
         roles = [r for r in (INPUT, PARAMETER, INTERMEDIATE, OUTPUT, NEURON)

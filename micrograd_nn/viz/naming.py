@@ -47,11 +47,12 @@ def _wrap(name: str, prec: int, needed: int) -> str:
 class Namer:
     """Names for every value of one graph, given in topological order (operands first)."""
 
-    def __init__(self, topo: list):
+    def __init__(self, topo: list, short: frozenset = frozenset()):
+        """``short``: values to call ``v<k>`` even when they could have an expression name."""
         self.index = {v: k for k, v in enumerate(topo)}
         self._names: dict = {}
         for k, v in enumerate(topo):
-            self._names[v] = self._make(v, k)
+            self._names[v] = (f"v{k}", _ATOM) if v in short and not v.label else self._make(v, k)
 
     def name(self, v: Value) -> str:
         """The name of v as text."""
@@ -62,7 +63,7 @@ class Namer:
             return v.label, (_ATOM if re.fullmatch(r"[\w.]+", v.label) else _SUM)
         if v.is_leaf():
             text = fmt(v.data)
-            return text, (_UNARY if text.startswith("-") else _ATOM)
+            return text, (0 if text.startswith("-") else _ATOM)  # x - (-1), (-1)*x
         text, prec = self._expression(v)
         if len(text) > MAX_EXPRESSION:
             return f"v{k}", _ATOM

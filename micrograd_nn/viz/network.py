@@ -59,7 +59,7 @@ def draw_network(model, *, rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NOD
 
     graph = Diagram(name="network", format="svg")
     graph.attr(rankdir=rankdir, fontname=FONT, nodesep="0.25", ranksep="1.1", bgcolor="white",
-               newrank="true")
+               newrank="true", ordering="out")
     graph.attr("node", fontname=FONT, fontsize="11")
     graph.attr("edge", fontname=FONT, fontsize="9", arrowsize="0.5")
 
@@ -94,8 +94,9 @@ def draw_network(model, *, rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NOD
             for src, w in zip(previous, neuron.w):
                 width = 0.4 + 3.6 * abs(w.data) / biggest
                 tip = f"{w.label or 'w'} = {fmt(w.data)}, dloss/dw = {fmt(w.grad)}"
-                attrs = dict(color=POSITIVE if w.data >= 0 else NEGATIVE,
-                             penwidth=f"{width:.2f}", tooltip=tip)
+                colour = POSITIVE if w.data >= 0 else NEGATIVE
+                # the label in the edge's colour, so it is clear which edge it belongs to
+                attrs = dict(color=colour, fontcolor=colour, penwidth=f"{width:.2f}", tooltip=tip)
                 if weight_labels:
                     attrs["label"] = (f"<w {html.escape(fmt(w.data))}<BR/>"
                                       f"g {html.escape(fmt(w.grad))}>")

@@ -16,11 +16,11 @@ from __future__ import annotations
 
 import os
 import pathlib
+import secrets
 import shutil
 import subprocess
 import sys
 import sysconfig
-import tempfile
 
 import graphviz
 
@@ -142,7 +142,10 @@ def write_atomically(path, data: bytes) -> pathlib.Path:
     directory = path.parent if str(path.parent) else pathlib.Path(".")
     if not directory.is_dir():
         raise FileNotFoundError(f"directory {str(directory)!r} does not exist")
-    handle, temporary = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=directory)
+    # os.open with mode 0o666 rather than mkstemp (0o600): the file gets the usual permissions
+    temporary = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
+    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
+                     0o666)
     try:
         with os.fdopen(handle, "wb") as out:
             out.write(data)
