@@ -16,7 +16,7 @@ from typing import Any
 import numpy as np
 from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
-from matplotlib.ticker import PercentFormatter
+from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter, PercentFormatter
 
 from .train import History, _as_inputs, _as_labels, _loss_spec, scores
 
@@ -67,6 +67,9 @@ def plot_loss(history: History, path: str | os.PathLike, title: str | None = Non
     ax_loss.set_title("Loss")
     if min(history.loss) > 0 and max(history.loss) / min(history.loss) > 50:
         ax_loss.set_yscale("log")  # a loss falling over decades is unreadable on a linear axis
+        ax_loss.yaxis.set_major_locator(LogLocator(base=10, subs=(1.0, 2.0, 5.0)))
+        ax_loss.yaxis.set_major_formatter(FormatStrFormatter("%g"))
+        ax_loss.yaxis.set_minor_formatter(NullFormatter())
     ax_acc.plot(epochs, history.accuracy, color="#2ca02c", marker=marker, lw=1.8)
     ax_acc.set_xlabel("epoch")
     ax_acc.set_ylabel("training accuracy")
