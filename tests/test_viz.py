@@ -337,6 +337,9 @@ def test_explain_writes_the_tutorials_chain_rule_with_numbers():
                 "            -0.1884"):
         assert row in text
     assert "= w1.grad = -0.1884" in text
+    assert explain(loss, "w1") == text
+    with pytest.raises(ValueError, match="labelled 'w9'"):
+        explain(loss, "w9")
 
 
 def sum_line(text):
@@ -610,6 +613,15 @@ def test_python_m_micrograd_nn_graph_end_to_end(tmp_path):
                           "open('x')", "--set", "x=1"], capture_output=True, text=True,
                          check=False)
     assert bad.returncode == 2 and "not allowed" in bad.stderr and "Traceback" not in bad.stderr
+
+
+@needs_renderer
+def test_value_displays_as_its_diagram_in_jupyter():
+    if not hasattr(Value, "_repr_mimebundle_"):
+        pytest.skip("Value._repr_mimebundle_ is not wired to micrograd_nn.viz yet")
+    bundle = seed_neuron()._repr_mimebundle_()
+    svg = ET.fromstring(bundle["image/svg+xml"].encode("utf-8"))
+    assert "grad -0.1884" in {t.text for t in svg.iter(f"{SVG_NS}text")}
 
 
 def test_graph_api_is_exported():

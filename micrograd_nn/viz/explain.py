@@ -10,6 +10,7 @@ backward computed.
 from __future__ import annotations
 
 import math
+import re
 
 from ..engine import Value, grad
 from .diagram import drawing_order
@@ -23,19 +24,26 @@ DEFAULT_MAX_PATHS = 8
 _d = Namer.d
 
 
-def explain(root: Value, wrt: Value, *, max_paths: int = DEFAULT_MAX_PATHS) -> str:
+def explain(root: Value, wrt: Value | str, *, max_paths: int = DEFAULT_MAX_PATHS) -> str:
     """d root / d wrt by the chain rule, as text: every path, its factors, their product, the sum.
 
+    ``wrt`` is a Value of the graph or the label of one.
     Lists at most ``max_paths`` paths (saying how many were left out) but always gives the total
     over all of them, and states it equal to ``wrt.grad`` when ``root.backward()`` has filled it,
     else to ``micrograd_nn.grad(root, [wrt])``.
     """
-    if not isinstance(root, Value) or not isinstance(wrt, Value):
-        raise TypeError(f"explain(root, wrt) needs two Values, got {type(root).__name__} and "
-                        f"{type(wrt).__name__}")
+    if not isinstance(root, Value) or not isinstance(wrt, (Value, str)):
+        raise TypeError(f"explain(root, wrt) needs a Value and a Value (or a label), got "
+                        f"{type(root).__name__} and {type(wrt).__name__}")
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 0:
         raise ValueError(f"max_paths must be an int >= 0, got {max_paths!r}")
     order = drawing_order(root)
+    if isinstance(wrt, str):
+        named = [v for v in order if v.label == wrt]
+        if not named:
+            labels = ", ".join(sorted({v.label for v in order if v.label})) or "(none)"
+            raise ValueError(f"no value of the graph is labelled {wrt!r}; the labels are {labels}")
+        wrt = named[0]
     namer = Namer(order)
     if wrt not in namer.index:
         raise ValueError(f"{wrt!r} is not in the graph of {root!r}: root does not depend on it "
@@ -110,8 +118,9 @@ def explain(root: Value, wrt: Value, *, max_paths: int = DEFAULT_MAX_PATHS) -> s
     pad = " " * (len(target) + 1)
     reference = grad(root, [wrt])[0]
     if root.grad == 1.0 and _close(wrt.grad, reference):
+        caller = top[0] if re.fullmatch(r"[\w.]+", top[0]) else f"({top[0]})"
         lines.append(f"{pad}= {bottom[0]}.grad = {fmt(wrt.grad)} "
-                     f"(filled by {top[0]}.backward())")
+                     f"(filled by {caller}.backward())")
     else:
         lines.append(f"{pad}= micrograd_nn.grad({top[0]}, [{bottom[0]}]) = {fmt(reference)}")
         if wrt.grad != 0.0:

@@ -113,10 +113,12 @@ class Namer:
         and a trailing ``**1`` (from ``x**2``'s ``2*x**1``) is dropped, which only tidies the
         text.
         """
+        alone = re.fullmatch(r"\{(out|\d+)\}", template) is not None  # "{1}": no parentheses
+
         def put(match: re.Match) -> str:
             key = match.group(1)
             name, prec = out if key == "out" else operands[int(key)]
-            return _wrap(name, prec, _ATOM)
+            return name if alone else _wrap(name, prec, _ATOM)
 
         text = re.sub(r"\{(out|\d+)\}", put, template)
         text = re.sub(r"\*\*1(?![\d.])", "", text)

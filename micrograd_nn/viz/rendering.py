@@ -24,6 +24,8 @@ import sysconfig
 
 import graphviz
 
+from ..engine import Value
+
 __all__ = ["RendererNotFoundError", "RenderError", "find_renderer", "pipe", "render",
            "FORMATS", "Diagram"]
 
@@ -82,10 +84,13 @@ def find_renderer() -> str:
 def _source(graph) -> str:
     if isinstance(graph, str):
         return graph
+    if isinstance(graph, Value):
+        from .diagram import draw_graph
+        return draw_graph(graph).source
     source = getattr(graph, "source", None)
     if isinstance(source, str):
         return source
-    raise TypeError(f"expected a graphviz graph (with .source) or DOT text, "
+    raise TypeError(f"expected a graphviz graph (with .source), a Value or DOT text, "
                     f"got {type(graph).__name__}")
 
 
@@ -121,6 +126,9 @@ def pipe(graph, format: str = "svg") -> bytes:
 
 def render(graph, path, *, format: str | None = None) -> pathlib.Path:
     """Write ``graph`` to ``path`` as SVG, PNG or DOT, chosen by ``format`` or the path's suffix.
+
+    ``graph`` is what ``draw_graph``/``draw_network`` return (any graphviz graph), DOT text, or
+    a Value (drawn with ``draw_graph``'s defaults).
 
     The file appears whole or not at all: it is written to a temporary file in the same
     directory, then moved into place with ``os.replace``. Returns the path written.
