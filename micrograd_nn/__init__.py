@@ -11,19 +11,24 @@ from .engine import Op, Value, enable_grad, grad, hessian, is_grad_enabled, no_g
 from .gradcheck import gradcheck, numerical_grad
 from .nn import MLP, Layer, Module, Neuron
 from .optim import SGD, Adam, ExponentialDecay, LinearDecay, StepDecay
-from .train import History, accuracy, evaluate, fit, predict, predict_proba
+from .datasets import make_blobs, make_circles, make_moons, make_spiral, make_xor
+from .train import (Evaluation, History, TrainingDiverged, accuracy, evaluate, fit, predict,
+                    predict_proba, scores)
 
 __version__ = "0.1.0"
 
 _VIZ = ("draw_graph", "explain", "render", "trace_backward", "trace_html", "seed_neuron",
         "RendererNotFoundError")
+_PLOTS = ("plot_loss", "plot_decision_boundary")  # matplotlib is slow to import: loaded on use
 
 __all__ = [
     "Value", "Op", "no_grad", "enable_grad", "is_grad_enabled", "grad", "hessian",
     "gradcheck", "numerical_grad",
     "Module", "Neuron", "Layer", "MLP", "losses", "optim", "datasets", "SGD", "Adam",
-    "LinearDecay", "StepDecay", "ExponentialDecay", "History", "fit", "predict", "predict_proba", "accuracy", "evaluate",
-    *_VIZ,
+    "LinearDecay", "StepDecay", "ExponentialDecay", "History", "Evaluation", "TrainingDiverged",
+    "fit", "predict", "predict_proba", "scores", "accuracy", "evaluate",
+    "make_moons", "make_circles", "make_xor", "make_blobs", "make_spiral",
+    *_VIZ, *_PLOTS,
 ]
 
 
@@ -31,4 +36,7 @@ def __getattr__(name: str):
     if name in _VIZ:
         from . import viz
         return getattr(viz, name)
+    if name in _PLOTS:
+        from . import plots
+        return getattr(plots, name)
     raise AttributeError(f"module 'micrograd_nn' has no attribute {name!r}")

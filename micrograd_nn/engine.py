@@ -500,7 +500,8 @@ class Value:
     def relu(self) -> "Value":
         """max(0, x); derivative 1 for x > 0, else 0 (0 at the kink x = 0)."""
         x = self.data
-        return _node1(x if x > 0 else 0.0, RELU, self, 1.0 if x > 0 else 0.0)
+        # written so that nan passes through (nan <= 0 is False), as in PyTorch
+        return _node1(0.0 if x <= 0 else x, RELU, self, RELU.local(x, None)[0])
 
     def abs(self) -> "Value":
         """|x|; derivative sign(x), 0 at x = 0."""

@@ -434,3 +434,15 @@ def test_a_finished_graph_is_freed_by_reference_counting():
         assert all(r() is None for r in refs)
     finally:
         gc.enable()
+
+
+def test_nan_passes_through_relu():
+    x = Value(math.nan)
+    assert math.isnan(x.relu().data)
+
+
+def test_everything_in_all_is_importable():
+    import micrograd_nn
+
+    for name in micrograd_nn.__all__:
+        assert getattr(micrograd_nn, name) is not None, name
