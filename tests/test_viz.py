@@ -406,10 +406,8 @@ def test_trace_ends_with_the_gradients_backward_computes(case):
     last = frames[-1].grads
     for v in drawing_order(root):
         assert last.get(v, 0.0) == pytest.approx(v.grad, rel=1e-12, abs=1e-12)
-    seen = set()   # each node passes its gradient on only after every consumer has
-    for frame in frames[1:]:
+    for frame in frames[1:]:   # a node passes its gradient on after every node that uses it
         assert all(frame.node not in f.node.operands for f in frames if f.step > frame.step)
-        seen.add(frame.node)
 
 
 @needs_renderer
@@ -513,6 +511,19 @@ def test_jupyter_display_of_values_and_diagrams():
     assert set(repr_mimebundle(loss, include=["image/png"])) == {"image/png", "text/plain"}
     big = chain(1000)
     assert set(repr_mimebundle(big)) == {"text/plain"}   # too big: the repr, not a hang
+
+
+@needs_renderer
+def test_diagram_render_method_works_without_a_system_dot(tmp_path):
+    graph = draw_graph(seed_neuron())
+    picture = graph.render(tmp_path / "seed", format="png")
+    assert picture == str(tmp_path / "seed.png") and (tmp_path / "seed").read_text() == graph.source
+    assert pathlib.Path(picture).read_bytes()[:4] == b"\x89PNG"
+    graph.render(tmp_path / "other.gv", cleanup=True)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["other.gv.svg", "seed", "seed.png"]
+    assert graph.render(outfile=tmp_path / "out.svg") == str(tmp_path / "out.svg")
+    with pytest.raises(ValueError, match="view"):
+        graph.render(tmp_path / "x", view=True)
 
 
 # ---- the expression reader and the graph command -----------------------------------------------

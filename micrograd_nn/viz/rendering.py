@@ -170,15 +170,40 @@ def write_atomically(path, data: bytes) -> pathlib.Path:
 class Diagram(graphviz.Digraph):
     """A ``graphviz.Digraph`` that renders with the renderer found above.
 
-    ``pipe`` and the Jupyter display (``_repr_mimebundle_``) go through ``find_renderer``, so a
-    diagram shows in a notebook with only ``graphviz-pure`` installed. Everything else is the
-    graphviz package's Digraph (``.source`` is the DOT text).
+    ``pipe``, ``render`` and the Jupyter display (``_repr_mimebundle_``) go through
+    ``find_renderer``, so a diagram shows in a notebook, and saves, with only ``graphviz-pure``
+    installed. Everything else is the graphviz package's Digraph (``.source`` is the DOT text).
     """
 
     def pipe(self, format=None, renderer=None, formatter=None, neato_no_op=None, quiet=False, *,
              engine=None, encoding=None):
         data = pipe(self, format or "svg")
         return data.decode(encoding) if encoding else data
+
+    def render(self, filename=None, directory=None, view=False, cleanup=False, format=None,
+               renderer=None, formatter=None, neato_no_op=None, quiet=False, quiet_view=False,
+               *, outfile=None, engine=None, raise_if_result_exists=False,
+               overwrite_source=False) -> str:
+        """graphviz's ``render``, through ``find_renderer``: save the DOT source (``filename``,
+        default ``<name>.gv``), write the picture beside it as ``<source>.<format>`` (or to
+        ``outfile``), return the picture's path. ``cleanup`` removes the source; ``view`` is
+        not supported (open the file yourself).
+        """
+        if view:
+            raise ValueError("view=True is not supported here; open the returned file yourself")
+        fmt = format or (pathlib.Path(outfile).suffix.lstrip(".") if outfile else None) or "svg"
+        if outfile is not None:
+            target = pathlib.Path(outfile)
+            source_path = None
+        else:
+            source_path = pathlib.Path(self.save(filename, directory=directory))
+            target = source_path.with_name(f"{source_path.name}.{fmt}")
+        if raise_if_result_exists and target.exists():
+            raise FileExistsError(f"output file exists: {str(target)!r}")
+        written = render(self, target, format=fmt)
+        if cleanup and source_path is not None:
+            source_path.unlink()
+        return str(written)
 
     def _repr_mimebundle_(self, include=None, exclude=None, **_):
         from .jupyter import repr_mimebundle
