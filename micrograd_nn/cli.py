@@ -218,6 +218,7 @@ def _run_training(cfg: dict, out: Path, progress: bool, prefix: str) -> list[Pat
         raise UsageError(f"--loss {loss} is for two classes, but {cfg['dataset']} has {k}; "
                          f"use --loss cross_entropy (or mse)")
     width = 1 if loss in BINARY_LOSSES or (loss == "mse" and k == 2) else k
+    out.mkdir(parents=True, exist_ok=True)  # before training: a bad --out fails in a moment
     model = MLP(2, cfg["hidden"] + [width], activation=cfg["activation"], init=cfg["init"],
                 seed=cfg["seed"])
     lr = cfg["lr"] if cfg["lr"] is not None else DEFAULT_LR[cfg["optimizer"]]
@@ -239,7 +240,6 @@ def _run_training(cfg: dict, out: Path, progress: bool, prefix: str) -> list[Pat
     print(f"trained in {seconds:.1f} s: final loss {final.loss:.4f}, "
           f"training accuracy {final.accuracy:.1%}")
 
-    out.mkdir(parents=True, exist_ok=True)
     paths = [
         plot_loss(history, out / f"{prefix}_loss.png",
                   title=f"{cfg['dataset']}: {loss} loss, {cfg['optimizer']}, "

@@ -130,3 +130,14 @@ def test_python_dash_m_runs_the_cli(tmp_path):
     assert result.returncode == 2
     assert "micrograd-nn train: error: --loss hinge is for two classes" in result.stderr
     assert "Traceback" not in result.stderr
+
+
+def test_an_unwritable_output_folder_fails_before_training(tmp_path, capsys):
+    from micrograd_nn.cli import main
+
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    assert main(["demo", "--out", str(blocker / "out"), "--no-progress"]) == 1
+    captured = capsys.readouterr()
+    assert "cannot write the results" in captured.err
+    assert "trained in" not in captured.out
