@@ -31,8 +31,12 @@ __all__ = ["draw_graph", "DEFAULT_MAX_NODES", "EXERCISES", "ROLE_COLORS"]
 DEFAULT_MAX_NODES = 250
 EXERCISES = ("grads", "local", "both")
 
-INPUT, PARAMETER, INTERMEDIATE, OUTPUT, NEURON = (
-    "input or constant", "parameter", "intermediate", "output")  + ("neuron",)
+# the roles of values, each with its colour (a collapsed neuron is a role of its own)
+INPUT = "input or constant"
+PARAMETER = "parameter"
+INTERMEDIATE = "intermediate"
+OUTPUT = "output"
+NEURON = "neuron"
 ROLE_COLORS = {INPUT: "#dbeafe", PARAMETER: "#fde2b8", INTERMEDIATE: "#ffffff",
                OUTPUT: "#c9ecc9", NEURON: "#ede4f7"}
 OP_COLOR = "#eeeeee"
@@ -312,32 +316,32 @@ def _expanded_linear(scene, k: int, v: Value, namer: Namer, options: _Options) -
     """
     operands = v.operands
     n = (len(operands) - 1) // 2
-    products = []
+    bias = operands[-1]
+    products = []   # (value key, op key, data, (name, precedence))
     for i in range(n):
         w, x = operands[i], operands[n + i]
+        named = [namer.named(w), namer.named(x)]
+        product = Namer.product(*named)
         data = w.data * x.data
-        key = f"v{k}_p{i}"
-        name = Namer.fill("{0}*{1}", [namer.named(w), namer.named(x)], ("", 100))
-        products.append((key, data, (name, 2)))
         op_key = f"op{k}_p{i}"
         scene.add(_Node(op_key, "op", text=MUL.name))
         for j, (p, local) in enumerate(zip((w, x), MUL.local(w.data, x.data, data))):
             template = MUL.formula(j, 2)
-            filled = Namer.fill(template, [namer.named(w), namer.named(x)], (name, 2))
-            scene.edges.append(_Edge(scene.where[p][-1], op_key, _edge_label(
-                template, filled, local, options, _operand_name(namer, p))))
-    names = [name for _, _, name in products]
-    sum_locals = SUM.local(*[d for _, d, _ in products], operands[-1].data, v.data)
-    for (key, data, name), dz_dp in zip(products, sum_locals):
-        scene.add(_Node(key, "value", caption=name[0], data=data, grad=v.grad * dz_dp))
-        scene.edges.append(_Edge(f"op{k}_p{key.rsplit('p', 1)[1]}", key))
+            label = _edge_label(template, Namer.fill(template, named, product), local, options,
+                                _operand_name(namer, p))
+            scene.edges.append(_Edge(scene.where[p][-1], op_key, label))
+        products.append((f"v{k}_p{i}", op_key, data, product))
+    sum_locals = SUM.local(*[data for _, _, data, _ in products], bias.data, v.data)
+    for (key, op_key, data, product), dz_dp in zip(products, sum_locals):
+        scene.add(_Node(key, "value", caption=product[0], data=data, grad=v.grad * dz_dp))
+        scene.edges.append(_Edge(op_key, key))
     scene.add(_Node(f"op{k}", "op", text="+"))
-    summands = [key for key, _, _ in products] + [scene.where[operands[-1]][-1]]
-    for i, (src, local) in enumerate(zip(summands, sum_locals)):
+    summands = [(key, product) for key, _, _, product in products]
+    summands.append((scene.where[bias][-1], _operand_name(namer, bias)))
+    for i, ((src, operand), local) in enumerate(zip(summands, sum_locals)):
         template = SUM.formula(i, len(summands))
-        operand = names[i] if i < n else _operand_name(namer, operands[-1])
-        scene.edges.append(_Edge(src, f"op{k}", _edge_label(template, template, local, options,
-                                                             operand)))
+        label = _edge_label(template, template, local, options, operand)
+        scene.edges.append(_Edge(src, f"op{k}", label))
 
 
 _ACTIVATIONS = ("relu", "tanh", "sigmoid", "softplus", "exp", "abs")

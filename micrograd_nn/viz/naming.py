@@ -126,6 +126,11 @@ class Namer:
         return " = ".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
 
     @staticmethod
+    def product(a: tuple, b: tuple) -> tuple:
+        """(name, precedence) of a*b, from those of a and b."""
+        return _wrap(*a, _PRODUCT) + "*" + _wrap(*b, _PRODUCT), _PRODUCT
+
+    @staticmethod
     def d(named: tuple) -> str:
         """The differential of a name: dx, d(w1*x1), d(exp(z))."""
         name = named[0]
