@@ -289,20 +289,27 @@ def graph_memory(engine, n_ops: int) -> dict:
 def cycle_check(engine, sizes: Sizes) -> dict:
     """Build the W1 graph with gc disabled, run backward, drop it: is it freed by reference
     counting alone? Returns whether it was, and how many unreachable objects per graph node the
-    collector then had to find (0 when there are no reference cycles)."""
+    collector then had to find (0 when there are no reference cycles). Also the bytes per node
+    the W1 graph holds after backward (tracemalloc), parameters not counted as nodes."""
     X, y = W.make_moons(sizes.w1_points)
     model = W.build_model(engine, 2, list(sizes.w1_nouts))
     n_params = len(model.parameters())
     with gc_mode("off"):
         gc.collect()
-        total, _ = W.w1_loss_and_backward(engine, model, X, y)
+        tracemalloc.start()
+        try:
+            base = tracemalloc.get_traced_memory()[0]
+            total, _ = W.w1_loss_and_backward(engine, model, X, y)
+            held = tracemalloc.get_traced_memory()[0] - base
+        finally:
+            tracemalloc.stop()
         nodes = len(W.reachable(engine, total)) - n_params
         root = weakref.ref(total)
         del total
         freed = root() is None
         unreachable = gc.collect()
     return {"freed_by_refcount": freed, "unreachable_per_node": unreachable / nodes,
-            "w1_graph_nodes": nodes}
+            "w1_graph_nodes": nodes, "w1_bytes_per_node": held / nodes}
 
 
 def run_w4(engines: list, sizes: Sizes) -> list[dict]:
@@ -428,10 +435,12 @@ def w4_table(rows: list[dict], out) -> None:
     def show(v, spec):
         return v if isinstance(v, str) else format(v, spec)
     table = [["engine", "bytes/node (forward)", "bytes/node (after backward)",
-              "gc-tracked objects/node", "W1 graph freed by refcount", "unreachable objects/node"]]
+              "gc-tracked objects/node", "W1 graph: nodes, bytes/node",
+              "W1 graph freed by refcount", "unreachable objects/node"]]
     for r in rows:
         table.append([r["engine"], show(r["bytes_per_node"], ".0f"),
                       show(r["bytes_after_backward"], ".0f"), show(r["tracked_per_node"], ".2f"),
+                      f"{r['w1_graph_nodes']}, {r['w1_bytes_per_node']:.0f}",
                       "yes" if r["freed_by_refcount"] else "no (reference cycles)",
                       show(r["unreachable_per_node"], ".2f")])
     print_table(table, out)
