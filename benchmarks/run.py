@@ -509,6 +509,59 @@ def targets_table(rows: list[dict], out) -> None:
 
 
 # -------------------------------------------------------------------------------------------------
+# Per-operation costs (--ops): what one node of each kind costs to build
+
+OPS = [  # (label, statement, needs micrograd_nn's API)
+    ("v * w", "v * w", False),
+    ("v + w", "v + w", False),
+    ("v * 2.0 (constant operand)", "v * 2.0", False),
+    ("2.0 * v (reflected)", "2.0 * v", False),
+    ("1 + v (reflected, int)", "1 + v", False),
+    ("v.relu()", "v.relu()", False),
+    ("neuron z, 2 inputs, Python sum", "sum((wi * xi for wi, xi in zip(w2, x2)), b)", False),
+    ("neuron z, 16 inputs, Python sum", "sum((wi * xi for wi, xi in zip(w16, x16)), b)", False),
+    ("neuron z, 2 inputs, Value.linear", "Value.linear(w2, x2, b)", True),
+    ("neuron z, 16 inputs, Value.linear", "Value.linear(w16, x16, b)", True),
+    ("Value.sum of 16", "Value.sum(w16)", True),
+]
+
+
+def op_costs(engines: list, number: int, repeats: int) -> list[dict]:
+    """Nanoseconds per statement (best of ``repeats`` runs of ``number``; timeit turns the
+    collector off while it times), per engine."""
+    import random
+    import timeit
+    rows = []
+    for label, stmt, ours_only in OPS:
+        row = {"op": label, "stmt": stmt}
+        for engine in engines:
+            if ours_only and engine.name != "micrograd_nn":
+                continue
+            rng = random.Random(0)
+            Value = engine.Value
+            env = {"Value": Value, "v": Value(0.5), "w": Value(-1.5), "b": Value(0.1),
+                   "w16": [Value(rng.uniform(-1, 1)) for _ in range(16)],
+                   "x16": [Value(rng.uniform(-1, 1)) for _ in range(16)]}
+            env["w2"], env["x2"] = env["w16"][:2], env["x16"][:2]
+            timer = timeit.Timer(stmt, globals=env, timer=clock)
+            row[engine.name] = min(timer.repeat(repeat=repeats, number=number)) / number
+        rows.append(row)
+    return rows
+
+
+def ops_table(rows: list[dict], names: list[str], out) -> None:
+    table = [["operation (one node, or one neuron's z)"] + names
+             + (["micrograd / micrograd_nn"] if "micrograd" in names else [])]
+    for r in rows:
+        line = [r["op"]] + [f"{r[n] * 1e9:.0f} ns" if n in r else "-" for n in names]
+        if "micrograd" in names:
+            both = "micrograd" in r and "micrograd_nn" in r
+            line.append(f"{r['micrograd'] / r['micrograd_nn']:.1f}x" if both else "")
+        table.append(line)
+    print_table(table, out)
+
+
+# -------------------------------------------------------------------------------------------------
 # Profile
 
 
@@ -554,6 +607,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--profile", action="store_true",
                         help="instead of the benchmarks: cProfile W1 on micrograd_nn")
     parser.add_argument("--profile-steps", type=int, default=20, help="W1 steps to profile")
+    parser.add_argument("--ops", action="store_true",
+                        help="instead of the benchmarks: the cost of one node of each kind")
     parser.add_argument("--profile-top", type=int, default=25, help="entries to print")
     parser.add_argument("--no-micrograd", action="store_true",
                         help="run micrograd_nn (and baselines) only, even if micrograd is there")
@@ -595,6 +650,15 @@ def main(argv: list[str] | None = None, out=None) -> dict:
 
     engines = [W.micrograd_nn_engine()]
     mg = None if args.no_micrograd else W.micrograd_engine()
+    if args.ops:
+        engines += [mg] if mg else []
+        number = 200 if args.quick else 20_000
+        report["ops"] = op_costs(engines, number, repeats)
+        print(f"cost per operation, best of {repeats} x {number} (gc off while timed, clock "
+              f"{args.clock}):", file=out)
+        ops_table(report["ops"], [e.name for e in engines], out)
+        _write_json(args.json, report)
+        return report
     if mg is None:
         why = "skipped (--no-micrograd)" if args.no_micrograd else (
             "not installed (pip install -e .[bench] for micrograd==0.1.0)")

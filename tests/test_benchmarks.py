@@ -139,6 +139,21 @@ def test_profile_prints_top_entries_by_tottime():
     assert "engine.py" in proc.stdout
 
 
+def test_ops_prints_one_line_per_operation(tmp_path):
+    out = tmp_path / "ops.json"
+    proc = _harness("--quick", "--ops", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    report = json.loads(out.read_text())
+    labels = [r["op"] for r in report["ops"]]
+    assert len(labels) == len(set(labels)) >= 8
+    assert {"v * w", "v + w", "v.relu()"} <= set(labels)
+    for row in report["ops"]:
+        assert row["micrograd_nn"] > 0
+        assert row["op"] in proc.stdout
+        if HAVE_MICROGRAD and "Value." not in row["stmt"]:
+            assert row["micrograd"] > 0
+
+
 @pytest.mark.parametrize("args", [["--only", "W9"], ["--only", ""], ["--repeats", "0"]])
 def test_bad_arguments_are_refused_with_a_message(args):
     proc = _harness(*args)
