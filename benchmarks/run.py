@@ -353,8 +353,26 @@ def machine() -> dict:
         "python": f"{platform.python_implementation()} {platform.python_version()}",
         "platform": platform.platform(), "versions": versions,
         "recursion_limit": sys.getrecursionlimit(), "gc_thresholds": list(gc.get_threshold()),
-        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"),
+        "date": time.strftime("%Y-%m-%d %H:%M:%S %Z"), "source": source_revision(),
     }
+
+
+def source_revision() -> str | None:
+    """The git commit of the micrograd_nn being measured, "+ local changes" when its files
+    differ from it; None outside a git checkout."""
+    import subprocess
+    import micrograd_nn
+    package = os.path.dirname(os.path.abspath(micrograd_nn.__file__))
+    try:
+        commit = subprocess.run(["git", "-C", package, "rev-parse", "--short", "HEAD"],
+                                capture_output=True, text=True, timeout=10)
+        changed = subprocess.run(["git", "-C", package, "status", "--porcelain", "--", "."],
+                                 capture_output=True, text=True, timeout=10)
+    except (OSError, subprocess.SubprocessError):
+        return None
+    if commit.returncode != 0:
+        return None
+    return commit.stdout.strip() + (" + local changes" if changed.stdout.strip() else "")
 
 
 def fmt_seconds(s: float) -> str:
@@ -639,7 +657,8 @@ def main(argv: list[str] | None = None, out=None) -> dict:
     print(f"python:  {info['python']} on {info['platform']}; recursion limit "
           f"{info['recursion_limit']}, gc thresholds {tuple(info['gc_thresholds'])}", file=out)
     print("versions: " + ", ".join(f"{k} {v or 'not installed'}"
-                                   for k, v in info["versions"].items()), file=out)
+                                   for k, v in info["versions"].items())
+          + (f" (micrograd_nn at git {info['source']})" if info["source"] else ""), file=out)
     report: dict = {"machine": info, "quick": args.quick, "repeats": repeats, "clock": args.clock,
                     "sizes": {k: getattr(sizes, k) for k in Sizes.__dataclass_fields__}}
 
