@@ -176,11 +176,13 @@ def _pow_dexp(x, out):
     return 0.0 if v == 0 else math.nan
 
 
-ADD = Op("+", lambda x, y, out: (1.0, 1.0), ("1", "1"))
-SUB = Op("-", lambda x, y, out: (1.0, -1.0), ("1", "-1"))
+# constant local derivatives: the forward methods read these same tuples
+_ADD_LOCAL, _SUB_LOCAL, _NEG_LOCAL = (1.0, 1.0), (1.0, -1.0), (-1.0,)
+ADD = Op("+", lambda x, y, out: _ADD_LOCAL, ("1", "1"))
+SUB = Op("-", lambda x, y, out: _SUB_LOCAL, ("1", "-1"))
 MUL = Op("*", lambda x, y, out: (y, x), ("{1}", "{0}"))
 DIV = Op("/", lambda x, y, out: (1 / y, -out / y), ("1/{1}", "-{out}/{1}"))
-NEG = Op("neg", lambda x, out: (-1.0,), ("-1",))
+NEG = Op("neg", lambda x, out: _NEG_LOCAL, ("-1",))
 POW = Op("**", lambda x, y, out: (_pow_dbase(x, y), _pow_dexp(x, out)),
          ("{1}*{0}**({1}-1)", "{out}*log({0})"))
 EXP = Op("exp", lambda x, out: (out,), ("exp({0}) = {out}",))
@@ -429,14 +431,16 @@ class Value:
 
     def __add__(self, other) -> "Value":
         other = other if type(other) is Value else _operand(other, "+")
-        return _node2(self.data + other.data, ADD, self, 1.0, other, 1.0)
+        da, db = _ADD_LOCAL
+        return _node2(self.data + other.data, ADD, self, da, other, db)
 
     def __radd__(self, other) -> "Value":
         return _operand(other, "+") + self
 
     def __sub__(self, other) -> "Value":
         other = other if type(other) is Value else _operand(other, "-")
-        return _node2(self.data - other.data, SUB, self, 1.0, other, -1.0)
+        da, db = _SUB_LOCAL
+        return _node2(self.data - other.data, SUB, self, da, other, db)
 
     def __rsub__(self, other) -> "Value":
         return _operand(other, "-") - self
@@ -463,7 +467,7 @@ class Value:
         return _operand(other, "/") / self
 
     def __neg__(self) -> "Value":
-        return _node1(-self.data, NEG, self, -1.0)
+        return _node1(-self.data, NEG, self, _NEG_LOCAL[0])
 
     def __pos__(self) -> "Value":
         return self
@@ -506,7 +510,7 @@ class Value:
     def abs(self) -> "Value":
         """|x|; derivative sign(x), 0 at x = 0."""
         x = self.data
-        return _node1(abs(x), ABS, self, _sign(x))
+        return _node1(abs(x), ABS, self, ABS.local(x, None)[0])
 
     __abs__ = abs
 
