@@ -3,7 +3,9 @@
     python benchmarks/run.py                 # every workload, full sizes (a few minutes)
     python benchmarks/run.py --quick         # tiny sizes, a few seconds (the smoke test uses it)
     python benchmarks/run.py --only W1,W4 --repeats 9 --json out.json
+    python benchmarks/run.py --clock cpu     # process CPU time: steadier on a busy machine
     python benchmarks/run.py --profile       # cProfile of W1 on micrograd_nn, top entries
+    python benchmarks/run.py --ops           # the cost of one node of each kind
 
 It installs nothing: micrograd comes from the optional extra ``pip install -e .[bench]``; when it
 is missing, only micrograd_nn's columns are printed. Both engines run the same workload code
@@ -19,7 +21,6 @@ import contextlib
 import gc
 import io
 import json
-import math
 import os
 import platform
 import pstats
@@ -176,14 +177,21 @@ def w1_cells(engines: list, sizes: Sizes) -> list[Cell]:
             return {"step": (clock() - start) / k}
         return run
 
+    # Every timed step starts from the same parameters: the update runs with a learning rate
+    # of 0, so each engine and baseline repeats exactly the same work. With a real learning
+    # rate the cost drifts as training goes (the float baseline skips the backward pass of
+    # points outside the hinge, and gets about twice as fast as the model learns).
+    lr = 0.0
     for mode in GC_MODES:
         for engine in engines:
             model = W.build_model(engine, 2, nouts)
             cells.append(Cell("W1", f"demo step, gc {mode}", engine.name, "s",
-                              block(lambda e=engine, m=model: W.w1_step(e, m, X, y)), gc=mode))
+                              block(lambda e=engine, m=model: W.w1_step(e, m, X, y,
+                                                                        learning_rate=lr)),
+                              gc=mode))
     layers = W.split_layers(W.initial_parameters(2, nouts), 2, nouts)
     cells.append(Cell("W1", "limit: plain floats, hand-written backward", "floats", "s",
-                      block(lambda: W.float_step(layers, X, y))))
+                      block(lambda: W.float_step(layers, X, y, learning_rate=lr))))
     try:
         import numpy as np
     except ImportError:
@@ -191,7 +199,7 @@ def w1_cells(engines: list, sizes: Sizes) -> list[Cell]:
     arrays = W.numpy_layers(layers)
     Xa, ya = np.array(X), np.array(y)
     cells.append(Cell("W1", "limit: numpy, vectorised", "numpy", "s",
-                      block(lambda: W.numpy_step(arrays, Xa, ya))))
+                      block(lambda: W.numpy_step(arrays, Xa, ya, learning_rate=lr))))
     return cells
 
 
@@ -589,12 +597,12 @@ def profile_w1(sizes: Sizes, steps: int, top: int, out) -> str:
     engine = W.micrograd_nn_engine()
     X, y = W.make_moons(sizes.w1_points)
     model = W.build_model(engine, 2, list(sizes.w1_nouts))
-    W.w1_step(engine, model, X, y)  # warm-up
+    W.w1_step(engine, model, X, y, learning_rate=0.0)  # warm-up
     profiler = cProfile.Profile()
     with gc_mode("off"):
         profiler.enable()
         for _ in range(steps):
-            W.w1_step(engine, model, X, y)
+            W.w1_step(engine, model, X, y, learning_rate=0.0)
         profiler.disable()
     text = io.StringIO()
     stats = pstats.Stats(profiler, stream=text)
