@@ -88,8 +88,10 @@ def enable_grad() -> _GradMode:
 class Op:
     """A primitive operation: its name and the rule of its local derivatives.
 
-    ``local(*operands, out)`` returns the tuple d out / d operand_i. It must work when the
-    operands and ``out`` are floats (forward time) and when they are Values (create_graph).
+    ``local(*operands, out)`` returns the tuple d out / d operand_i; an n-ary op (sum, linear,
+    logsumexp) takes its operands as one sequence instead, ``local(operands, out)``. It must
+    work when the operands and ``out`` are floats (forward time) and when they are Values
+    (create_graph).
     ``formulas`` gives the same derivatives as text for the diagrams: templates in which
     ``{0}``, ``{1}``, ... stand for the operands and ``{out}`` for the result.
     """
@@ -192,13 +194,13 @@ ABS = Op("abs", lambda x, out: (_sign(x),), ("sign({0})",))
 SIGMOID = Op("sigmoid", lambda x, out: (out * (1 - out),), ("{out}*(1-{out})",))
 TANH = Op("tanh", lambda x, out: (1 - out * out,), ("1-{out}**2",))
 SOFTPLUS = Op("softplus", lambda x, out: (_sigmoid_of(x),), ("sigmoid({0})",))
-SUM = Op("sum", lambda *args: (1.0,) * (len(args) - 1), lambda i, n: "1")
+SUM = Op("sum", lambda xs, out: (1.0,) * len(xs), lambda i, n: "1")
 
 
-def _linear_local(*args):
-    # operands are w_1..w_n, x_1..x_n, b; then out
-    n = (len(args) - 2) // 2
-    return args[n:2 * n] + args[:n] + (1.0,)
+def _linear_local(v, out):
+    # operands w_1..w_n, x_1..x_n, b: dz/dw_i = x_i, dz/dx_i = w_i, dz/db = 1
+    n = len(v) // 2
+    return (*v[n:-1], *v[:n], 1.0)
 
 
 def _linear_formula(i: int, n: int) -> str:
@@ -208,10 +210,9 @@ def _linear_formula(i: int, n: int) -> str:
     return "{%d}" % (i + k) if i < k else "{%d}" % (i - k)
 
 
-def _logsumexp_local(*args):
+def _logsumexp_local(xs, out):
     # d/dx_i log(sum_j exp(x_j)) = exp(x_i - out), the softmax
-    out = args[-1]
-    return tuple(_exp(x - out) for x in args[:-1])
+    return tuple([_exp(x - out) for x in xs])
 
 
 LINEAR = Op("linear", _linear_local, _linear_formula)
@@ -262,9 +263,10 @@ def _to_float(x, what: str) -> float:
 
 def _operand(x, op: str) -> "Value":
     """x as a Value: a Value as it is, a plain number as a constant leaf."""
-    if type(x) is Value:
-        return x
-    if isinstance(x, Value):  # a subclass
+    t = type(x)
+    if t is float or t is int:  # before the slower abstract check below
+        return _leaf(float(x))
+    if t is Value or isinstance(x, Value):
         return x
     if isinstance(x, numbers.Real):
         return _leaf(float(x))
@@ -339,12 +341,26 @@ _JUST_VALUE = frozenset()  # set to {Value} once the class exists
 
 def _values(items, what: str) -> tuple:
     """items as a tuple of Values (plain numbers become constant leaves)."""
-    try:
-        items = tuple(items)
-    except TypeError:
-        raise TypeError(f"{what} expects an iterable of Values or numbers, "
-                        f"got {type(items).__name__}") from None
-    return tuple(_operand(v, what) for v in items)
+    if type(items) is not tuple:
+        try:
+            items = tuple(items)
+        except TypeError:
+            raise TypeError(f"{what} expects an iterable of Values or numbers, "
+                            f"got {type(items).__name__}") from None
+    if set(map(type, items)) <= _JUST_VALUE:  # the common case, in one C-level pass
+        return items
+    return tuple([_operand(v, what) for v in items])
+
+
+def _linear_node(operands: tuple, n: int) -> "Value":
+    """The fused node z = sum_i w_i x_i + b of operands (w_1..w_n, x_1..x_n, b), all Values.
+
+    Checks nothing: ``Value.linear`` checks first, and ``nn`` calls this directly on the
+    Values it already holds (a neuron's forward pass is the innermost loop of training).
+    """
+    data = [v.data for v in operands]
+    z = sum(map(_mul, data[:n], data[n:-1]), data[-1])
+    return _node_n(z, LINEAR, operands, LINEAR.local(data, z))
 
 
 class Value:
@@ -543,10 +559,12 @@ class Value:
     @staticmethod
     def sum(values: Iterable) -> "Value":
         """sum of values as one node (derivative 1 for each); Values and plain numbers mixed."""
-        operands = _values(values, "Value.sum")
+        operands = tuple(values) if type(values) is not tuple else values
+        if not set(map(type, operands)) <= _JUST_VALUE:  # one C-level pass over the types
+            operands = _values(operands, "Value.sum")
         if not operands:
             return _leaf(0.0)
-        return _node_n(sum([v.data for v in operands]), SUM, operands, SUM.local(*operands, None))
+        return _node_n(sum([v.data for v in operands]), SUM, operands, SUM.local(operands, None))
 
     @staticmethod
     def linear(weights: Sequence, inputs: Sequence, bias=0.0) -> "Value":
@@ -559,12 +577,8 @@ class Value:
         n = len(w)
         if n != len(x):
             raise ValueError(f"Value.linear needs as many weights as inputs, got {n} and {len(x)}")
-        operands = w + x + (bias,)
-        if not set(map(type, operands)) <= _JUST_VALUE:  # one C-level pass instead of n checks
-            operands = _values(operands, "Value.linear")
-        data = [v.data for v in operands]
-        z = sum(map(_mul, data[:n], data[n:2 * n]), data[-1])
-        return _node_n(z, LINEAR, operands, LINEAR.local(*data, z))
+        operands = _values(w + x + (bias,), "Value.linear")
+        return _linear_node(operands, n)
 
     @staticmethod
     def logsumexp(values: Iterable) -> "Value":
@@ -578,7 +592,7 @@ class Value:
             out = m
         else:
             out = m + math.log(sum(math.exp(x - m) for x in xs))
-        return _node_n(out, LOGSUMEXP, operands, LOGSUMEXP.local(*xs, out))
+        return _node_n(out, LOGSUMEXP, operands, LOGSUMEXP.local(xs, out))
 
     # ---- backpropagation -------------------------------------------------------------------
 
@@ -701,7 +715,8 @@ def grad(output: Value, inputs: Sequence[Value], grad_output=1.0,
             continue
         operands = node.operands
         if create_graph:
-            local = node._op.local(*operands, node)
+            op = node._op
+            local = op.local(operands, node) if node._b is _MANY else op.local(*operands, node)
         else:
             local = node.local_grads
         for p, d in zip(operands, local):

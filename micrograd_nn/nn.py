@@ -24,7 +24,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
-from .engine import Value, _leaf
+from .engine import Value, _leaf, _linear_node
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS"]
 
@@ -173,7 +173,7 @@ class Neuron(Module):
 
     def _forward(self, x: list) -> Value:
         # x is already a list of Values of the right length: the hot path checks nothing
-        z = Value.linear(self.w, x, self.b)
+        z = _linear_node((*self.w, *x, self.b), self.nin)
         act = self._act
         return z if act is None else act(z)
 
@@ -214,11 +214,11 @@ class Layer(Module):
     def _forward(self, x: list) -> list:
         # Neuron._forward inlined (all neurons of a layer share the activation): this loop runs
         # once per neuron per sample, the innermost loop of training
-        linear = Value.linear
+        nin = self.nin
         act = self._act
         if act is None:
-            return [linear(n.w, x, n.b) for n in self.neurons]
-        return [act(linear(n.w, x, n.b)) for n in self.neurons]
+            return [_linear_node((*n.w, *x, n.b), nin) for n in self.neurons]
+        return [act(_linear_node((*n.w, *x, n.b), nin)) for n in self.neurons]
 
     def forward(self, x) -> list:
         return self._forward(_as_input_values(x, self.nin, "Layer"))

@@ -331,7 +331,7 @@ def _expanded_linear(scene, k: int, v: Value, namer: Namer, options: _Options) -
                                 _operand_name(namer, p))
             scene.edges.append(_Edge(scene.where[p][-1], op_key, label))
         products.append((f"v{k}_p{i}", op_key, data, product))
-    sum_locals = SUM.local(*[data for _, _, data, _ in products], bias.data, v.data)
+    sum_locals = SUM.local([data for _, _, data, _ in products] + [bias.data], v.data)
     for (key, op_key, data, product), dz_dp in zip(products, sum_locals):
         scene.add(_Node(key, "value", caption=product[0], data=data, grad=v.grad * dz_dp))
         scene.edges.append(_Edge(op_key, key))
