@@ -24,6 +24,7 @@ import json
 import os
 import platform
 import pstats
+import statistics
 import sys
 import time
 import tracemalloc
@@ -618,6 +619,55 @@ def profile_w1(sizes: Sizes, steps: int, top: int, out) -> str:
     return report
 
 
+def phases_w1(sizes: Sizes, steps: int, out) -> dict:
+    """Median time of each phase of a W1 step on micrograd_nn, gc off and at defaults.
+
+    The phases are timed around the same code as ``w1_loss_and_backward``; the topological sort
+    is also timed alone (``backward()`` sorts again), so "propagate" is backward minus sort.
+    """
+    from micrograd_nn.engine import topological_order
+
+    engine = W.micrograd_nn_engine()
+    Value = engine.Value
+    X, y = W.make_moons(sizes.w1_points)
+    model = W.build_model(engine, 2, list(sizes.w1_nouts))
+    names = ("forward (model)", "loss + L2", "topological sort", "propagate", "free graph")
+    report = {}
+    for mode in ("off", "default"):
+        samples: dict = {name: [] for name in names}
+        with gc_mode(mode):
+            for _ in range(steps + 1):  # the first step warms up and is not kept
+                t0 = clock()
+                inputs = [list(map(Value, xrow)) for xrow in X]
+                scores = list(map(model, inputs))
+                t1 = clock()
+                losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+                total = (sum(losses) * (1.0 / len(losses))
+                         + 1e-4 * sum((p * p for p in model.parameters())))
+                t2 = clock()
+                topological_order(total)
+                t3 = clock()
+                model.zero_grad()
+                total.backward()
+                t4 = clock()
+                del inputs, scores, losses, total
+                t5 = clock()
+                times = (t1 - t0, t2 - t1, t3 - t2, (t4 - t3) - (t3 - t2), t5 - t4)
+                for name, t in zip(names, times):
+                    samples[name].append(t)
+        report[mode] = {name: statistics.median(v[1:]) for name, v in samples.items()}
+    print(f"phases of a W1 step on micrograd_nn, median of {steps} steps:", file=out)
+    rows = [["phase", "gc off", "gc default"]]
+    for name in names + ("total",):
+        cells = []
+        for mode in ("off", "default"):
+            t = sum(report[mode].values()) if name == "total" else report[mode][name]
+            cells.append(fmt_seconds(t))
+        rows.append([name] + cells)
+    print_table(rows, out)
+    return report
+
+
 # -------------------------------------------------------------------------------------------------
 # Main
 
@@ -640,6 +690,8 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
     parser.add_argument("--ops", action="store_true",
                         help="instead of the benchmarks: the cost of one node of each kind")
     parser.add_argument("--profile-top", type=int, default=25, help="entries to print")
+    parser.add_argument("--phases", action="store_true",
+                        help="instead of the benchmarks: time each phase of a W1 step")
     parser.add_argument("--no-micrograd", action="store_true",
                         help="run micrograd_nn (and baselines) only, even if micrograd is there")
     args = parser.parse_args(argv)
@@ -674,6 +726,10 @@ def main(argv: list[str] | None = None, out=None) -> dict:
     report: dict = {"machine": info, "quick": args.quick, "repeats": repeats, "clock": args.clock,
                     "sizes": {k: getattr(sizes, k) for k in Sizes.__dataclass_fields__}}
 
+    if args.phases:
+        report["phases"] = phases_w1(sizes, 3 if args.quick else 30, out)
+        _write_json(args.json, report)
+        return report
     if args.profile:
         report["profile"] = profile_w1(sizes, args.profile_steps, args.profile_top, out)
         _write_json(args.json, report)

@@ -250,3 +250,15 @@ def test_make_moons_and_split_layers_validate_input():
         W.make_moons(1)
     with pytest.raises(ValueError, match="expected 337 parameters"):
         W.split_layers([0.0] * 10, 2, NOUTS)
+
+
+def test_phases_split_a_w1_step(tmp_path):
+    out = tmp_path / "phases.json"
+    proc = _harness("--quick", "--phases", "--json", str(out))
+    assert proc.returncode == 0, proc.stderr
+    phases = json.loads(out.read_text())["phases"]
+    expected = {"forward (model)", "loss + L2", "topological sort", "propagate", "free graph"}
+    for mode in ("off", "default"):
+        assert set(phases[mode]) == expected
+        assert all(t >= 0 for t in phases[mode].values())
+    assert "total" in proc.stdout
