@@ -225,9 +225,10 @@ def _powc_op(n: float) -> Op:
     """The op x ** n for a constant exponent n (one Op per exponent, kept for reuse)."""
     op = _POWC_OPS.get(n)
     if op is None:
-        shown = repr(int(n)) if n == int(n) else repr(n)
+        whole = n.is_integer()  # False for nan and inf too
+        shown = repr(int(n)) if whole else repr(n)
         op = Op(f"**{shown}", lambda x, out: (_pow_dbase(x, n),),
-                (f"{shown}*{{0}}**{n - 1 if n != int(n) else int(n) - 1}",))
+                (f"{shown}*{{0}}**{int(n) - 1 if whole else n - 1}",))
         if len(_POWC_OPS) < 1024:
             _POWC_OPS[n] = op
     return op
@@ -636,7 +637,7 @@ _JUST_VALUE = frozenset({Value})
 def _checked_pow(x: float, y: float) -> float:
     if x == 0 and y < 0:
         raise ZeroDivisionError(f"power: 0.0 ** {y!r} divides by zero (negative exponent)")
-    if x < 0 and y != int(y):
+    if x < 0 and math.isfinite(y) and not y.is_integer():
         raise ValueError(
             f"power: {x!r} ** {y!r} is not a real number (negative base, fractional exponent)"
         )

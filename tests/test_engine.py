@@ -446,3 +446,11 @@ def test_everything_in_all_is_importable():
 
     for name in micrograd_nn.__all__:
         assert getattr(micrograd_nn, name) is not None, name
+
+
+@pytest.mark.parametrize("exponent", [math.nan, math.inf, -math.inf])
+def test_non_finite_exponents_follow_python_floats(exponent):
+    for base in (2.0, 0.5, -2.0):
+        expected = base ** exponent
+        got = (Value(base) ** exponent).data
+        assert got == expected or (math.isnan(got) and math.isnan(expected))
