@@ -9,22 +9,26 @@ Newton's step for a minimum is x <- x - f''(x)^-1 f'(x): it needs the second der
 from micrograd_nn import Value, grad, hessian
 
 
-def newton_1d(f, x0: float, steps: int = 8) -> float:
-    """Minimise a function of one variable; prints each iterate."""
+def newton_1d(f, x0: float, steps: int = 20, tol: float = 1e-12) -> float:
+    """Minimise a function of one variable; prints each iterate, stops once |f'(x)| <= tol."""
     x = x0
     for k in range(steps):
         xv = Value(x, label="x")
         (d1,) = grad(f(xv), [xv], create_graph=True)  # f'(x) as a Value with its own graph
         (d2,) = grad(d1, [xv])                          # f''(x) as a float
         print(f"  step {k}: x = {x:+.12f}   f'(x) = {d1.data:+.3e}   f''(x) = {d2:+.4f}")
+        if abs(d1.data) <= tol:
+            break
         if d2 <= 0:
             raise ValueError(f"f''({x}) = {d2} <= 0: Newton's step would not go downhill")
         x = x - d1.data / d2
     return x
 
 
-def newton_2d(f, x0: tuple[float, float], steps: int = 10) -> tuple[float, float]:
-    """Minimise a function of two variables with the full 2x2 Hessian; prints each iterate."""
+def newton_2d(f, x0: tuple[float, float], steps: int = 20,
+              tol: float = 1e-12) -> tuple[float, float]:
+    """Minimise a function of two variables with the full 2x2 Hessian; prints each iterate,
+    stops once |df/dx| + |df/dy| <= tol."""
     x, y = x0
     for k in range(steps):
         xv, yv = Value(x), Value(y)
@@ -32,6 +36,8 @@ def newton_2d(f, x0: tuple[float, float], steps: int = 10) -> tuple[float, float
         (hxx, hxy), (hyx, hyy) = hessian(f, [x, y])
         det = hxx * hyy - hxy * hyx
         print(f"  step {k}: (x, y) = ({x:+.10f}, {y:+.10f})   |grad| = {abs(gx) + abs(gy):.3e}")
+        if abs(gx) + abs(gy) <= tol:
+            break
         # solve H [dx, dy] = [gx, gy] by Cramer's rule
         dx = (gx * hyy - hxy * gy) / det
         dy = (hxx * gy - hyx * gx) / det

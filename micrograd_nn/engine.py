@@ -560,9 +560,7 @@ class Value:
     @staticmethod
     def sum(values: Iterable) -> "Value":
         """sum of values as one node (derivative 1 for each); Values and plain numbers mixed."""
-        operands = tuple(values) if type(values) is not tuple else values
-        if not set(map(type, operands)) <= _JUST_VALUE:  # one C-level pass over the types
-            operands = _values(operands, "Value.sum")
+        operands = _values(values, "Value.sum")
         if not operands:
             return _leaf(0.0)
         return _node_n(sum([v.data for v in operands]), SUM, operands, SUM.local(operands, None))
@@ -574,12 +572,12 @@ class Value:
         The local derivatives are dz/dw_i = x_i, dz/dx_i = w_i and dz/db = 1. One fused node
         costs far less than the 2n nodes of products and sums it stands for.
         """
-        w, x = tuple(weights), tuple(inputs)
+        w = _values(weights, "Value.linear (weights)")
+        x = _values(inputs, "Value.linear (inputs)")
         n = len(w)
         if n != len(x):
             raise ValueError(f"Value.linear needs as many weights as inputs, got {n} and {len(x)}")
-        operands = _values(w + x + (bias,), "Value.linear")
-        return _linear_node(operands, n)
+        return _linear_node(w + x + (_operand(bias, "Value.linear (bias)"),), n)
 
     @staticmethod
     def logsumexp(values: Iterable) -> "Value":
@@ -652,6 +650,8 @@ def topological_order(root: Value) -> list:
 
     An explicit stack instead of recursion, so depth is unlimited.
     """
+    if not isinstance(root, Value):
+        raise TypeError(f"topological_order() needs a Value, got {type(root).__name__}")
     order: list = []
     seen: set = set()
     stack: list = [root]
@@ -695,10 +695,13 @@ def grad(output: Value, inputs: Sequence[Value], grad_output=1.0,
     forward time. With ``create_graph=True`` each gradient is a Value built by calling the same
     derivative rules on Values, so it can be differentiated again (to any order). An input that
     ``output`` does not depend on gets 0.0 (``Value(0.0)`` with create_graph). Inside
-    ``no_grad()`` nothing is recorded, create_graph included.
+    ``no_grad()`` nothing is recorded, create_graph included. Zero gradients follow
+    ``backward()``: 0 times an infinite local derivative contributes 0.
     """
     if not isinstance(output, Value):
         raise TypeError(f"grad() needs a Value as output, got {type(output).__name__}")
+    if isinstance(inputs, Value):
+        raise TypeError("grad() takes a list of inputs, got a single Value: write grad(y, [x])")
     inputs = list(inputs)
     for i, x in enumerate(inputs):
         if not isinstance(x, Value):
@@ -712,8 +715,8 @@ def grad(output: Value, inputs: Sequence[Value], grad_output=1.0,
     grads = {output: seed}
     for node in reversed(topo):
         g = grads.get(node)
-        if g is None or node._a is None:
-            continue
+        if g is None or node._a is None or (not create_graph and g == 0.0):
+            continue  # as in backward(): a zero gradient passes nothing back
         operands = node.operands
         if create_graph:
             op = node._op
@@ -721,6 +724,8 @@ def grad(output: Value, inputs: Sequence[Value], grad_output=1.0,
         else:
             local = node.local_grads
         for p, d in zip(operands, local):
+            if create_graph and _data(g) == 0.0 and not math.isfinite(_data(d)):
+                continue  # 0 * inf counts as 0, as in backward(); finite terms keep their graph
             contribution = g * d
             prev = grads.get(p)
             grads[p] = contribution if prev is None else prev + contribution

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import math
 from typing import Callable, Sequence
 
 from .engine import Value, _leaf, _to_float, no_grad
@@ -19,6 +20,8 @@ def _evaluate(f: Callable, xs: Sequence[float]) -> float:
 
 def numerical_grad(f: Callable, inputs: Sequence, eps: float = 1e-6) -> list[float]:
     """Central differences (f(x + eps) - f(x - eps)) / (2 eps), one input at a time, in float64."""
+    if not (_to_float(eps, "eps") > 0 and math.isfinite(eps)):
+        raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
     xs = [_to_float(x.data if isinstance(x, Value) else x, f"input {i}")
           for i, x in enumerate(inputs)]
     grads = []
@@ -39,6 +42,9 @@ def gradcheck(f: Callable, inputs: Sequence, eps: float = 1e-6, atol: float = 1e
     default). Returns True, or raises AssertionError naming the input, both values and the
     difference.
     """
+    for name, tol in (("atol", atol), ("rtol", rtol)):
+        if not _to_float(tol, name) >= 0:
+            raise ValueError(f"gradcheck: {name} must be a number >= 0, got {tol!r}")
     xs = [_to_float(x.data if isinstance(x, Value) else x, f"gradcheck input {i}")
           for i, x in enumerate(inputs)]
     leaves = [_leaf(x) for x in xs]

@@ -454,3 +454,30 @@ def test_non_finite_exponents_follow_python_floats(exponent):
         expected = base ** exponent
         got = (Value(base) ** exponent).data
         assert got == expected or (math.isnan(got) and math.isnan(expected))
+
+
+def test_n_ary_nodes_reject_non_iterables_clearly():
+    with pytest.raises(TypeError, match="Value.sum expects an iterable of Values or numbers"):
+        Value.sum(5)
+    with pytest.raises(TypeError, match=r"Value.linear \(weights\) expects an iterable"):
+        Value.linear(Value(1.0), [1.0])
+    with pytest.raises(TypeError, match="topological_order\\(\\) needs a Value, got int"):
+        topological_order(3)
+
+
+def test_gradcheck_rejects_bad_tolerances():
+    with pytest.raises(ValueError, match="eps must be a finite number > 0, got 0"):
+        gradcheck(lambda x: x * x, [1.0], eps=0)
+    with pytest.raises(ValueError, match="atol must be a number >= 0"):
+        gradcheck(lambda x: x * x, [1.0], atol=-1)
+
+
+def test_gradcheck_reports_a_wrong_gradient():
+    from micrograd_nn.engine import _node1, RELU
+
+    def wrong_square(x):  # a node claiming d(x**2)/dx = 1
+        return _node1(x.data ** 2, RELU, x, 1.0)
+
+    with pytest.raises(AssertionError, match=r"gradcheck failed for input 0 \(x = 3.0\): "
+                                             r"backward\(\) gives 1.0, central differences give 6"):
+        gradcheck(wrong_square, [3.0])

@@ -227,3 +227,29 @@ def test_newton_example_converges(capsys):
     out = capsys.readouterr().out
     assert "minimum at x = 1.130901122630" in out
     assert "minimum at (x, y) = (1.000000000000, 1.000000000000)" in out
+
+
+def test_zero_times_infinity_agrees_between_grad_and_backward():
+    x, c = Value(0.0), Value(0.0)
+    y = (x ** 0.5) * c  # d(x**0.5)/dx is inf at 0, but dy/d(x**0.5) = c = 0
+    assert grad(y, [x]) == [0.0]
+    (g,) = grad(y, [x], create_graph=True)
+    assert g.data == 0.0
+    y.backward()
+    assert x.grad == 0.0
+
+
+def test_create_graph_keeps_zero_valued_gradients_differentiable():
+    x = Value(0.0)
+    u = x * x
+    y = u * u  # dy/du = 2u is 0 at x = 0, but its graph carries the higher derivatives
+    g = y
+    for _ in range(4):
+        (g,) = grad(g, [x], create_graph=True)
+    assert g.data == 24.0  # d4/dx4 x**4
+
+
+def test_grad_wants_a_list_of_inputs():
+    x = Value(1.0)
+    with pytest.raises(TypeError, match=r"write grad\(y, \[x\]\)"):
+        grad(x * x, x)
