@@ -253,3 +253,20 @@ def test_grad_wants_a_list_of_inputs():
     x = Value(1.0)
     with pytest.raises(TypeError, match=r"write grad\(y, \[x\]\)"):
         grad(x * x, x)
+
+
+def test_a_gradient_graph_draws_with_its_local_derivatives():
+    from micrograd_nn.viz import draw_graph
+
+    x, w = Value(1.5, "x"), Value(0.25, "w")
+    (g,) = grad((x * w).sigmoid(), [x], create_graph=True)  # dy/dx = y(1-y) w, as a graph
+    g.label = "dy/dx"
+    g.backward()
+    dot = draw_graph(g).source
+    assert "dy/dx" in dot
+    # every interior node of the gradient's graph has its local derivatives on edges
+    from micrograd_nn.engine import topological_order
+    interior = [v for v in topological_order(g) if not v.is_leaf()]
+    assert sum(len(v.operands) for v in interior) <= dot.count("->")
+    s = 1 / (1 + math.exp(-0.375))
+    assert math.isclose(x.grad, 0.25 ** 2 * s * (1 - s) * (1 - 2 * s), rel_tol=1e-12)
