@@ -24,6 +24,7 @@ from typing import Any, Callable, Sequence
 
 import numpy as np
 
+from . import _checks
 from .engine import Value, _leaf, _linear_node
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS"]
@@ -56,12 +57,7 @@ def _check_init(init: Any) -> str:
     return init
 
 
-def _check_size(n: Any, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{what} must be a positive int, got {type(n).__name__}: {n!r}")
-    if n < 1:
-        raise ValueError(f"{what} must be a positive int, got {n!r}")
-    return int(n)
+_check_size = _checks.positive_int
 
 
 def _check_rng(rng: Any):
@@ -237,10 +233,14 @@ class Layer(Module):
 class MLP(Module):
     """A multi-layer perceptron: ``nin`` inputs, then one layer per entry of ``nouts``.
 
-    Hidden layers use ``activation``, the last one ``output_activation``. Calling it returns a
-    Value when the last layer has width 1, else a list of Values. ``seed`` makes the
-    initialisation reproducible with a private ``random.Random(seed)``; with ``seed=None`` the
-    global ``random`` module is used, drawing in micrograd's order. Parameters are labelled
+    ``nouts`` is a list (or tuple, or 1-D integer numpy array) of layer widths. Hidden layers
+    use ``activation``, the last one ``output_activation``. Calling it returns a bare Value
+    when the last layer has width 1, else a list of Values: a deliberate choice, so that
+    micrograd code (``loss = (1 - y * model(x)).relu()``) runs unchanged; ``Layer`` itself
+    always returns a list, so a width-1 hidden layer feeds the next layer like any other.
+    ``seed`` (an int >= 0) makes the initialisation reproducible with a private
+    ``random.Random(seed)``; with ``seed=None`` the global ``random`` module is used, drawing
+    in micrograd's order. Parameters are labelled
     "L1.N1.w1", ..., "L1.N1.b", ... (layers, neurons and weights numbered from 1).
     """
 
@@ -248,14 +248,15 @@ class MLP(Module):
                  output_activation: str = "linear", init: str = "uniform",
                  seed: int | None = None):
         self.nin = _check_size(nin, "nin")
+        if isinstance(nouts, np.ndarray) and nouts.ndim == 1:
+            nouts = nouts.tolist()  # numpy ints become Python ints; floats stay floats (refused)
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"nouts must be a non-empty list of layer widths, got {nouts!r}")
         self.nouts = [_check_size(n, f"layer width nouts[{i}]") for i, n in enumerate(nouts)]
         _check_activation(activation)
         _check_activation(output_activation, "output_activation")
         _check_init(init)
-        if seed is not None and (isinstance(seed, bool) or not isinstance(seed, numbers.Integral)):
-            raise TypeError(f"seed must be an int or None, got {type(seed).__name__}")
+        seed = _checks.seed(seed, generator=False)
         self.activation = activation
         self.output_activation = output_activation
         self.init = init

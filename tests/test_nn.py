@@ -149,6 +149,24 @@ def test_bad_sizes_and_seed():
         MLP(2, [1], seed="abc")
     with pytest.raises(TypeError, match="rng"):
         Layer(2, 2, rng=42)
+    with pytest.raises(ValueError, match="seed must be an int >= 0 or None, got -1"):
+        MLP(2, [1], seed=-1)
+    with pytest.raises(TypeError, match="seed must be an int >= 0 or None, got float"):
+        MLP(2, [1], seed=3.0)
+    with pytest.raises(TypeError, match="seed .* got bool"):
+        MLP(2, [1], seed=True)
+
+
+def test_numpy_integers_are_ints():
+    """numpy ints (e.g. read from an array of widths or seeds) work like Python ints."""
+    model = MLP(np.int64(2), np.array([3, 1]), seed=np.int64(3))
+    same = MLP(2, [3, 1], seed=3)
+    assert model.nin == 2 and model.nouts == [3, 1] and model.seed == 3
+    assert datas(model.parameters()) == datas(same.parameters())
+    with pytest.raises(TypeError, match=r"nouts\[0\] must be a positive int, got float"):
+        MLP(2, np.array([3.0, 1.0]))
+    with pytest.raises(ValueError, match="non-empty list"):
+        MLP(2, np.array([[3, 1]]))
 
 
 # ---- calling ---------------------------------------------------------------------------------

@@ -1,0 +1,54 @@
+"""Argument checks shared by the modules, so that every function answers bad input alike.
+
+One rule everywhere: a value of the wrong type raises TypeError, a value of the right type
+outside the accepted range raises ValueError; both messages say what was given and what is
+accepted. Integers are ``numbers.Integral`` (Python and numpy ints; bools and floats such as
+3.0 are refused), numbers are ``numbers.Real`` (bools refused).
+"""
+
+from __future__ import annotations
+
+import math
+import numbers
+from typing import Any
+
+import numpy as np
+
+
+def _is_int(value: Any) -> bool:
+    return isinstance(value, numbers.Integral) and not isinstance(value, bool)
+
+
+def positive_int(value: Any, name: str, minimum: int = 1) -> int:
+    """``value`` as an int >= ``minimum`` (default 1): a count, a size, a number of steps."""
+    what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+    if not _is_int(value):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}: {value!r}")
+    if value < minimum:
+        raise ValueError(f"{name} must be {what}, got {int(value)}")
+    return int(value)
+
+
+def nonnegative(value: Any, name: str, below: float | None = None) -> float:
+    """``value`` as a finite float >= 0 (and < ``below`` when given): a rate, a weight, noise."""
+    what = "a finite number >= 0" if below is None else f"a number in [0, {below:g})"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}: {value!r}")
+    x = float(value)
+    if not math.isfinite(x) or x < 0 or (below is not None and x >= below):
+        raise ValueError(f"{name} must be {what}, got {x!r}")
+    return x
+
+
+def seed(value: Any, name: str = "seed",
+         generator: bool = True) -> int | np.random.Generator | None:
+    """A random seed: an int >= 0, None (fresh entropy) or, when ``generator`` is true, a numpy
+    Generator (returned as is)."""
+    if value is None or (generator and isinstance(value, np.random.Generator)):
+        return value
+    what = "an int >= 0, a numpy Generator or None" if generator else "an int >= 0 or None"
+    if not _is_int(value):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}: {value!r}")
+    if value < 0:
+        raise ValueError(f"{name} must be {what}, got {int(value)}")
+    return int(value)
