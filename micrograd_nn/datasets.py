@@ -18,6 +18,8 @@ from typing import Callable
 
 import numpy as np
 
+from . import _checks
+
 __all__ = [
     "make_moons", "make_circles", "make_xor", "make_blobs", "make_spiral",
     "DATASETS", "make_dataset",
@@ -31,34 +33,16 @@ SeedLike = int | np.random.Generator | None
 # Argument checks shared by the generators
 
 
-def _check_count(value, name: str, minimum: int) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise TypeError(f"{name} must be an int, got {type(value).__name__}: {value!r}")
-    if value < minimum:
-        raise ValueError(f"{name} must be at least {minimum}, got {value}")
-    return int(value)
+_check_count = _checks.positive_int  # (value, name, minimum)
 
 
 def _check_noise(noise) -> float:
-    if isinstance(noise, bool) or not isinstance(noise, numbers.Real):
-        raise TypeError(f"noise must be a number, got {type(noise).__name__}: {noise!r}")
-    noise = float(noise)
-    if not math.isfinite(noise) or noise < 0:
-        raise ValueError(f"noise must be a finite number >= 0, got {noise}")
-    return noise
+    return _checks.nonnegative(noise, "noise")
 
 
 def _rng(seed: SeedLike) -> np.random.Generator:
-    if isinstance(seed, np.random.Generator):
-        return seed
-    if seed is None:
-        return np.random.default_rng()
-    if isinstance(seed, bool) or not isinstance(seed, numbers.Integral):
-        raise TypeError(f"seed must be an int >= 0, a numpy Generator or None, "
-                        f"got {type(seed).__name__}: {seed!r}")
-    if seed < 0:
-        raise ValueError(f"seed must be >= 0, got {seed}")
-    return np.random.default_rng(int(seed))
+    # default_rng returns a Generator unchanged and draws fresh entropy for None
+    return np.random.default_rng(_checks.seed(seed))
 
 
 def _class_sizes(n_samples: int, n_classes: int) -> list[int]:

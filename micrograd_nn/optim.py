@@ -16,9 +16,9 @@ The update formulas are PyTorch's (``torch.optim.SGD`` without dampening or Nest
 from __future__ import annotations
 
 import math
-import numbers
-from typing import Any, Iterable
+from typing import Iterable
 
+from . import _checks
 from .engine import Value
 
 __all__ = [
@@ -26,24 +26,8 @@ __all__ = [
 ]
 
 
-def _check_number(x: Any, what: str, low: float = 0.0, below: float | None = None) -> float:
-    """x as a float with low <= x (< below when given); TypeError/ValueError otherwise."""
-    if isinstance(x, bool) or not isinstance(x, numbers.Real):
-        raise TypeError(f"{what} must be a number, got {type(x).__name__}: {x!r}")
-    x = float(x)
-    if not math.isfinite(x) or x < low or (below is not None and x >= below):
-        interval = f"[{low:g}, {below:g})" if below is not None else f">= {low:g}"
-        raise ValueError(f"{what} must be {'in ' if below is not None else ''}{interval}, "
-                         f"got {x!r}")
-    return x
-
-
-def _check_positive_int(n: Any, what: str) -> int:
-    if isinstance(n, bool) or not isinstance(n, numbers.Integral):
-        raise TypeError(f"{what} must be a positive int, got {type(n).__name__}: {n!r}")
-    if n < 1:
-        raise ValueError(f"{what} must be a positive int, got {n!r}")
-    return int(n)
+_check_number = _checks.nonnegative
+_check_positive_int = _checks.positive_int
 
 
 class Optimizer:
@@ -142,8 +126,8 @@ class Adam(Optimizer):
         super().__init__(params, lr)
         if not isinstance(betas, (tuple, list)) or len(betas) != 2:
             raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
-        self.betas = (_check_number(betas[0], "betas[0]", 0.0, 1.0),
-                      _check_number(betas[1], "betas[1]", 0.0, 1.0))
+        self.betas = (_check_number(betas[0], "betas[0]", below=1.0),
+                      _check_number(betas[1], "betas[1]", below=1.0))
         self.eps = _check_number(eps, "eps")
         self.weight_decay = _check_number(weight_decay, "weight_decay")
         self.t = 0

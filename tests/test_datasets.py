@@ -101,14 +101,16 @@ def test_make_dataset_by_name():
 
 @pytest.mark.parametrize("name", sorted(DATASETS))
 @pytest.mark.parametrize("kwargs, error, message", [
-    ({"n_samples": 0}, ValueError, "n_samples must be at least 1"),
-    ({"n_samples": -5}, ValueError, "n_samples must be at least 1"),
+    ({"n_samples": 0}, ValueError, "n_samples must be a positive int, got 0"),
+    ({"n_samples": -5}, ValueError, "n_samples must be a positive int, got -5"),
     ({"n_samples": 1}, ValueError, "at least the number of classes"),
-    ({"n_samples": 10.0}, TypeError, "n_samples must be an int"),
+    ({"n_samples": 10.0}, TypeError, "n_samples must be a positive int, got float: 10.0"),
+    ({"n_samples": True}, TypeError, "n_samples must be a positive int, got bool"),
     ({"noise": -0.1}, ValueError, "noise must be a finite number >= 0"),
     ({"noise": float("nan")}, ValueError, "noise must be a finite number >= 0"),
-    ({"noise": "high"}, TypeError, "noise must be a number"),
-    ({"seed": -1}, ValueError, "seed must be >= 0"),
+    ({"noise": "high"}, TypeError, "noise must be a finite number >= 0, got str"),
+    ({"noise": float("inf")}, ValueError, "noise must be a finite number >= 0, got inf"),
+    ({"seed": -1}, ValueError, "seed must be an int >= 0, .* got -1"),
     ({"seed": 1.5}, TypeError, "seed must be an int"),
 ])
 def test_bad_arguments(name, kwargs, error, message):
@@ -116,14 +118,21 @@ def test_bad_arguments(name, kwargs, error, message):
         DATASETS[name](**kwargs)
 
 
+def test_numpy_ints_count_as_ints():
+    X, y = make_spiral(np.int64(30), n_classes=np.int32(3), seed=np.int64(4))
+    X2, y2 = make_spiral(30, n_classes=3, seed=4)
+    np.testing.assert_array_equal(X, X2)
+    np.testing.assert_array_equal(y, y2)
+
+
 @pytest.mark.parametrize("maker, kwargs, message", [
     (make_circles, {"factor": 1.0}, r"factor .* must be in \(0, 1\)"),
     (make_circles, {"factor": 0}, r"factor .* must be in \(0, 1\)"),
-    (make_blobs, {"centers": 1}, "centers must be at least 2"),
+    (make_blobs, {"centers": 1}, "centers must be an int >= 2, got 1"),
     (make_blobs, {"centers": [[0.0, 1.0]]}, r"shape \(k, n_features\) with k >= 2"),
     (make_blobs, {"centers": [[0.0, np.nan], [1.0, 1.0]]}, "centers must be finite"),
-    (make_blobs, {"n_features": 1}, "n_features must be at least 2"),
-    (make_spiral, {"n_classes": 1}, "n_classes must be at least 2"),
+    (make_blobs, {"n_features": 1}, "n_features must be an int >= 2, got 1"),
+    (make_spiral, {"n_classes": 1}, "n_classes must be an int >= 2, got 1"),
 ])
 def test_bad_specific_arguments(maker, kwargs, message):
     with pytest.raises(ValueError, match=message):

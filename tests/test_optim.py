@@ -173,15 +173,15 @@ def test_optimizer_validation():
         SGD(3, lr=0.1)
     with pytest.raises(ValueError, match="appears more than once"):
         SGD([p, p], lr=0.1)
-    with pytest.raises(ValueError, match="lr must be >= 0, got -0.1"):
+    with pytest.raises(ValueError, match="lr must be a finite number >= 0, got -0.1"):
         SGD([p], lr=-0.1)
-    with pytest.raises(ValueError, match="lr must be >= 0, got nan"):
+    with pytest.raises(ValueError, match="lr must be a finite number >= 0, got nan"):
         Adam([p], lr=math.nan)
-    with pytest.raises(TypeError, match="lr must be a number"):
+    with pytest.raises(TypeError, match="lr must be a finite number >= 0, got str"):
         SGD([p], lr="0.1")
     with pytest.raises(ValueError, match="momentum"):
         SGD([p], lr=0.1, momentum=-0.5)
-    with pytest.raises(ValueError, match=r"betas\[1\] must be in \[0, 1\), got 1.0"):
+    with pytest.raises(ValueError, match=r"betas\[1\] must be a number in \[0, 1\), got 1.0"):
         Adam([p], betas=(0.9, 1.0))
     with pytest.raises(ValueError, match=r"betas\[0\]"):
         Adam([p], betas=(-0.1, 0.9))
@@ -269,7 +269,7 @@ def test_schedule_validation():
         LinearDecay(opt, 1.0, 0.1, 0)
     with pytest.raises(TypeError, match="steps must be a positive int"):
         LinearDecay(opt, 1.0, 0.1, 10.5)
-    with pytest.raises(ValueError, match="start must be >= 0"):
+    with pytest.raises(ValueError, match="start must be a finite number >= 0, got -1.0"):
         LinearDecay(opt, -1.0, 0.1, 10)
     with pytest.raises(ValueError, match="every"):
         StepDecay(opt, 1.0, 0.5, every=0)
