@@ -24,8 +24,10 @@ from micrograd_nn.viz import (
     draw_graph, draw_network, explain, find_renderer, parse_assignments, parse_expr, render,
     repr_mimebundle, run_graph, seed_neuron, trace_backward, trace_html, trace_svgs)
 from micrograd_nn.viz import rendering as render_module
-from micrograd_nn.viz.diagram import HIGHLIGHT, ROLE_COLORS, drawing_order
-from micrograd_nn.viz.naming import fmt
+from micrograd_nn.viz.command import GraphArgumentError
+from micrograd_nn.viz.diagram import HIGHLIGHT, ROLE_COLORS
+from micrograd_nn.viz.expr import ExpressionError
+from micrograd_nn.viz.naming import drawing_order, find_by_label, fmt
 
 GOLDEN = pathlib.Path(__file__).parent / "golden"
 SVG_NS = "{http://www.w3.org/2000/svg}"
@@ -229,6 +231,24 @@ def test_highlight_draws_exactly_the_paths_to_the_value_in_bold():
         draw_graph(loss, highlight=Value(1.0))
 
 
+def test_an_unknown_label_gets_the_same_message_everywhere():
+    loss = seed_neuron()
+    assert find_by_label(loss, "w1") is by_label(loss)["w1"]
+    message = ("no value of the graph is labelled 'nobody'; its labels are: b, loss, w1, w2, "
+               "x1, x2, y, yhat, z")
+    for call in (lambda: find_by_label(loss, "nobody"),
+                 lambda: draw_graph(loss, highlight="nobody"),
+                 lambda: explain(loss, "nobody")):
+        with pytest.raises(ValueError) as error:
+            call()
+        assert str(error.value) == message
+    with pytest.raises(GraphArgumentError) as error:
+        run_graph(graph_args("--highlight", "nobody", "--out", "x.dot"))
+    assert str(error.value) == "--highlight nobody: " + message
+    with pytest.raises(ValueError, match=r"its labels are: \(none\)"):
+        find_by_label(Value(1.0) * 2, "x")
+
+
 def test_exercise_blanks_gradients_or_local_derivatives():
     loss = seed_neuron()
     grads = draw_graph(loss, exercise="grads").source
@@ -410,6 +430,33 @@ def test_trace_ends_with_the_gradients_backward_computes(case):
         assert all(frame.node not in f.node.operands for f in frames if f.step > frame.step)
 
 
+def zero_times_infinity():
+    """y = sqrt(x) * c at x = c = 0: dy/dsqrt(x) = 0, dsqrt(x)/dx = inf; backward gives 0."""
+    x, c = Value(0.0, "x"), Value(0.0, "c")
+    y = (x ** 0.5) * c
+    y.label = "y"
+    y.backward()
+    assert x.grad == 0.0 and c.grad == 0.0 and math.isinf((x ** 0.5).local_grads[0])
+    return x, c, y
+
+
+def test_trace_follows_backward_where_a_zero_gradient_meets_an_infinite_derivative():
+    x, c, y = zero_times_infinity()
+    last = list(trace_backward(y))[-1].grads
+    for v in drawing_order(y):
+        assert last[v] == v.grad      # exactly, 0 not nan
+    assert last[x] == 0.0
+
+
+def test_explain_agrees_with_backward_where_a_zero_gradient_meets_an_infinite_derivative():
+    x, c, y = zero_times_infinity()
+    text = explain(y, "x")
+    assert sum_line(text) == x.grad == micrograd_nn.grad(y, [x])[0] == 0.0
+    assert "= x.grad = 0 (filled by y.backward())" in text
+    assert "nan, counted as 0: dy/d(x**0.5) = 0 and backward passes nothing on from x**0.5" in text
+    assert sum_line(explain(y, "c")) == c.grad == 0.0
+
+
 @needs_renderer
 def test_trace_html_is_one_self_contained_page(tmp_path):
     loss = seed_neuron()
@@ -567,8 +614,20 @@ def test_parse_expr_builds_the_value():
 ])
 def test_parse_expr_refuses_everything_else(text, message):
     names = {"x": Value(1.5, "x"), "w": Value(0.5, "w")}
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(ValueError, match=message) as error:
         parse_expr(text, names)
+    # refused text is an ExpressionError; arithmetic the engine refuses is a plain ValueError
+    arithmetic = message in ("cannot compute", "not a real number")
+    assert isinstance(error.value, ExpressionError) is not arithmetic
+
+
+def test_an_engine_error_worded_like_a_refusal_is_still_reported_as_arithmetic(monkeypatch):
+    def refuse(self):
+        raise ValueError("not allowed: a message that only looks like a refusal")
+    monkeypatch.setattr(Value, "sqrt", refuse)
+    with pytest.raises(ValueError, match="cannot compute 'x.sqrt\\(\\)'") as error:
+        parse_expr("x.sqrt()", {"x": Value(2.0, "x")})
+    assert not isinstance(error.value, ExpressionError)
 
 
 @pytest.mark.parametrize("items, message", [
@@ -607,10 +666,21 @@ def test_graph_command_writes_dot_for_the_seed_and_for_an_expression(tmp_path, c
     (["--highlight", "nobody", "--out", "x.dot"], "no value of the graph"),
     (["--out", "x.pdf"], "suffix"),
     (["--out", "x.png", "--format", "svg"], "suffix .png"),
+    (["--params", "w1", "zz", "--out", "x.dot"], "--params zz: no value of the graph is labelled"),
+    (["--expr", "x*w", "--set", "x=1", "w=2", "--params", "b", "--out", "x.dot"],
+     "--params b: no value"),
+    (["--max-nodes", "0", "--out", "x.dot"], "--max-nodes must be at least 1, got 0"),
 ])
 def test_graph_command_reports_arguments_that_cannot_work(argv, message, tmp_path):
-    with pytest.raises(ValueError, match=message):
+    with pytest.raises(GraphArgumentError, match=re.escape(message)):
         run_graph(graph_args(*argv))
+    assert issubclass(GraphArgumentError, ValueError)   # the CLI reports ValueErrors as usage
+
+
+def test_graph_command_params_colour_the_values_named(tmp_path):
+    [path] = run_graph(graph_args("--expr", "x*w + b", "--set", "x=1", "w=2", "b=3",
+                                  "--params", "w", "b", "--out", str(tmp_path / "f.dot")))
+    assert path.read_text().count(ROLE_COLORS["parameter"]) == 2 + 1   # w, b and the legend
 
 
 def test_python_m_micrograd_nn_graph_end_to_end(tmp_path):
@@ -628,8 +698,6 @@ def test_python_m_micrograd_nn_graph_end_to_end(tmp_path):
 
 @needs_renderer
 def test_value_displays_as_its_diagram_in_jupyter():
-    if not hasattr(Value, "_repr_mimebundle_"):
-        pytest.skip("Value._repr_mimebundle_ is not wired to micrograd_nn.viz yet")
     bundle = seed_neuron()._repr_mimebundle_()
     svg = ET.fromstring(bundle["image/svg+xml"].encode("utf-8"))
     assert "grad -0.1884" in {t.text for t in svg.iter(f"{SVG_NS}text")}
@@ -639,4 +707,12 @@ def test_graph_api_is_exported():
     import micrograd_nn.viz as viz
     for name in viz.__all__:
         assert hasattr(viz, name), name
-    assert micrograd_nn.grad   # explain relies on it
+    assert micrograd_nn.explain is explain and micrograd_nn.draw_graph is draw_graph
+    # without backward, explain states its path sum equal to micrograd_nn.grad
+    x, w = Value(1.5, "x"), Value(-0.5, "w")
+    y = (x * w).tanh() + x * x
+    y.label = "y"
+    [dy_dx] = micrograd_nn.grad(y, [x])
+    text = explain(y, x)
+    assert f"micrograd_nn.grad(y, [x]) = {fmt(dy_dx)}" in text
+    assert sum_line(text) == pytest.approx(dy_dx, rel=1e-3)

@@ -4,9 +4,9 @@
     python -m micrograd_nn graph --out neuron.png --highlight w1 --explain w1
     python -m micrograd_nn graph --expr "(x*w + b).sigmoid()" --set x=1.5 w=0.25 b=0.1 --out f.dot
 
-``run_graph`` raises ValueError for arguments that cannot work (bad --set, a refused
-expression, an unknown name) and RendererNotFoundError/RenderError (RuntimeErrors) when SVG or
-PNG cannot be rendered; the command line reports them.
+``run_graph`` raises GraphArgumentError (a ValueError) for arguments that cannot work (bad
+--set, a refused expression, an unknown name) and RendererNotFoundError/RenderError
+(RuntimeErrors) when SVG or PNG cannot be rendered; the command line reports them.
 """
 
 from __future__ import annotations
@@ -18,11 +18,16 @@ from ..engine import Value
 from .diagram import DEFAULT_MAX_NODES, EXERCISES, draw_graph
 from .explain import explain
 from .expr import METHODS, parse_assignments, parse_expr
+from .naming import find_by_label
 from .rendering import FORMATS, render
 from .seed import SEED_PARAMETERS, seed_neuron
 from .trace import trace_html
 
-__all__ = ["add_graph_arguments", "run_graph", "build_root"]
+__all__ = ["add_graph_arguments", "run_graph", "build_root", "GraphArgumentError"]
+
+
+class GraphArgumentError(ValueError):
+    """Arguments of the ``graph`` command that cannot work; the message names the option."""
 
 
 def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
@@ -91,14 +96,10 @@ def build_root(expr: str | None, assignments: list) -> tuple:
 
 
 def _find(root: Value, name: str, option: str) -> Value:
-    from .diagram import drawing_order
-    order = drawing_order(root)
-    for v in order:
-        if v.label == name:
-            return v
-    labels = ", ".join(sorted({v.label for v in order if v.label}))
-    raise ValueError(f"{option} {name!r}: no value of the graph has that name; "
-                     f"the names are {labels}")
+    try:
+        return find_by_label(root, name)
+    except ValueError as error:
+        raise ValueError(f"{option} {name}: {error}") from None
 
 
 def _output_path(out: str, format: str | None) -> tuple:
@@ -116,40 +117,25 @@ def _output_path(out: str, format: str | None) -> tuple:
     return path, format
 
 
-def _usage_error_class() -> type:
-    """A ValueError that the command line also reports as a usage error (exit status 2).
-
-    Built on first use: the CLI module imports this package, not the other way round.
-    """
-    global _GraphUsageError
-    if _GraphUsageError is None:
-        try:
-            from ..cli import UsageError
-        except ImportError:
-            UsageError = Exception
-        _GraphUsageError = type("GraphUsageError", (UsageError, ValueError),
-                                {"__doc__": "Arguments of the graph command that cannot work."})
-    return _GraphUsageError
-
-
-_GraphUsageError = None
-
-
 def run_graph(args: argparse.Namespace) -> list:
     """Carry out the ``graph`` command; returns the paths written (diagram, then trace).
 
-    Arguments that cannot work raise a ValueError (which the CLI reports as a usage error);
-    a missing renderer raises RendererNotFoundError.
+    Arguments that cannot work raise GraphArgumentError (a ValueError, which the CLI reports as
+    a usage error); a missing renderer raises RendererNotFoundError.
     """
     try:
         return _run_graph(args)
     except ValueError as error:
-        raise _usage_error_class()(str(error)) from None
+        raise GraphArgumentError(str(error)) from None
 
 
 def _run_graph(args: argparse.Namespace) -> list:
+    if args.max_nodes < 1:
+        raise ValueError(f"--max-nodes must be at least 1, got {args.max_nodes}")
     root, default_params = build_root(args.expr, args.assignments)
     params = default_params if args.params is None else args.params
+    for name in params:   # a misspelt name would silently colour nothing
+        _find(root, name, "--params")
     path, format = _output_path(args.out, args.format)
     highlight = _find(root, args.highlight, "--highlight") if args.highlight else None
     graph = draw_graph(root, rankdir=args.rankdir, show_local_grads=not args.no_local_grads,

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from ..engine import LINEAR, MUL, SUM, Value
-from .naming import Namer, fmt
+from .naming import Namer, drawing_order, find_by_label, fmt
 from .rendering import Diagram
 
 __all__ = ["draw_graph", "DEFAULT_MAX_NODES", "EXERCISES", "ROLE_COLORS"]
@@ -182,35 +182,12 @@ def _draw(root: Value, options: _Options, *, max_nodes: int = DEFAULT_MAX_NODES,
         _full_scene(scene, topo, namer, options, root, param_values, param_labels, frame)
     on_path = None
     if highlight is not None:
-        on_path = _paths_to(scene, _resolve(highlight, topo, scene))
+        on_path = _paths_to(scene, _resolve(highlight, root, scene))
     return _emit(scene, options, on_path, frame, root_key=scene.where[root][-1])
 
 
 # -------------------------------------------------------------------------------------------------
 # Building the scene
-
-
-def drawing_order(root: Value) -> list:
-    """The values ``root`` depends on, operands before results, operands in their own order.
-
-    A depth-first post-order like ``engine.topological_order`` (and like it without recursion),
-    but visiting operands first to last, so w1 is drawn above w2 and the numbering reads in
-    the order the expression was written. It depends only on the graph, so node ids are stable.
-    """
-    order: list = []
-    seen = {root}
-    stack = [(root, iter(root.operands))]
-    while stack:
-        node, pending = stack[-1]
-        for p in pending:
-            if p not in seen:
-                seen.add(p)
-                stack.append((p, iter(p.operands)))
-                break
-        else:
-            stack.pop()
-            order.append(node)
-    return order
 
 
 def _parameters(params) -> tuple:
@@ -433,14 +410,9 @@ def _collapsed_scene(scene, topo, namer, options, root, param_values, param_labe
 # Highlighting: every path from the root down to one value
 
 
-def _resolve(highlight, topo: list, scene: _Scene) -> list:
+def _resolve(highlight, root: Value, scene: _Scene) -> list:
     if isinstance(highlight, str):
-        matches = [v for v in topo if v.label == highlight]
-        if not matches:
-            labels = sorted({v.label for v in topo if v.label})
-            raise ValueError(f"highlight={highlight!r} names no value of this graph; "
-                             f"its labels are: {', '.join(labels) or '(none)'}")
-        highlight = matches[0]
+        highlight = find_by_label(root, highlight)
     if not isinstance(highlight, Value):
         raise TypeError(f"highlight must be a Value or a label, got {type(highlight).__name__}")
     keys = scene.where.get(highlight)

@@ -5,6 +5,10 @@
 Every factor is a number the engine stored on the graph (``Value.local_grads``) with its formula
 (``Op.formula``); this module multiplies and adds them, and compares the total with the gradient
 backward computed.
+
+Like ``Value.backward``, a value whose own gradient d root / d v is exactly 0 passes nothing on,
+so every path through it contributes 0, even when a later factor is infinite (sqrt at 0): the
+sum then agrees with backward where the bare product 0 * inf would be nan.
 """
 
 from __future__ import annotations
@@ -13,8 +17,7 @@ import math
 import re
 
 from ..engine import Value, grad
-from .diagram import drawing_order
-from .naming import Namer, fmt
+from .naming import Namer, drawing_order, find_by_label, fmt
 
 __all__ = ["explain", "DEFAULT_MAX_PATHS"]
 
@@ -30,20 +33,17 @@ def explain(root: Value, wrt: Value | str, *, max_paths: int = DEFAULT_MAX_PATHS
     ``wrt`` is a Value of the graph or the label of one.
     Lists at most ``max_paths`` paths (saying how many were left out) but always gives the total
     over all of them, and states it equal to ``wrt.grad`` when ``root.backward()`` has filled it,
-    else to ``micrograd_nn.grad(root, [wrt])``.
+    else to ``micrograd_nn.grad(root, [wrt])``. A path through a value whose gradient is exactly
+    0 counts 0, as in backward (which passes nothing on from such a value).
     """
     if not isinstance(root, Value) or not isinstance(wrt, (Value, str)):
         raise TypeError(f"explain(root, wrt) needs a Value and a Value (or a label), got "
                         f"{type(root).__name__} and {type(wrt).__name__}")
     if isinstance(max_paths, bool) or not isinstance(max_paths, int) or max_paths < 0:
         raise ValueError(f"max_paths must be an int >= 0, got {max_paths!r}")
-    order = drawing_order(root)
     if isinstance(wrt, str):
-        named = [v for v in order if v.label == wrt]
-        if not named:
-            labels = ", ".join(sorted({v.label for v in order if v.label})) or "(none)"
-            raise ValueError(f"no value of the graph is labelled {wrt!r}; the labels are {labels}")
-        wrt = named[0]
+        wrt = find_by_label(root, wrt)
+    order = drawing_order(root)
     namer = Namer(order)
     if wrt not in namer.index:
         raise ValueError(f"{wrt!r} is not in the graph of {root!r}: root does not depend on it "
@@ -53,6 +53,8 @@ def explain(root: Value, wrt: Value | str, *, max_paths: int = DEFAULT_MAX_PATHS
     if wrt is root:
         return f"{target} = 1: every value changes one for one with itself (the seed of backward)"
 
+    # d root / d v for every v, with backward's rule: paths through a v where it is 0 count 0
+    gradients = dict(zip(order, grad(root, order)))
     # how many paths lead from each node down to wrt, and the sum over them of the products of
     # local derivatives (forward-mode chain rule), operands before results
     count: dict = {wrt: 1}
@@ -64,7 +66,8 @@ def explain(root: Value, wrt: Value | str, *, max_paths: int = DEFAULT_MAX_PATHS
         for p, local in zip(v.operands, v.local_grads):
             if p in count:
                 c += count[p]
-                t += local * total[p]
+                if p is wrt or gradients[p] != 0.0:
+                    t += local * total[p]
         if c:
             count[v] = c
             total[v] = t
@@ -98,7 +101,13 @@ def explain(root: Value, wrt: Value | str, *, max_paths: int = DEFAULT_MAX_PATHS
             if v.operands.count(p) > 1:  # x*x: say which of the equal operands this path uses
                 number_text += f"   (via operand {i + 1} of {namer.name(v)})"
             rows.append((factor, formula, number_text))
-        rows.append(("= product", "", fmt(product)))
+        # the first value on the path (below root, above wrt) whose gradient is 0, if any
+        stop = next((p for _, p, _ in path[:-1] if gradients[p] == 0.0), None)
+        product_text = fmt(product)
+        if stop is not None and product != 0.0:
+            product_text += (f", counted as 0: {_d(top)}/{_d(namer.named(stop))} = 0 and "
+                             f"backward passes nothing on from {namer.name(stop)}")
+        rows.append(("= product", "", product_text))
         width = max(len(f) for f, _, _ in rows)
         fwidth = max(len(f) for _, f, _ in rows)
         for k, (factor, formula, number_text) in enumerate(rows):
@@ -116,7 +125,7 @@ def explain(root: Value, wrt: Value | str, *, max_paths: int = DEFAULT_MAX_PATHS
     lines.append(f"{target} = sum over {n_paths} path{'s' if n_paths != 1 else ''} "
                  f"= {fmt(path_sum)}")
     pad = " " * (len(target) + 1)
-    reference = grad(root, [wrt])[0]
+    reference = gradients[wrt]
     if root.grad == 1.0 and _close(wrt.grad, reference):
         caller = top[0] if re.fullmatch(r"[\w.]+", top[0]) else f"({top[0]})"
         lines.append(f"{pad}= {bottom[0]}.grad = {fmt(wrt.grad)} "

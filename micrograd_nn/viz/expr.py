@@ -17,7 +17,7 @@ from typing import Iterable, Mapping
 
 from ..engine import Value
 
-__all__ = ["parse_expr", "parse_assignments", "METHODS"]
+__all__ = ["parse_expr", "parse_assignments", "METHODS", "ExpressionError"]
 
 METHODS = ("exp", "log", "relu", "sigmoid", "tanh", "abs", "sqrt", "softplus")
 MAX_LENGTH = 2000   # longer text is not an expression anyone types; refuse before parsing
@@ -27,6 +27,13 @@ _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
            ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
            ast.Pow: lambda a, b: a ** b}
 _NAME = re.compile(r"[A-Za-z_]\w*\Z")
+
+
+class ExpressionError(ValueError):
+    """Text that is not an allowed expression: bad syntax, something refused, an unknown name.
+
+    Errors of the arithmetic itself (log of a negative number) are plain ValueErrors.
+    """
 
 
 def parse_assignments(items: Iterable[str]) -> dict:
@@ -57,37 +64,38 @@ def parse_assignments(items: Iterable[str]) -> dict:
 def parse_expr(text: str, names: Mapping[str, Value]) -> Value | float:
     """Evaluate ``text`` over ``names`` (name -> Value), allowing only what the module says.
 
-    Returns the Value built (a plain float if the text uses no name). Raises ValueError for any
-    other syntax, an unknown name, or an operation the engine refuses (log of a negative number,
-    division by zero, overflow).
+    Returns the Value built (a plain float if the text uses no name). Raises ExpressionError (a
+    ValueError) for any other syntax or an unknown name, and a plain ValueError for an operation
+    the engine refuses (log of a negative number, division by zero, overflow).
     """
     if not isinstance(text, str):
         raise TypeError(f"the expression must be a str, got {type(text).__name__}")
     if len(text) > MAX_LENGTH:
-        raise ValueError(f"the expression is {len(text)} characters long; at most {MAX_LENGTH}")
+        raise ExpressionError(f"the expression is {len(text)} characters long; "
+                              f"at most {MAX_LENGTH}")
     if not text.strip():
-        raise ValueError(f"the expression is empty; write one using {_ALLOWED}")
+        raise ExpressionError(f"the expression is empty; write one using {_ALLOWED}")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
-        raise ValueError(f"cannot parse the expression {text!r}: {error.msg}") from None
+        raise ExpressionError(f"cannot parse the expression {text!r}: {error.msg}") from None
     except (RecursionError, MemoryError):
-        raise ValueError("the expression is nested too deeply") from None
+        raise ExpressionError("the expression is nested too deeply") from None
     try:
         return _evaluate(tree.body, names)
     except RecursionError:
-        raise ValueError("the expression is nested too deeply") from None
+        raise ExpressionError("the expression is nested too deeply") from None
     except (ZeroDivisionError, OverflowError) as error:
         raise ValueError(f"cannot compute {text!r}: {error}") from None
-    except ValueError as error:
-        if str(error).startswith(("not allowed", "unknown name")):
-            raise
+    except ExpressionError:
+        raise
+    except ValueError as error:   # the engine refused an operation (log of a negative number)
         raise ValueError(f"cannot compute {text!r}: {error}") from None
 
 
-def _refuse(node: ast.AST, what: str) -> ValueError:
-    return ValueError(f"not allowed in an expression: {what} (at column {node.col_offset + 1}); "
-                      f"allowed are {_ALLOWED}")
+def _refuse(node: ast.AST, what: str) -> ExpressionError:
+    return ExpressionError(f"not allowed in an expression: {what} (at column "
+                           f"{node.col_offset + 1}); allowed are {_ALLOWED}")
 
 
 def _evaluate(node: ast.AST, names: Mapping[str, Value]):
@@ -98,8 +106,8 @@ def _evaluate(node: ast.AST, names: Mapping[str, Value]):
     if isinstance(node, ast.Name):
         if node.id not in names:
             known = ", ".join(sorted(names)) or "none"
-            raise ValueError(f"unknown name {node.id!r} in the expression; give it a value with "
-                             f"--set {node.id}=NUMBER (names set: {known})")
+            raise ExpressionError(f"unknown name {node.id!r} in the expression; give it a value "
+                                  f"with --set {node.id}=NUMBER (names set: {known})")
         return names[node.id]
     if isinstance(node, ast.BinOp):
         rule = _BINARY.get(type(node.op))

@@ -16,7 +16,7 @@ import re
 
 from ..engine import Value
 
-__all__ = ["fmt", "Namer"]
+__all__ = ["fmt", "Namer", "drawing_order", "find_by_label"]
 
 MAX_EXPRESSION = 22  # longer expression names fall back to v<k>
 
@@ -38,6 +38,42 @@ def fmt(x: float) -> str:
         return "inf" if x > 0 else "-inf"
     text = f"{x:.4g}"
     return "0" if text == "-0" else text
+
+
+def drawing_order(root: Value) -> list:
+    """The values ``root`` depends on, operands before results, operands in their own order.
+
+    A depth-first post-order like ``engine.topological_order`` (and like it without recursion),
+    but visiting operands first to last, so w1 is drawn above w2 and the numbering reads in
+    the order the expression was written. It depends only on the graph, so node ids are stable.
+    """
+    order: list = []
+    seen = {root}
+    stack = [(root, iter(root.operands))]
+    while stack:
+        node, pending = stack[-1]
+        for p in pending:
+            if p not in seen:
+                seen.add(p)
+                stack.append((p, iter(p.operands)))
+                break
+        else:
+            stack.pop()
+            order.append(node)
+    return order
+
+
+def find_by_label(root: Value, label: str) -> Value:
+    """The first value of ``root``'s graph (in ``drawing_order``) whose label is ``label``.
+
+    ValueError, listing the graph's labels, when no value has it.
+    """
+    order = drawing_order(root)
+    for v in order:
+        if v.label == label:
+            return v
+    labels = ", ".join(sorted({v.label for v in order if v.label})) or "(none)"
+    raise ValueError(f"no value of the graph is labelled {label!r}; its labels are: {labels}")
 
 
 def _wrap(name: str, prec: int, needed: int) -> str:

@@ -19,8 +19,8 @@ from dataclasses import dataclass
 from typing import Iterator
 
 from ..engine import Value, topological_order
-from .diagram import DEFAULT_MAX_NODES, _draw, _Frame, _options, drawing_order
-from .naming import Namer, fmt
+from .diagram import DEFAULT_MAX_NODES, _draw, _Frame, _options
+from .naming import Namer, drawing_order, fmt
 from .rendering import pipe, write_atomically
 
 __all__ = ["Frame", "trace_backward", "trace_html", "trace_svgs"]
@@ -51,6 +51,8 @@ def trace_backward(root: Value) -> Iterator[Frame]:
     yield Frame(0, root, dict(grads), (),
                 f"seed: {Namer.d(top)}/{Namer.d(top)} = 1")
     step = 0
+    # The loop of Value.backward (engine.py), replayed with frames: keep the two in step. Same
+    # order, same sums, same rule that a node whose gradient is exactly 0 passes nothing on.
     for v in reversed(topological_order(root)):
         if v.is_leaf():
             continue
