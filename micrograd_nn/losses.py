@@ -76,7 +76,8 @@ def mse(pred: Value | Sequence, target: Any, reduction: str = "mean") -> Value:
 
     dL/dyhat_i = 2 (yhat_i - y_i) / n for "mean" (without the 1/n for "sum"). ``pred`` is a
     Value or a list of Values (a list of lists, e.g. one multi-output prediction per sample, is
-    flattened); ``target`` has the same shape, numbers or Values.
+    flattened); ``target`` has the same shape, numbers or Values. A NaN or infinite number
+    as a target raises ValueError.
     """
     if reduction not in ("mean", "sum"):
         raise ValueError(f"mse: unknown reduction {reduction!r}; valid: 'mean', 'sum'")
@@ -93,6 +94,9 @@ def mse(pred: Value | Sequence, target: Any, reduction: str = "mean") -> Value:
         yhat = _prediction(p, "pred", i if batched else None)
         if not isinstance(y, Value):
             y = _float_target(y, "mse", i, batched)
+            if not math.isfinite(y):  # the other losses refuse it by their range checks
+                where = f"target[{i}]" if batched else "target"
+                raise ValueError(f"mse: {where} must be a finite number, got {y!r}")
         squares.append((yhat - y) ** 2)
     total = squares[0] if len(squares) == 1 else Value.sum(squares)
     return total / len(squares) if reduction == "mean" and len(squares) > 1 else total
@@ -242,7 +246,14 @@ def l2(parameters: Iterable[Value]) -> Value:
 
     An empty list gives 0. Weight decay in the loss: ``loss = data_loss + 1e-4 * l2(params)``.
     """
-    params = list(parameters)
+    if isinstance(parameters, Value):
+        raise TypeError("l2: parameters must be a list of Values (e.g. model.parameters()), "
+                        "got a single Value; for one Value v use l2([v])")
+    try:
+        params = list(parameters)
+    except TypeError:
+        raise TypeError("l2: parameters must be a list of Values (e.g. model.parameters()), "
+                        f"got {type(parameters).__name__}") from None
     for i, p in enumerate(params):
         if not isinstance(p, Value):
             raise TypeError(f"l2: parameters must be Values; item {i} is {type(p).__name__}")

@@ -68,6 +68,10 @@ def test_mse_validation():
         mse([None], [1.0])
     with pytest.raises(ValueError, match="empty"):
         mse([], [])
+    with pytest.raises(ValueError, match="mse: target must be a finite number, got nan"):
+        mse(Value(1.0), float("nan"))
+    with pytest.raises(ValueError, match=r"mse: target\[1\] must be a finite number, got inf"):
+        mse([Value(1.0), Value(1.0)], [0.0, math.inf])
 
 
 # ---- binary cross-entropy --------------------------------------------------------------------
@@ -271,6 +275,10 @@ def test_l2_is_the_sum_of_squares_with_gradient_2p():
     assert l2([]).data == 0.0
     with pytest.raises(TypeError, match="item 1 is float"):
         l2([Value(1.0), 2.0])
+    with pytest.raises(TypeError, match=r"got a single Value; for one Value v use l2\(\[v\]\)"):
+        l2(Value(3.0))
+    with pytest.raises(TypeError, match="must be a list of Values .* got float"):
+        l2(3.0)
 
 
 # ---- laws: every loss's gradient agrees with central differences -----------------------------
