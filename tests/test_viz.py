@@ -329,6 +329,19 @@ def test_collapse_draws_each_neuron_as_one_node_in_layer_boxes():
         draw_graph(loss, collapse=True, max_nodes=5)
 
 
+@pytest.mark.parametrize("activation", [a for a in micrograd_nn.nn.ACTIVATIONS if a != "linear"])
+def test_collapse_knows_every_activation_nn_offers(activation):
+    from micrograd_nn.nn import MLP
+    # the diagram finds activations by the engine Op's name, which is nn's name for them
+    assert getattr(Value(0.3), activation)().op.name == activation
+    model = MLP(2, [2, 1], activation=activation, seed=1)
+    out = model([0.5, -1.0])
+    out.backward()
+    texts = node_texts(draw_graph(out, collapse=True, params=model).source).values()
+    assert sum(f"{activation}(w.x + b), 2 inputs" in t for t in texts) == 2
+    assert sum("w.x + b, 2 inputs" in t and "(w.x" not in t for t in texts) == 1   # linear output
+
+
 def test_draw_network_edges_are_weights_coloured_by_sign():
     model, loss = mlp_loss()
     source = draw_network(model).source
