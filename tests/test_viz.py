@@ -14,7 +14,7 @@ import sys
 import xml.etree.ElementTree as ET
 
 import pytest
-from hypothesis import given
+from hypothesis import example, given
 from hypothesis import strategies as st
 
 import micrograd_nn
@@ -468,6 +468,29 @@ def test_explain_agrees_with_backward_where_a_zero_gradient_meets_an_infinite_de
     assert "= x.grad = 0 (filled by y.backward())" in text
     assert "nan, counted as 0: dy/d(x**0.5) = 0 and backward passes nothing on from x**0.5" in text
     assert sum_line(explain(y, "c")) == c.grad == 0.0
+
+
+_KINKS = {"add": lambda a, b: a + b, "mul": lambda a, b: a * b, "relu": lambda a, b: a.relu(),
+          "sqrt": lambda a, b: a.abs() ** 0.5, "zero": lambda a, b: a * 0.0}
+
+
+@given(st.lists(st.sampled_from([0.0, 1.0, -2.0]), min_size=1, max_size=3),
+       st.lists(st.tuples(st.sampled_from(sorted(_KINKS)), st.integers(0, 50),
+                          st.integers(0, 50)), min_size=1, max_size=8))
+@example([0.0], [("sqrt", 0, 0), ("mul", 0, 1)])   # x*sqrt(|x|) at 0: 0 * inf on one path
+def test_explain_agrees_with_backward_on_graphs_with_zeros_and_infinite_derivatives(inputs, steps):
+    pool = [Value(x, f"x{k}") for k, x in enumerate(inputs)]
+    for step, i, j in steps:     # sqrt at 0 has the local derivative inf; relu and *0 give zeros
+        pool.append(_KINKS[step](pool[i % len(pool)], pool[j % len(pool)]))
+    root = pool[-1]
+    root.backward()
+    graph = set(drawing_order(root))
+    for wrt in pool[:len(inputs)]:
+        if wrt is root or wrt not in graph:
+            continue
+        total, backward = sum_line(explain(root, wrt, max_paths=0)), wrt.grad
+        assert (math.isnan(total) and math.isnan(backward)) or math.isclose(
+            total, backward, rel_tol=2e-3, abs_tol=1e-9)
 
 
 @needs_renderer
