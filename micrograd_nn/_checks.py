@@ -40,6 +40,17 @@ def nonnegative(value: Any, name: str, below: float | None = None) -> float:
     return x
 
 
+def positive_number(value: Any, name: str) -> float:
+    """``value`` as a finite float > 0: a learning rate that must move the parameters."""
+    what = "a finite number > 0"
+    if isinstance(value, bool) or not isinstance(value, numbers.Real):
+        raise TypeError(f"{name} must be {what}, got {type(value).__name__}: {value!r}")
+    x = float(value)
+    if not math.isfinite(x) or x <= 0:
+        raise ValueError(f"{name} must be {what}, got {x!r}")
+    return x
+
+
 def seed(value: Any, name: str = "seed",
          generator: bool = True) -> int | np.random.Generator | None:
     """A random seed: an int >= 0, None (fresh entropy) or, when ``generator`` is true, a numpy

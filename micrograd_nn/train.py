@@ -30,13 +30,15 @@ from typing import Any, Callable, NamedTuple, Sequence
 
 import numpy as np
 
+from . import _checks
 from . import losses as _losses
 from . import optim as _optim
 from .engine import Value, no_grad
 
 __all__ = [
     "LOSSES", "OPTIMIZERS", "DEFAULT_LR", "History", "Evaluation", "TrainingDiverged",
-    "default_loss", "fit", "scores", "predict", "predict_proba", "accuracy", "evaluate",
+    "default_loss", "output_width", "fit", "scores", "predict", "predict_proba", "accuracy",
+    "evaluate",
 ]
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
@@ -79,8 +81,8 @@ LOSSES: dict[str, _Loss] = {
                            _losses.cross_entropy, 0.0),
     "hinge": _Loss("hinge", True, lambda label, width: 2.0 * label - 1.0, _losses.hinge, 0.0),
 }
-"""The loss names ``fit`` accepts. "mse" works with one output (labels 0/1, read as numbers)
-or with one output per class (one-hot targets)."""
+"""The loss names ``fit`` accepts (in any case: "MSE" is "mse"). "mse" works with one output
+(labels 0/1, read as numbers) or with one output per class (one-hot targets)."""
 
 
 def default_loss(n_outputs: int) -> str:
@@ -88,10 +90,37 @@ def default_loss(n_outputs: int) -> str:
     return "hinge" if n_outputs == 1 else "cross_entropy"
 
 
+def output_width(loss: str | None, n_classes: int) -> int:
+    """The output width of a model trained with ``loss`` on the classes 0..n_classes-1.
+
+    1 for the binary losses ("bce", "bce_with_logits", "hinge": one score for class 1) and for
+    "mse" on two classes (one output aiming at the label 0 or 1); ``n_classes`` for "mse" on
+    more (one-hot targets) and for "cross_entropy" (at least 2). ``loss=None`` is the default
+    setup: one output for two classes, else one per class; its loss is
+    ``default_loss(output_width(None, k))``. A binary loss on more than two classes raises
+    ValueError.
+    """
+    k = _checks.positive_int(n_classes, "n_classes")
+    if loss is None:
+        return 1 if k <= 2 else k
+    spec = _loss_spec(loss)
+    if spec.binary:
+        if k > 2:
+            raise ValueError(
+                f"loss {spec.name!r} is for two classes (labels 0 and 1), not {k}; use "
+                "'cross_entropy' with one output per class"
+            )
+        return 1
+    if spec.name == "mse":
+        return 1 if k <= 2 else k
+    return max(k, 2)
+
+
 def _loss_spec(loss: Any) -> _Loss:
-    if not isinstance(loss, str) or loss not in LOSSES:
+    """The loss called ``loss``, whatever its case."""
+    if not isinstance(loss, str) or loss.lower() not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
-    return LOSSES[loss]
+    return LOSSES[loss.lower()]
 
 
 # -------------------------------------------------------------------------------------------------
@@ -105,7 +134,8 @@ class History:
     ``loss`` is the mean training objective over the epoch's batches (the data loss plus the L2
     penalty), ``accuracy`` the fraction of training samples classified correctly, both read off
     the forward passes of the epoch itself (before each batch's update, so no extra pass is
-    spent); ``lr`` is the learning rate at the epoch's last step.
+    spent); ``lr`` is the learning rate at the epoch's last step (nan when the optimizer is an
+    object without a numeric ``lr`` attribute).
     """
 
     loss_name: str
@@ -227,26 +257,27 @@ def _check_fit(spec: _Loss, width: int, y: np.ndarray) -> None:
             "loss 'cross_entropy' needs one output per class (at least 2), but the model has "
             "1; use a last layer of width k, or a binary loss ('bce_with_logits', 'hinge')"
         )
-    if width != k:
+    # More outputs than classes is fine (a subset of the data may lack the highest classes);
+    # a label without an output is not
+    if k > width:
         raise ValueError(
-            f"loss {spec.name!r} needs one output per class: y has {k} classes (0..{k - 1}) "
-            f"but the model has {width} outputs"
+            f"loss {spec.name!r} needs one output per class: y has labels up to {k - 1} "
+            f"but the model has {width} outputs (classes 0..{width - 1})"
         )
 
 
-def _positive_int(value: Any, name: str) -> int:
-    if isinstance(value, bool) or not isinstance(value, numbers.Integral):
-        raise ValueError(f"{name} must be a positive int, got {value!r}")
-    if value < 1:
-        raise ValueError(f"{name} must be at least 1, got {value}")
-    return int(value)
+def _current_lr(opt: Any) -> float:
+    """The optimizer's learning rate; nan for an optimizer object without a numeric ``lr``."""
+    lr = getattr(opt, "lr", None)
+    if isinstance(lr, bool) or not isinstance(lr, numbers.Real):
+        return math.nan
+    return float(lr)
 
 
-def _nonnegative(value: Any, name: str) -> float:
-    if isinstance(value, bool) or not isinstance(value, numbers.Real) \
-            or not math.isfinite(value) or value < 0:
-        raise ValueError(f"{name} must be a finite number >= 0, got {value!r}")
-    return float(value)
+def _lr_advice(lr: float) -> str:
+    if math.isnan(lr):
+        return "try a smaller learning rate"
+    return f"try a smaller learning rate (lr was {lr})"
 
 
 def _make_optimizer(optimizer: Any, params: list, lr: Any, momentum: float):
@@ -257,15 +288,12 @@ def _make_optimizer(optimizer: Any, params: list, lr: Any, momentum: float):
                 f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)} "
                 "or pass an optimizer object"
             )
-        lr = DEFAULT_LR[name] if lr is None else lr
-        if isinstance(lr, bool) or not isinstance(lr, numbers.Real) or not math.isfinite(lr) \
-                or lr <= 0:
-            raise ValueError(f"lr must be a finite number > 0, got {lr!r}")
+        lr = DEFAULT_LR[name] if lr is None else _checks.positive_number(lr, "lr")
         if name == "sgd":
-            return _optim.SGD(params, lr=float(lr), momentum=momentum)
+            return _optim.SGD(params, lr=lr, momentum=momentum)
         if momentum:
             raise ValueError("momentum applies to 'sgd'; Adam has betas instead")
-        return _optim.Adam(params, lr=float(lr))
+        return _optim.Adam(params, lr=lr)
     if not (callable(getattr(optimizer, "step", None))
             and callable(getattr(optimizer, "zero_grad", None))):
         raise ValueError(
@@ -290,25 +318,33 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
     ``loss``: a name from ``LOSSES`` (None: ``default_loss`` of the model's output width).
     ``optimizer``: "sgd", "adam" or an optimizer object (with ``step`` and ``zero_grad``);
     ``lr`` (default ``DEFAULT_LR[name]``) and ``momentum`` (SGD) configure the named ones.
+    Names of losses, optimizers and schedules are case-insensitive ("MSE", "SGD" work).
     ``epochs`` passes over the data in batches of ``batch_size`` samples (None: the whole set,
     one step per epoch), shuffled each epoch with ``seed`` when there are several batches.
     ``l2`` adds ``l2 * sum_p p**2`` to the loss. ``schedule="linear"`` decays the learning rate
-    linearly from lr to lr/10 over all steps (micrograd's demo: 1.0 -> 0.1); an object with a
-    ``step()`` method is stepped after each optimizer step instead.
-    ``progress`` shows a tqdm bar with the loss and accuracy (only on a terminal).
+    linearly from lr to lr/10 over all steps (micrograd's demo: 1.0 -> 0.1; it needs an
+    ``optim.Optimizer``, whose ``lr`` it sets); an object with a ``step()`` method is stepped
+    after each optimizer step instead. ``seed`` (an int >= 0, a numpy Generator or None) drives
+    the shuffling. ``progress`` (True or False) shows a tqdm bar with the loss and accuracy
+    (only on a terminal).
 
-    Every argument is checked before the first step: a bad one raises ValueError (TypeError for
-    a model that is not callable). If the loss or a parameter becomes NaN or infinite, or an
-    operation overflows, training stops with ``TrainingDiverged`` naming the epoch.
+    Every argument is checked before the first step: one of the wrong type raises TypeError
+    (a model that is not callable, epochs=2.5, progress="no"), a bad value ValueError. If the
+    loss or a parameter becomes NaN or infinite, or an operation overflows, training stops with
+    ``TrainingDiverged`` naming the epoch.
     """
     # ---- check everything first ------------------------------------------------------------
     X = _as_inputs(X, None)
     y = _as_labels(y, X.shape[0])
-    epochs = _positive_int(epochs, "epochs")
+    epochs = _checks.positive_int(epochs, "epochs")
     n = X.shape[0]
-    batch = n if batch_size is None else min(_positive_int(batch_size, "batch_size"), n)
-    l2 = _nonnegative(l2, "l2")
-    momentum = _nonnegative(momentum, "momentum")
+    batch = n if batch_size is None else min(_checks.positive_int(batch_size, "batch_size"), n)
+    l2 = _checks.nonnegative(l2, "l2")
+    momentum = _checks.nonnegative(momentum, "momentum")
+    seed = _checks.seed(seed)
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False, got {type(progress).__name__}: "
+                        f"{progress!r}")
     nin, width = _model_sizes(model, X)
     spec = _loss_spec(default_loss(width) if loss is None else loss)
     _check_fit(spec, width, y)
@@ -319,7 +355,13 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
     steps_per_epoch = -(-n // batch)
     if schedule is None:
         scheduler = None
-    elif schedule == "linear":
+    elif isinstance(schedule, str) and schedule.lower() == "linear":
+        if not isinstance(opt, _optim.Optimizer):
+            raise ValueError(
+                "schedule='linear' sets the learning rate of an optim.Optimizer (SGD, Adam or "
+                f"a subclass); the optimizer given is a {type(opt).__name__}. Pass a schedule "
+                "object with step() instead, or no schedule"
+            )
         scheduler = _optim.LinearDecay(opt, start=opt.lr, end=opt.lr / 10,
                                        steps=epochs * steps_per_epoch)
     elif callable(getattr(schedule, "step", None)):
@@ -356,21 +398,21 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
                         raise TrainingDiverged(
                             f"training diverged at epoch {epoch} (batch "
                             f"{start // batch + 1} of {steps_per_epoch}): the loss is {value}; "
-                            f"try a smaller learning rate (lr was {opt.lr})", epoch, history)
+                            f"{_lr_advice(_current_lr(opt))}", epoch, history)
                     opt.zero_grad()
                     objective.backward()
                 except (OverflowError, ZeroDivisionError) as e:
                     raise TrainingDiverged(
-                        f"training diverged at epoch {epoch}: {e}; try a smaller learning "
-                        f"rate (lr was {opt.lr})", epoch, history) from e
-                last_lr = opt.lr
+                        f"training diverged at epoch {epoch}: {e}; "
+                        f"{_lr_advice(_current_lr(opt))}", epoch, history) from e
+                last_lr = _current_lr(opt)
                 opt.step()
                 # A NaN can hide from the loss (relu and max return 0 for it), not from the sum
                 if not math.isfinite(sum([p.data for p in params])):
                     raise TrainingDiverged(
                         f"training diverged at epoch {epoch} (batch {start // batch + 1} of "
-                        f"{steps_per_epoch}): a parameter became NaN or infinite; try a "
-                        f"smaller learning rate (lr was {last_lr})", epoch, history)
+                        f"{steps_per_epoch}): a parameter became NaN or infinite; "
+                        f"{_lr_advice(last_lr)}", epoch, history)
                 if scheduler is not None:
                     scheduler.step()
                 total += value * len(idx)
@@ -425,20 +467,17 @@ def scores(model: Any, X: Any) -> np.ndarray:
     return np.array([[v.data for v in o] for o in outs], dtype=np.float64)
 
 
-def _threshold(loss: str | None) -> float:
-    return 0.0 if loss is None else _loss_spec(loss).threshold
-
-
 def predict(model: Any, X: Any, loss: str | None = None) -> np.ndarray:
     """Predicted classes (int64, shape (n,)) for the rows of X.
 
     One output: class 1 where the output exceeds the threshold of ``loss`` (0 for scores and
     logits, 0.5 for "mse", whose outputs aim at 0 and 1; None means 0). Several outputs: the
-    index of the largest.
+    index of the largest. An unknown ``loss`` name raises ValueError whatever the width.
     """
+    threshold = 0.0 if loss is None else _loss_spec(loss).threshold
     s = scores(model, X)
     if s.ndim == 1:
-        return (s > _threshold(loss)).astype(np.int64)
+        return (s > threshold).astype(np.int64)
     return np.argmax(s, axis=1).astype(np.int64)
 
 
@@ -447,19 +486,24 @@ def predict_proba(model: Any, X: Any, loss: str | None = None) -> np.ndarray:
 
     For models trained with "bce", "bce_with_logits" (p = sigmoid(z), columns [1 - p, p]) or
     "cross_entropy" (softmax of the outputs). Hinge scores and MSE outputs are not
-    probabilities: ValueError.
+    probabilities: ValueError. The probabilities come from the engine's own ``Value.sigmoid``
+    and ``losses.softmax`` (under ``no_grad``, so no graph is kept): the same functions the
+    losses differentiate, at a few nodes per row next to the hundreds of the forward pass.
     """
-    s = scores(model, X)
-    name = default_loss(1 if s.ndim == 1 else s.shape[1]) if loss is None else loss
-    _loss_spec(name)
-    if name in ("bce", "bce_with_logits") and s.ndim == 1:
-        p = 1.0 / (1.0 + np.exp(-np.clip(s, -500, 500)))
-        return np.column_stack([1.0 - p, p])
-    if name == "cross_entropy" and s.ndim == 2:
-        e = np.exp(s - s.max(axis=1, keepdims=True))
-        return e / e.sum(axis=1, keepdims=True)
+    spec = None if loss is None else _loss_spec(loss)
+    X = _as_inputs(X, getattr(model, "nin", None))
+    with no_grad():
+        outs = [model(row) for row in X.tolist()]
+        width = 1 if isinstance(outs[0], Value) else len(outs[0])
+        name = default_loss(width) if spec is None else spec.name
+        if name in ("bce", "bce_with_logits") and isinstance(outs[0], Value):
+            p = np.array([z.sigmoid().data for z in outs], dtype=np.float64)
+            return np.column_stack([1.0 - p, p])
+        if name == "cross_entropy" and width >= 2:
+            return np.array([[q.data for q in _losses.softmax(z)] for z in outs],
+                            dtype=np.float64)
     raise ValueError(
-        f"a model trained with {name!r} on {1 if s.ndim == 1 else s.shape[1]} output(s) does "
+        f"a model trained with {name!r} on {width} output(s) does "
         "not give probabilities; use 'bce'/'bce_with_logits' (1 output) or 'cross_entropy' "
         "(one output per class), or read raw outputs with scores()"
     )
@@ -479,7 +523,7 @@ def evaluate(model: Any, X: Any, y: Any, loss: str | None = None, l2: float = 0.
     nin, width = _model_sizes(model, X)
     spec = _loss_spec(default_loss(width) if loss is None else loss)
     _check_fit(spec, width, y)
-    l2 = _nonnegative(l2, "l2")
+    l2 = _checks.nonnegative(l2, "l2")
     labels = y.tolist()
     with no_grad():
         outs = [model(row) for row in X.tolist()]

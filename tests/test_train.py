@@ -15,8 +15,8 @@ from micrograd_nn.losses import hinge, l2
 from micrograd_nn.nn import MLP
 from micrograd_nn.optim import SGD, LinearDecay
 from micrograd_nn.train import (
-    LOSSES, History, TrainingDiverged, accuracy, default_loss, evaluate, fit, predict,
-    predict_proba, scores,
+    LOSSES, History, TrainingDiverged, accuracy, default_loss, evaluate, fit, output_width,
+    predict, predict_proba, scores,
 )
 
 
@@ -181,9 +181,10 @@ def bad_fit_cases():
         (dict(X=X3, y=y3, loss="hinge"), "'hinge' is for two classes"),
         (dict(X=X3, y=y3, loss="bce"), "'bce' is for two classes"),
         (dict(X=X3, y=y3, width=3, loss="hinge"), "'hinge' needs a model with one output"),
-        (dict(X=X3, y=y3, width=4, loss="cross_entropy"), "y has 3 classes .* 4 outputs"),
+        (dict(X=X3, y=y3, width=2, loss="cross_entropy"),
+         r"y has labels up to 2 but the model has 2 outputs \(classes 0..1\)"),
         (dict(X=X3, y=y3, width=1, loss="cross_entropy"), "one output per class"),
-        (dict(X=X3, y=y3, width=2, loss="mse"), "y has 3 classes .* 2 outputs"),
+        (dict(X=X3, y=y3, width=2, loss="mse"), "y has labels up to 2 .* 2 outputs"),
         (dict(X=X, y=y[:-1]), "X has 12 samples but y has 11 labels"),
         (dict(X=X[:, 0], y=y), r"X must be 2-D.*reshape\(-1, 1\)"),
         (dict(X=np.hstack([X, X]), y=y), "4 features per sample but the model expects 2"),
@@ -192,9 +193,9 @@ def bad_fit_cases():
         (dict(X=X, y=y + 0.5), "whole numbers"),
         (dict(X=X, y=y - 1), "y contains -1"),
         (dict(X=X, y=y.reshape(-1, 1)), "y must be 1-D"),
-        (dict(X=X, y=y, epochs=0), "epochs must be at least 1"),
-        (dict(X=X, y=y, epochs=2.5), "epochs must be a positive int"),
-        (dict(X=X, y=y, batch_size=0), "batch_size must be at least 1"),
+        (dict(X=X, y=y, epochs=0), "epochs must be a positive int, got 0"),
+        (dict(X=X, y=y, batch_size=0), "batch_size must be a positive int, got 0"),
+        (dict(X=X, y=y, seed=-1), "seed must be an int >= 0, .* got -1"),
         (dict(X=X, y=y, lr=-0.1), "lr must be a finite number > 0"),
         (dict(X=X, y=y, lr=float("nan")), "lr must be a finite number > 0"),
         (dict(X=X, y=y, l2=-1.0), "l2 must be a finite number >= 0"),
@@ -213,6 +214,88 @@ def test_bad_arguments_raise_before_training(case, message):
         fit(model, case.pop("X"), case.pop("y"), progress=False, **case)
     assert snapshot(model) == before
     assert all(p.grad == 0.0 for p in model.parameters())
+
+
+@pytest.mark.parametrize("case, message", [
+    (dict(epochs=2.5), "epochs must be a positive int, got float: 2.5"),
+    (dict(epochs=True), "epochs must be a positive int, got bool"),
+    (dict(batch_size="8"), "batch_size must be a positive int, got str"),
+    (dict(lr="0.1"), "lr must be a finite number > 0, got str"),
+    (dict(l2=None), "l2 must be a finite number >= 0, got NoneType"),
+    (dict(seed="abc"), "seed must be an int >= 0, a numpy Generator or None, got str: 'abc'"),
+    (dict(seed=1.0), "seed must be an int >= 0, .* got float"),
+    (dict(progress="no"), "progress must be True or False, got str: 'no'"),
+    (dict(progress=0), "progress must be True or False, got int"),
+])
+def test_arguments_of_the_wrong_type_raise_type_error_before_training(moons, case, message):
+    model = MLP(2, [3, 1], seed=0)
+    before = snapshot(model)
+    case = dict({"progress": False}, **case)
+    with pytest.raises(TypeError, match=message):
+        fit(model, *moons, **case)
+    assert snapshot(model) == before
+
+
+def test_numpy_ints_and_generators_are_accepted(moons):
+    X, y = moons
+    a, b = MLP(2, [3, 1], seed=0), MLP(2, [3, 1], seed=0)
+    fit(a, X, y, epochs=np.int64(2), batch_size=np.int32(8), seed=np.int64(5), progress=False)
+    fit(b, X, y, epochs=2, batch_size=8, seed=np.random.default_rng(5), progress=False)
+    assert snapshot(a) == snapshot(b)
+
+
+def test_names_are_case_insensitive(moons):
+    X, y = moons
+    a, b = MLP(2, [3, 1], seed=0), MLP(2, [3, 1], seed=0)
+    history = fit(a, X, y, loss="MSE", optimizer="SGD", schedule="Linear", epochs=3,
+                  progress=False)
+    assert history.loss_name == "mse"
+    fit(b, X, y, loss="mse", optimizer="sgd", schedule="linear", epochs=3, progress=False)
+    assert snapshot(a) == snapshot(b)
+    np.testing.assert_array_equal(predict(a, X, loss="MSE"), predict(a, X, loss="mse"))
+    assert evaluate(a, X, y, loss="Hinge") == evaluate(a, X, y, loss="hinge")
+
+
+class BareSGD:
+    """An optimizer by duck typing: step() and zero_grad(), no lr attribute."""
+
+    def __init__(self, params, rate):
+        self.params, self.rate = params, rate
+
+    def zero_grad(self):
+        for p in self.params:
+            p.grad = 0.0
+
+    def step(self):
+        for p in self.params:
+            p.data -= self.rate * p.grad
+
+
+def test_an_optimizer_without_lr_trains(moons):
+    X, y = moons
+    a, b = MLP(2, [4, 1], seed=0), MLP(2, [4, 1], seed=0)
+    history = fit(a, X, y, optimizer=BareSGD(a.parameters(), 0.1), epochs=3, progress=False)
+    assert len(history) == 3 and all(math.isnan(lr) for lr in history.lr)
+    reference = fit(b, X, y, optimizer="sgd", lr=0.1, epochs=3, progress=False)
+    assert snapshot(a) == snapshot(b)
+    assert history.loss == reference.loss
+
+
+def test_an_optimizer_without_lr_reports_divergence_without_one(moons):
+    X, y = moons
+    model = MLP(2, [4, 1], seed=0)
+    with pytest.raises(TrainingDiverged, match="a smaller learning rate$"):
+        fit(model, X, y, optimizer=BareSGD(model.parameters(), 1e300), epochs=5, progress=False)
+
+
+def test_linear_schedule_needs_an_optimizer_it_can_set(moons):
+    model = MLP(2, [4, 1], seed=0)
+    before = snapshot(model)
+    with pytest.raises(ValueError, match="schedule='linear' sets the learning rate of an "
+                                         "optim.Optimizer .* BareSGD"):
+        fit(model, *moons, optimizer=BareSGD(model.parameters(), 0.1), schedule="linear",
+            progress=False)
+    assert snapshot(model) == before
 
 
 def test_lr_goes_on_the_optimizer_object(moons):
@@ -318,6 +401,74 @@ def test_scores_predict_and_proba_agree(moons, blobs):
     np.testing.assert_allclose(p3.sum(axis=1), 1.0)
     np.testing.assert_array_equal(p3.argmax(axis=1), s3.argmax(axis=1))
     assert accuracy(model3, X3, y3) == pytest.approx(np.mean(s3.argmax(axis=1) == y3))
+
+
+def test_a_subset_may_lack_the_highest_classes(blobs):
+    """A 3-output model is evaluated (and even trained) on a slice holding only labels 0, 1."""
+    X, y = blobs
+    keep = y < 2
+    model = MLP(2, [4, 3], seed=0)
+    for loss in ("cross_entropy", "mse"):
+        result = evaluate(model, X[keep], y[keep], loss=loss)
+        assert math.isfinite(result.loss)
+        assert result.accuracy == accuracy(model, X[keep], y[keep])
+    history = fit(model, X[keep], y[keep], epochs=2, progress=False)
+    assert history.loss_name == "cross_entropy" and len(history) == 2
+    with pytest.raises(ValueError, match="y has labels up to 2 but the model has 2 outputs"):
+        evaluate(MLP(2, [4, 2], seed=0), X, y)
+
+
+def test_predict_checks_the_loss_name_for_any_width(moons, blobs):
+    with pytest.raises(ValueError, match="unknown loss 'zzz'"):
+        predict(MLP(2, [4, 3], seed=0), blobs[0], loss="zzz")
+    with pytest.raises(ValueError, match="unknown loss 'zzz'"):
+        predict(MLP(2, [4, 1], seed=0), moons[0], loss="zzz")
+    with pytest.raises(ValueError, match="unknown loss 'zzz'"):
+        predict_proba(MLP(2, [4, 3], seed=0), blobs[0], loss="zzz")
+
+
+@pytest.mark.parametrize("loss, k, width", [
+    (None, 2, 1), (None, 3, 3), (None, 1, 1), ("hinge", 2, 1), ("bce", 1, 1),
+    ("bce_with_logits", 2, 1), ("mse", 2, 1), ("mse", 4, 4), ("cross_entropy", 2, 2),
+    ("cross_entropy", 1, 2), ("cross_entropy", 5, 5), ("Cross_Entropy", 3, 3),
+])
+def test_output_width(loss, k, width):
+    assert output_width(loss, k) == width
+    # the width it names is one fit accepts
+    name = default_loss(width) if loss is None else loss
+    y = np.arange(8) % k
+    X = np.column_stack([y, -y]).astype(float)
+    fit(MLP(2, [width], seed=0), X, y, loss=name, epochs=1, progress=False)
+
+
+def test_output_width_refuses_a_binary_loss_on_three_classes():
+    with pytest.raises(ValueError, match="'hinge' is for two classes .*not 3"):
+        output_width("hinge", 3)
+    with pytest.raises(ValueError, match="unknown loss"):
+        output_width("zzz", 2)
+    with pytest.raises(ValueError, match="n_classes must be a positive int, got 0"):
+        output_width(None, 0)
+
+
+def test_predict_proba_matches_numpy_even_far_out(blobs):
+    X, _ = blobs
+    model = MLP(2, [3], seed=0)  # linear outputs: scale the weights to reach huge logits
+    for p in model.parameters():
+        p.data *= 300.0
+    s = scores(model, X)
+    p3 = predict_proba(model, X, loss="cross_entropy")
+    e = np.exp(s - s.max(axis=1, keepdims=True))
+    np.testing.assert_allclose(p3, e / e.sum(axis=1, keepdims=True), rtol=1e-12, atol=1e-300)
+    binary = MLP(2, [1], seed=0)
+    for p in binary.parameters():
+        p.data *= 1000.0
+    z = scores(binary, X)
+    p2 = predict_proba(binary, X, loss="bce")
+    assert np.all(np.isfinite(p2))
+    with np.errstate(over="ignore"):
+        expected = 1 / (1 + np.exp(-z))
+    np.testing.assert_allclose(p2[:, 1], expected, rtol=1e-12, atol=1e-300)
+    np.testing.assert_allclose(p2.sum(axis=1), 1.0)
 
 
 def test_evaluation_records_no_graph(moons):
