@@ -8,6 +8,7 @@ as a hinge loss on three classes), 1 when training diverges or a file cannot be 
 from __future__ import annotations
 
 import argparse
+import math
 import os
 import sys
 import time
@@ -16,7 +17,9 @@ from typing import Sequence
 
 from .datasets import DATASETS, make_dataset
 from .nn import ACTIVATIONS, INITS, MLP
-from .train import DEFAULT_LR, LOSSES, OPTIMIZERS, TrainingDiverged, evaluate, fit
+from .train import (
+    DEFAULT_LR, LOSSES, OPTIMIZERS, TrainingDiverged, default_loss, evaluate, fit, output_width,
+)
 
 __all__ = ["main", "build_parser"]
 
@@ -85,7 +88,7 @@ def _number(low: float, inclusive: bool):
             x = float(text)
         except ValueError:
             raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
-        if not (x >= low if inclusive else x > low) or x != x or x in (float("inf"),):
+        if not math.isfinite(x) or not (x >= low if inclusive else x > low):
             raise argparse.ArgumentTypeError(
                 f"expected a finite number {'>=' if inclusive else '>'} {low:g}, got {text}"
             )
@@ -213,11 +216,11 @@ def _run_training(cfg: dict, out: Path, progress: bool, prefix: str) -> list[Pat
     except ValueError as e:
         raise UsageError(f"dataset {cfg['dataset']}: {e}") from None
     k = int(y.max()) + 1
-    loss = cfg["loss"] or ("hinge" if k == 2 else "cross_entropy")
-    if loss in BINARY_LOSSES and k > 2:
-        raise UsageError(f"--loss {loss} is for two classes, but {cfg['dataset']} has {k}; "
-                         f"use --loss cross_entropy (or mse)")
-    width = 1 if loss in BINARY_LOSSES or (loss == "mse" and k == 2) else k
+    if cfg["loss"] in BINARY_LOSSES and k > 2:
+        raise UsageError(f"--loss {cfg['loss']} is for two classes, but {cfg['dataset']} has "
+                         f"{k}; use --loss cross_entropy (or mse)")
+    width = output_width(cfg["loss"], k)  # None: the default setup for k classes
+    loss = cfg["loss"] or default_loss(width)
     out.mkdir(parents=True, exist_ok=True)  # before training: a bad --out fails in a moment
     model = MLP(2, cfg["hidden"] + [width], activation=cfg["activation"], init=cfg["init"],
                 seed=cfg["seed"])
@@ -295,7 +298,11 @@ def _graph(args: argparse.Namespace) -> int:
     if viz is None:
         raise UsageError("the graph command needs micrograd_nn.viz (diagrams), which is not "
                          "available in this installation")
-    _print_paths(viz.run_graph(args))
+    try:
+        paths = viz.run_graph(args)
+    except ValueError as e:  # arguments that parse but cannot work: a usage error
+        raise UsageError(str(e)) from None
+    _print_paths(paths)
     return 0
 
 

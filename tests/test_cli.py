@@ -83,11 +83,14 @@ def test_train_every_dataset(argv, width, tmp_path, capsys):
     (["train", "--epochs", "0"], "expected a positive int, got 0"),
     (["train", "--lr", "-1"], "expected a finite number > 0"),
     (["train", "--lr", "nan"], "expected a finite number > 0"),
+    (["train", "--lr", "inf"], "expected a finite number > 0, got inf"),
+    (["train", "--l2=-inf"], "expected a finite number >= 0, got -inf"),
+    (["train", "--noise", "infinity"], "expected a finite number >= 0"),
     (["train", "--noise", "-0.5"], "expected a finite number >= 0"),
     (["train", "--batch-size", "0"], "expected a positive int"),
     (["train", "--samples", "1"], "at least the number of classes"),
     (["train", "--dataset", "xor", "--classes", "3"], "--classes applies to blobs and spiral"),
-    (["train", "--dataset", "spiral", "--classes", "1"], "n_classes must be at least 2"),
+    (["train", "--dataset", "spiral", "--classes", "1"], "n_classes must be an int >= 2, got 1"),
     (["train", "--optimizer", "rmsprop"], "invalid choice: 'rmsprop'"),
     (["train", "--loss", "squared"], "invalid choice: 'squared'"),
     (["demo", "--epochs", "-3"], "expected a positive int"),
@@ -111,6 +114,20 @@ def test_graph_delegates_to_viz(tmp_path, capsys):
     ET.parse(out)
     assert main(["graph", "--highlight", "nope", "--out", str(out)]) == 2
     assert "nope" in capsys.readouterr().err
+
+
+def test_graph_reports_a_value_error_from_viz_as_a_usage_error(monkeypatch, tmp_path, capsys):
+    """Whatever ValueError viz.run_graph raises (not only a class the CLI knows) exits 2."""
+    import micrograd_nn.viz as viz
+
+    def refuse(args):
+        raise ValueError("--depth must be positive")
+
+    monkeypatch.setattr(viz, "run_graph", refuse)
+    assert main(["graph", "--out", str(tmp_path / "g.svg")]) == 2
+    err = capsys.readouterr().err
+    assert err == "micrograd-nn graph: error: --depth must be positive\n"
+    assert list(tmp_path.iterdir()) == []
 
 
 def test_help_exits_0(capsys):
