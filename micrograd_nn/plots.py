@@ -18,7 +18,8 @@ from matplotlib.colors import to_rgba
 from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter, PercentFormatter
 
-from .train import History, _as_inputs, _as_labels, _loss_spec, scores
+from . import _checks
+from .train import History, _as_inputs, _as_labels, _loss_spec, predict, scores
 
 __all__ = ["plot_loss", "plot_decision_boundary", "CLASS_COLORS"]
 
@@ -100,8 +101,7 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike,
         raise ValueError(f"a decision boundary is drawn in 2-D: X needs 2 features, "
                          f"got {X.shape[1]}")
     y = _as_labels(y, X.shape[0])
-    if isinstance(resolution, bool) or not isinstance(resolution, int) or resolution < 2:
-        raise ValueError(f"resolution must be an int >= 2, got {resolution!r}")
+    resolution = _checks.positive_int(resolution, "resolution", minimum=2)
     threshold = 0.0 if loss is None else _loss_spec(loss).threshold
 
     lo, hi = X.min(axis=0), X.max(axis=0)
@@ -114,14 +114,12 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike,
     if s.ndim == 1:
         margin = s - threshold
         margins = [-margin, margin]  # class 0, class 1
-        predicted = (scores(model, X) > threshold).astype(int)
     else:
         margins = []
         for c in range(s.shape[1]):
             others = np.delete(s, c, axis=1).max(axis=1)
             margins.append(s[:, c] - others)
-        predicted = np.argmax(scores(model, X), axis=1)
-    acc = float(np.mean(predicted == y))
+    acc = float(np.mean(predict(model, X, loss) == y))
 
     fig = Figure(figsize=(6.4, 5.6), layout="constrained")
     ax = fig.subplots()

@@ -8,7 +8,7 @@ import pytest
 from micrograd_nn.datasets import make_blobs, make_moons
 from micrograd_nn.nn import MLP
 from micrograd_nn.plots import plot_decision_boundary, plot_loss
-from micrograd_nn.train import History, fit
+from micrograd_nn.train import History, accuracy, fit
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
 
@@ -47,6 +47,26 @@ def test_plot_decision_boundary_two_and_three_classes(trained, tmp_path):
         assert f"class {c}" in text  # the legend names every class
 
 
+@pytest.mark.parametrize("loss", [None, "mse"])
+def test_the_title_reads_the_accuracy_from_train_predict(trained, tmp_path, monkeypatch, loss):
+    """The picture classifies the samples with train.predict, not a copy of its rule."""
+    import micrograd_nn.plots as plots
+
+    model, X, y, _ = trained
+    calls = []
+    real_predict = plots.predict
+
+    def spy(m, data, name=None):
+        calls.append(name)
+        return real_predict(m, data, name)
+
+    monkeypatch.setattr(plots, "predict", spy)
+    svg = plot_decision_boundary(model, X, y, tmp_path / "b.svg", loss=loss, resolution=10)
+    assert calls == [loss]
+    expected = f"{accuracy(model, X, y, loss=loss):.1%}".replace("%", "")
+    assert f"Decision boundary ({expected}" in svg.read_text()
+
+
 def test_existing_file_is_replaced_whole(trained, tmp_path):
     *_, history = trained
     target = tmp_path / "loss.png"
@@ -69,6 +89,10 @@ def test_bad_arguments(trained, tmp_path):
     with pytest.raises(ValueError, match="2 features"):
         plot_decision_boundary(MLP(3, [2, 1]), np.zeros((4, 3)), [0, 1, 0, 1],
                                tmp_path / "b.png")
-    with pytest.raises(ValueError, match="resolution"):
+    with pytest.raises(ValueError, match="resolution must be an int >= 2, got 1"):
         plot_decision_boundary(model, X, y, tmp_path / "b.png", resolution=1)
+    with pytest.raises(TypeError, match="resolution must be an int >= 2, got float"):
+        plot_decision_boundary(model, X, y, tmp_path / "b.png", resolution=20.0)
+    with pytest.raises(ValueError, match="unknown loss 'zzz'"):
+        plot_decision_boundary(model, X, y, tmp_path / "b.png", loss="zzz")
     assert list(tmp_path.iterdir()) == []
