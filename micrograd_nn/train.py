@@ -517,7 +517,11 @@ def accuracy(model: Any, X: Any, y: Any, loss: str | None = None) -> float:
 
 
 def evaluate(model: Any, X: Any, y: Any, loss: str | None = None, l2: float = 0.0) -> Evaluation:
-    """The mean ``loss`` over all of X (plus ``l2 * sum_p p**2``) and the accuracy, no graph."""
+    """The mean ``loss`` over all of X (plus ``l2 * sum_p p**2``) and the accuracy, no graph.
+
+    The model may have more outputs than y has classes (a slice of the data without the last
+    classes); a label with no output of its own raises ValueError.
+    """
     X = _as_inputs(X, None)
     y = _as_labels(y, X.shape[0])
     nin, width = _model_sizes(model, X)
