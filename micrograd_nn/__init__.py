@@ -12,8 +12,8 @@ from .gradcheck import gradcheck, numerical_grad
 from .nn import MLP, Layer, Module, Neuron
 from .optim import SGD, Adam, ExponentialDecay, LinearDecay, StepDecay
 from .datasets import make_blobs, make_circles, make_moons, make_spiral, make_xor
-from .train import (Evaluation, History, TrainingDiverged, accuracy, evaluate, fit, predict,
-                    predict_proba, scores)
+from .train import (Evaluation, History, TrainingDiverged, accuracy, default_loss, evaluate, fit,
+                    output_width, predict, predict_proba, scores)
 
 __version__ = "0.1.0"
 
@@ -26,7 +26,8 @@ __all__ = [
     "gradcheck", "numerical_grad",
     "Module", "Neuron", "Layer", "MLP", "losses", "optim", "datasets", "SGD", "Adam",
     "LinearDecay", "StepDecay", "ExponentialDecay", "History", "Evaluation", "TrainingDiverged",
-    "fit", "predict", "predict_proba", "scores", "accuracy", "evaluate",
+    "fit", "predict", "predict_proba", "scores", "accuracy", "evaluate", "default_loss",
+    "output_width",
     "make_moons", "make_circles", "make_xor", "make_blobs", "make_spiral",
     *_VIZ, *_PLOTS,
 ]
