@@ -62,24 +62,21 @@ def _widths(text: str) -> list[int]:
     return widths
 
 
-def _positive_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {text!r}") from None
-    if n < 1:
-        raise argparse.ArgumentTypeError(f"expected a positive int, got {n}")
-    return n
+def _int_at_least(low: int, what: str):
+    """An argparse type: the text as an int >= low, else an error saying ``what`` is expected."""
+    def parse(text: str) -> int:
+        try:
+            n = int(text)
+        except ValueError:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {text!r}") from None
+        if n < low:
+            raise argparse.ArgumentTypeError(f"expected {what}, got {n}")
+        return n
+    return parse
 
 
-def _nonnegative_int(text: str) -> int:
-    try:
-        n = int(text)
-    except ValueError:
-        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {text!r}") from None
-    if n < 0:
-        raise argparse.ArgumentTypeError(f"expected an int >= 0, got {n}")
-    return n
+_positive_int = _int_at_least(1, "a positive int")
+_nonnegative_int = _int_at_least(0, "an int >= 0")
 
 
 def _number(low: float, inclusive: bool):

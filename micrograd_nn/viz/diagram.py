@@ -274,15 +274,20 @@ def _full_scene(scene, topo, namer, options, root, param_values, param_labels, f
         if options.expand_linear and v.op is LINEAR and frame is None:
             _expanded_linear(scene, k, v, namer, options)
         else:
-            scene.add(_Node(f"op{k}", "op", text=v.op.name))
-            operands = v.operands
-            for i, (p, local) in enumerate(zip(operands, v.local_grads)):
-                template = v.op.formula(i, len(operands))
-                label = _edge_label(template, namer.formula(v, i), local, options,
-                                    _operand_name(namer, p))
-                scene.edges.append(_Edge(scene.where[p][-1], f"op{k}", label))
+            _op_node(scene, f"op{k}", v, namer, options)
         scene.add(_value_node(key, v, namer, role, frame), v)
         scene.edges.append(_Edge(f"op{k}", key))
+
+
+def _op_node(scene, op_key: str, v: Value, namer: Namer, options: _Options) -> None:
+    """v's operation as a node, with an edge from each operand labelled d v / d operand."""
+    scene.add(_Node(op_key, "op", text=v.op.name))
+    operands = v.operands
+    for i, (p, local) in enumerate(zip(operands, v.local_grads)):
+        template = v.op.formula(i, len(operands))
+        label = _edge_label(template, namer.formula(v, i), local, options,
+                            _operand_name(namer, p))
+        scene.edges.append(_Edge(scene.where[p][-1], op_key, label))
 
 
 def _expanded_linear(scene, k: int, v: Value, namer: Namer, options: _Options) -> None:
@@ -397,13 +402,7 @@ def _collapsed_scene(scene, topo, namer, options, root, param_values, param_labe
             continue
         role = _role(v, root, param_values, param_labels)
         if not v.is_leaf():
-            scene.add(_Node(f"op{index[v]}", "op", text=v.op.name))
-            operands = v.operands
-            for i, (p, local) in enumerate(zip(operands, v.local_grads)):
-                template = v.op.formula(i, len(operands))
-                label = _edge_label(template, namer.formula(v, i), local, options,
-                                    _operand_name(namer, p))
-                scene.edges.append(_Edge(scene.where[p][-1], f"op{index[v]}", label))
+            _op_node(scene, f"op{index[v]}", v, namer, options)
         scene.add(_value_node(key, v, namer, role, frame), v)
         if not v.is_leaf():
             scene.edges.append(_Edge(f"op{index[v]}", key))
