@@ -1,6 +1,6 @@
 """The scalar autograd engine: `Value`, its operations, `backward`, `grad` and `no_grad`.
 
-Every operation is a `Op`: a name and one rule giving the local derivatives
+Every operation is an `Op`: a name and one rule giving the local derivatives
 d out / d operand. A rule is written with arithmetic that works on floats and on Values alike:
 
 * at forward time it is called with floats, and the numbers are kept on the new node
@@ -337,9 +337,6 @@ def _node_n(data: float, op: Op, operands: tuple, locals_: tuple) -> "Value":
     return out
 
 
-_JUST_VALUE = frozenset()  # set to {Value} once the class exists
-
-
 def _values(items, what: str) -> tuple:
     """items as a tuple of Values (plain numbers become constant leaves)."""
     if type(items) is not tuple:
@@ -629,7 +626,7 @@ class Value:
                 b.grad += node._db * g
 
 
-_JUST_VALUE = frozenset({Value})
+_JUST_VALUE = frozenset({Value})  # read by _values: "every item is exactly a Value"
 
 
 def _checked_pow(x: float, y: float) -> float:
