@@ -14,6 +14,8 @@ from typing import Any
 
 import numpy as np
 
+from .engine import Value
+
 
 def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
@@ -63,3 +65,23 @@ def seed(value: Any, name: str = "seed",
     if value < 0:
         raise ValueError(f"{name} must be {what}, got {int(value)}")
     return int(value)
+
+
+def value_list(items: Any, name: str, hint: str = "") -> list:
+    """``items`` as a list of Values (``model.parameters()`` and the like).
+
+    A single Value, a non-iterable, or an item that is not a Value raises TypeError; ``hint``
+    is added to the single-Value message (e.g. "for one Value v use l2([v])").
+    """
+    if isinstance(items, Value):
+        raise TypeError(f"{name} must be a list of Values (e.g. model.parameters()), got a "
+                        f"single Value" + (f"; {hint}" if hint else ""))
+    try:
+        items = list(items)
+    except TypeError:
+        raise TypeError(f"{name} must be a list of Values (e.g. model.parameters()), "
+                        f"got {type(items).__name__}") from None
+    for i, p in enumerate(items):
+        if not isinstance(p, Value):
+            raise TypeError(f"{name} must be Values; item {i} is {type(p).__name__}: {p!r}")
+    return items

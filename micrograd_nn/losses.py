@@ -11,6 +11,7 @@ import math
 import numbers
 from typing import Any, Iterable, Sequence
 
+from ._checks import value_list
 from .engine import Value
 
 __all__ = [
@@ -246,15 +247,5 @@ def l2(parameters: Iterable[Value]) -> Value:
 
     An empty list gives 0. Weight decay in the loss: ``loss = data_loss + 1e-4 * l2(params)``.
     """
-    if isinstance(parameters, Value):
-        raise TypeError("l2: parameters must be a list of Values (e.g. model.parameters()), "
-                        "got a single Value; for one Value v use l2([v])")
-    try:
-        params = list(parameters)
-    except TypeError:
-        raise TypeError("l2: parameters must be a list of Values (e.g. model.parameters()), "
-                        f"got {type(parameters).__name__}") from None
-    for i, p in enumerate(params):
-        if not isinstance(p, Value):
-            raise TypeError(f"l2: parameters must be Values; item {i} is {type(p).__name__}")
+    params = value_list(parameters, "l2: parameters", hint="for one Value v use l2([v])")
     return Value.sum([p * p for p in params])

@@ -38,20 +38,11 @@ class Optimizer:
     """
 
     def __init__(self, params: Iterable[Value], lr: float):
-        if isinstance(params, Value):
-            raise TypeError("params must be a list of Values (e.g. model.parameters()), "
-                            "got a single Value")
-        try:
-            params = list(params)
-        except TypeError:
-            raise TypeError("params must be a list of Values (e.g. model.parameters()), "
-                            f"got {type(params).__name__}") from None
+        params = _checks.value_list(params, "params")
         if not params:
             raise ValueError("params is empty: the optimizer has nothing to update")
         seen: set[int] = set()
         for i, p in enumerate(params):
-            if not isinstance(p, Value):
-                raise TypeError(f"params must be Values; item {i} is {type(p).__name__}: {p!r}")
             if id(p) in seen:
                 raise ValueError(f"params: item {i} ({p!r}) appears more than once; "
                                  "it would be updated twice per step")
