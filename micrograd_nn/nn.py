@@ -285,6 +285,26 @@ class MLP(Module):
         widths = ", ".join(f"{layer.nout} {layer.activation}" for layer in self.layers)
         return f"MLP({self.nin} -> [{widths}], {self.num_parameters()} parameters)"
 
+    # ---- PyTorch (optional: the ``torch`` extra) ---------------------------------------------
+
+    def to_torch(self, dtype=None):
+        """This network as a ``torch.nn.Sequential`` (float64 unless ``dtype`` says otherwise).
+
+        Same weights and activations: ``Linear`` layers whose row j is neuron j, with
+        ``nn.ReLU``/``nn.Sigmoid``/``nn.Tanh`` after them (nothing for "linear"). ImportError
+        with the install command when torch is missing. See ``micrograd_nn.pytorch``.
+        """
+        from .pytorch import to_torch
+        return to_torch(self, dtype)
+
+    @classmethod
+    def from_torch(cls, module) -> "MLP":
+        """The MLP with the weights and activations of a ``torch.nn.Sequential`` of ``Linear``
+        layers and activations (the shape ``to_torch`` makes). TypeError for a non-module,
+        ValueError naming the layer that an MLP cannot hold."""
+        from .pytorch import from_torch
+        return from_torch(module)
+
     # ---- persistence -----------------------------------------------------------------------
 
     def save(self, path: str | os.PathLike) -> None:
