@@ -17,8 +17,8 @@ from .train import (Evaluation, History, TrainingDiverged, accuracy, default_los
 
 __version__ = "0.1.0"
 
-_VIZ = ("draw_graph", "explain", "render", "trace_backward", "trace_html", "seed_neuron",
-        "RendererNotFoundError")
+_VIZ = ("draw_graph", "explain", "explore_html", "render", "trace_backward", "trace_html",
+        "seed_neuron", "RendererNotFoundError")
 _PLOTS = ("plot_loss", "plot_decision_boundary")  # matplotlib is slow to import: loaded on use
 
 __all__ = [

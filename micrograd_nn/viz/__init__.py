@@ -5,6 +5,7 @@
 - ``render(graph, path)``: write .svg, .png or .dot (finds a system ``dot`` or ``graphviz-pure``).
 - ``explain(root, wrt)``: the chain rule written out, path by path.
 - ``trace_backward(root)`` / ``trace_html(root, path)``: backward step by step.
+- ``explore_html(root, path)``: a page with a slider per leaf; values and gradients follow.
 - ``seed_neuron()``: the tutorial's 2-input sigmoid neuron with its loss, after backward.
 - ``repr_mimebundle(obj)``: Jupyter display; ``add_graph_arguments`` / ``run_graph``: the
   ``python -m micrograd_nn graph`` command.
@@ -13,6 +14,7 @@
 from .command import add_graph_arguments, run_graph
 from .diagram import DEFAULT_MAX_NODES, EXERCISES, draw_graph
 from .explain import explain
+from .explore import explore_html
 from .expr import parse_assignments, parse_expr
 from .jupyter import repr_mimebundle
 from .network import draw_network
@@ -22,8 +24,8 @@ from .trace import Frame, trace_backward, trace_html, trace_svgs
 
 __all__ = [
     "draw_graph", "draw_network", "render", "pipe", "find_renderer", "Diagram",
-    "RendererNotFoundError", "RenderError", "explain", "trace_backward", "trace_html",
-    "trace_svgs", "Frame", "seed_neuron", "SEED_PARAMETERS", "repr_mimebundle",
+    "RendererNotFoundError", "RenderError", "explain", "explore_html", "trace_backward",
+    "trace_html", "trace_svgs", "Frame", "seed_neuron", "SEED_PARAMETERS", "repr_mimebundle",
     "add_graph_arguments", "run_graph", "parse_expr", "parse_assignments",
     "DEFAULT_MAX_NODES", "EXERCISES",
 ]

@@ -17,6 +17,7 @@ import pathlib
 from ..engine import Value
 from .diagram import DEFAULT_MAX_NODES, EXERCISES, draw_graph
 from .explain import explain
+from .explore import explore_html
 from .expr import METHODS, parse_assignments, parse_expr
 from .naming import find_by_label
 from .rendering import FORMATS, render
@@ -51,6 +52,9 @@ def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
                      help="the format, when the suffix of --out does not say it")
     out.add_argument("--trace", metavar="HTML",
                      help="also write a self-contained HTML page stepping through backward")
+    out.add_argument("--explore", metavar="HTML",
+                     help="also write a self-contained HTML page with a slider per leaf, where "
+                          "values and gradients follow live, a nudge readout and SGD steps")
     out.add_argument("--explain", metavar="NAME",
                      help="also print the chain rule for d output / d NAME, path by path")
     look = parser.add_argument_group("drawing")
@@ -118,7 +122,7 @@ def _output_path(out: str, format: str | None) -> tuple:
 
 
 def run_graph(args: argparse.Namespace) -> list:
-    """Carry out the ``graph`` command; returns the paths written (diagram, then trace).
+    """Carry out the ``graph`` command; returns the paths written (diagram, trace, explore).
 
     Arguments that cannot work raise GraphArgumentError (a ValueError, which the CLI reports as
     a usage error); a missing renderer raises RendererNotFoundError.
@@ -149,4 +153,7 @@ def _run_graph(args: argparse.Namespace) -> list:
     if args.trace:
         written.append(trace_html(root, args.trace, rankdir=args.rankdir, params=params,
                                   max_nodes=args.max_nodes))
+    if args.explore:
+        written.append(explore_html(root, args.explore, rankdir=args.rankdir,
+                                    params=params or None, max_nodes=args.max_nodes))
     return written

@@ -1,0 +1,322 @@
+"""explore_html: the page's own evaluation of the graph agrees with the engine, in a real browser.
+
+The browser tests drive headless Chromium through playwright: load the page, move a slider with
+the mouse, and compare every value, gradient and local derivative the page shows with what the
+engine computes for the same leaves. Without playwright or chromium they skip (they fail
+under CI, see needs.py).
+"""
+
+import math
+import os
+import re
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+
+from micrograd_nn import MLP, Value, explore_html, grad
+from micrograd_nn import engine
+from micrograd_nn.cli import main
+from micrograd_nn.losses import hinge, l2
+from micrograd_nn.viz import explore
+from micrograd_nn.viz.naming import drawing_order, fmt
+
+from needs import missing
+
+CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
+                 "--disable-component-update", "--disable-sync", "--no-first-run"]
+TOL = 1e-12
+ROOT = Path(__file__).resolve().parents[1]
+
+
+def close(a: float, b: float) -> bool:
+    if math.isnan(a) or math.isnan(b):
+        return math.isnan(a) and math.isnan(b)
+    return a == b or abs(a - b) <= TOL * max(1.0, abs(b))
+
+
+# ---- graphs, as functions of their leaves (so the engine can recompute after a page change) ----
+
+SEED = {"w1": 0.25, "w2": -0.75, "x1": 1.5, "x2": -0.5, "b": 0.1, "y": 1.0}
+
+
+def seed_graph(w1, w2, x1, x2, b, y):
+    """The tutorial's neuron, as viz.seed_neuron builds it (leaves in drawing order)."""
+    leaves = [Value(w1, "w1"), Value(w2, "w2"), Value(x1, "x1"), Value(x2, "x2"), Value(b, "b")]
+    z = Value.linear(leaves[:2], leaves[2:4], leaves[4])
+    z.label = "z"
+    yhat = z.sigmoid()
+    yhat.label = "yhat"
+    loss = (yhat - Value(y, "y")) ** 2
+    loss.label = "loss"
+    return loss
+
+
+EVERY_OP = {"a": 0.7, "b": 1.3}
+
+
+def every_op_graph(a, b):
+    """One graph using every op of the engine (and x ** c with several constants)."""
+    a, b = Value(a, "a"), Value(b, "b")
+    terms = [a + b, a - b, a * b, a / b, -a, a ** b, a ** 2, a.sqrt(), b ** -1, a.exp(),
+             b.log(), (a - b).relu(), (b - a).relu(), (a - b).abs(), a.sigmoid(), b.tanh(),
+             (-a).softplus(), Value.sum([a, b, 2.0]), Value.linear([a, b], [b, a], a),
+             Value.logsumexp([a, b, a * b])]
+    f = Value.sum(terms)
+    f.label = "f"
+    return f
+
+
+def mlp_loss_graph():
+    model = MLP(2, [3, 3, 1], seed=4)
+    loss = hinge([model([0.5, -1.0]), model([-0.3, 0.8])], [1, -1]) + 1e-3 * l2(
+        model.parameters())
+    loss.label = "loss"
+    return loss
+
+
+def engine_numbers(root):
+    """(data, grad) of every value in drawing order, from a fresh grad() (no .grad touched)."""
+    topo = drawing_order(root)
+    return [v.data for v in topo], grad(root, topo)
+
+
+def grads_by_label(root):
+    topo = [v for v in drawing_order(root) if v.label]
+    return dict(zip([v.label for v in topo], grad(root, topo)))
+
+
+# ---- without a browser -------------------------------------------------------------------------
+
+
+def test_every_engine_op_has_a_javascript_form():
+    ops = [v for v in vars(engine).values() if isinstance(v, engine.Op)]
+    assert len(ops) >= 15
+    for op in ops + [engine._powc_op(3.0), engine._powc_op(-0.5)]:
+        key, constant = explore.js_form(op)
+        assert key in explore.JS_OPS
+    every = drawing_order(every_op_graph(**EVERY_OP))
+    used = {v.op.name for v in every if v.op is not None}
+    assert {op.name for op in ops} <= used  # the browser test below covers all of them
+
+
+def test_an_op_without_a_javascript_form_is_refused(tmp_path):
+    mystery = engine.Op("mystery", lambda x, out: (1.0,), ("1",))
+    x = Value(2.0, "x")
+    y = engine._node1(3.0, mystery, x, 1.0)
+    with pytest.raises(ValueError, match="cannot evaluate the op 'mystery'"):
+        explore_html(y, tmp_path / "p.html")
+    assert not (tmp_path / "p.html").exists()
+
+
+def test_the_page_is_self_contained(tmp_path):
+    page = explore_html(seed_graph(**SEED), tmp_path / "p.html").read_text(encoding="utf-8")
+    assert "<svg" in page and 'id="graph-data"' in page
+    assert not re.search(r"<script[^>]*\bsrc=|<link|<img|<iframe|@import|url\(", page)
+    # the only URLs are XML namespace names, which are never fetched
+    assert set(re.findall(r"https?://[^\s\"']+", page)) <= {
+        "http://www.w3.org/2000/svg", "http://www.w3.org/1999/xlink"}
+
+
+def test_the_diagram_shows_gradients_without_touching_grad_fields(tmp_path):
+    root = seed_graph(**SEED)  # backward has not run: every .grad is 0
+    page = explore_html(root, tmp_path / "p.html").read_text(encoding="utf-8")
+    assert "grad &#45;0.1884" in page  # dloss/dw1, in w1's box, so the box is sized for it
+    assert all(v.grad == 0.0 for v in drawing_order(root))
+
+
+def test_export_graph_lists_leaves_and_ops_in_drawing_order():
+    root = seed_graph(**SEED)
+    graph = explore.export_graph(root)
+    topo = drawing_order(root)
+    assert [n["name"] for n in graph["nodes"]][:5] == ["w1", "w2", "x1", "x2", "b"]
+    assert [topo[k].label for k in graph["leaves"]] == ["w1", "w2", "x1", "x2", "b", "y"]
+    assert [n["op"] for n in graph["nodes"] if n["op"]] == ["linear", "sigmoid", "-", "**c"]
+    assert graph["nodes"][-1]["c"] == 2.0
+
+
+def test_bad_arguments(tmp_path):
+    with pytest.raises(TypeError, match="needs a Value"):
+        explore_html(1.5, tmp_path / "p.html")
+    with pytest.raises(ValueError, match="lr"):
+        explore_html(seed_graph(**SEED), tmp_path / "p.html", lr=-1.0)
+    with pytest.raises(TypeError, match="params"):
+        explore_html(seed_graph(**SEED), tmp_path / "p.html", params=[1.0])
+    big = Value.sum([Value(float(i)) * 2 for i in range(200)])
+    with pytest.raises(ValueError, match="max_nodes"):
+        explore_html(big, tmp_path / "p.html")
+
+
+def test_graph_command_writes_the_page(tmp_path):
+    page = tmp_path / "page.html"
+    assert main(["graph", "--out", str(tmp_path / "g.svg"), "--explore", str(page)]) == 0
+    text = page.read_text(encoding="utf-8")
+    ticked = re.findall(r'<tr id="leaf\d+">.*?class="name">(\w+)<.*?class="train"( checked)?',
+                        text)
+    assert ticked == [("w1", " checked"), ("w2", " checked"), ("x1", ""), ("x2", ""),
+                      ("b", " checked"), ("y", "")]
+
+
+# ---- in Chromium ---------------------------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def browser():
+    try:
+        from playwright.sync_api import Error, sync_playwright
+    except ImportError:
+        missing("playwright is not installed: pip install -e '.[test]'")
+    path = shutil.which("chromium")
+    if path is None:
+        missing("no chromium on PATH (Debian/Ubuntu: apt-get install chromium)")
+    with sync_playwright() as playwright:
+        try:
+            chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
+        except Error as error:
+            missing(f"chromium at {path} does not start: {error}")
+        yield chromium
+        chromium.close()
+
+
+@pytest.fixture
+def open_page(browser, tmp_path):
+    opened = []
+
+    def load(root, **options):
+        path = explore_html(root, tmp_path / "page.html", **options)
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        problems, requests = [], []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(path.resolve().as_uri())
+        page.wait_for_function("window.explorer !== undefined")
+        opened.append((page, problems, requests, path.resolve().as_uri()))
+        return page
+
+    yield load
+    for page, problems, requests, url in opened:
+        assert problems == [], problems
+        assert requests == [url], f"the page fetched more than itself: {requests}"
+        page.close()
+
+
+def page_numbers(page):
+    return page.evaluate("[explorer.data(), explorer.grad(), explorer.local()]")
+
+
+def assert_page_matches_engine(page, root):
+    data, grads, local = page_numbers(page)
+    topo = drawing_order(root)
+    engine_data, engine_grads = engine_numbers(root)
+    assert len(data) == len(topo)
+    for k, v in enumerate(topo):
+        assert close(data[k], engine_data[k]), (k, v, data[k], engine_data[k])
+        assert close(grads[k], engine_grads[k]), (k, v, grads[k], engine_grads[k])
+        for i, d in enumerate(v.local_grads):
+            assert close(local[k][i], d), (k, i, v, local[k][i], d)
+
+
+@pytest.mark.parametrize("build", [lambda: seed_graph(**SEED), lambda: every_op_graph(**EVERY_OP),
+                                   mlp_loss_graph], ids=["seed", "every_op", "mlp_loss"])
+def test_at_the_start_the_page_agrees_with_the_engine(open_page, build):
+    page = open_page(build())
+    assert_page_matches_engine(page, build())
+
+
+def diagram_texts(page):
+    """{k: (data text, grad text)} of the value boxes, and {(k, i): edge label} of the arrows."""
+    boxes = page.evaluate("""() => {
+      const out = {};
+      document.querySelectorAll('#diagram g.node').forEach(g => {
+        const m = /^v(\\d+)$/.exec(g.querySelector('title').textContent.trim());
+        if (m) out[m[1]] = [...g.querySelectorAll('text')].map(t => t.textContent);
+      });
+      return out; }""")
+    edges = page.evaluate("""() => [...document.querySelectorAll('#diagram text[data-node]')]
+      .map(t => [+t.dataset.node, +t.dataset.operand, t.textContent])""")
+    return boxes, {(k, i): text for k, i, text in edges}
+
+
+def assert_diagram_shows(page, root):
+    boxes, edges = diagram_texts(page)
+    topo = drawing_order(root)
+    data, grads = engine_numbers(root)
+    for k, v in enumerate(topo):
+        assert f"data {fmt(data[k])}" in boxes[str(k)], (k, boxes[str(k)])
+        assert f"grad {fmt(grads[k])}" in boxes[str(k)], (k, boxes[str(k)])
+    labelled = [(k, i) for k, v in enumerate(topo) for i in range(len(v.operands))]
+    assert set(edges) == set(labelled)
+    for k, i in labelled:
+        assert edges[k, i].endswith(" = " + fmt(topo[k].local_grads[i])), (k, i, edges[k, i])
+
+
+def test_moving_a_slider_changes_the_numbers_as_the_engine_predicts(open_page, tmp_path):
+    page = open_page(seed_graph(**SEED), params=["w1", "w2", "b"])
+    assert_diagram_shows(page, seed_graph(**SEED))
+    slider = page.locator("#leaf0 .range")  # w1, the first leaf
+    box = slider.bounding_box()
+    page.mouse.click(box["x"] + 0.85 * box["width"], box["y"] + box["height"] / 2)
+    w1 = page.evaluate("explorer.data()[0]")
+    assert w1 > SEED["w1"] + 0.5  # the slider spans w1 +- 1
+    moved = dict(SEED, w1=w1)
+    assert_page_matches_engine(page, seed_graph(**moved))
+    assert_diagram_shows(page, seed_graph(**moved))
+    loss = seed_graph(**moved).data
+    assert page.locator("#root-value").inner_text() == str(float(f"{loss:.6g}"))
+    shot = page.screenshot(path=str(tmp_path / "explore_slider.png"), full_page=True)
+    assert shot[:4] == b"\x89PNG"
+
+
+def test_nudge_readout_is_the_loss_change_next_to_grad_times_eps(open_page):
+    page = open_page(seed_graph(**SEED))
+    page.locator("#leaf1 .select").check()  # w2
+    page.fill("#eps", "0.01")
+    nudge = page.evaluate("explorer.nudge()")
+    before = seed_graph(**SEED)
+    after = seed_graph(**dict(SEED, w2=SEED["w2"] + 0.01))
+    g = grads_by_label(before)["w2"]
+    assert nudge["leaf"] == 1 and nudge["eps"] == 0.01
+    assert close(nudge["delta"], after.data - before.data)
+    assert close(nudge["predicted"], g * 0.01)
+    text = page.locator("#nudge").inner_text()
+    assert "loss(w2 + ε) − loss(w2) = " + str(float(f"{after.data - before.data:.6g}")) in text
+    assert "dloss/dw2 · ε = " in text and str(float(f"{g * 0.01:.6g}")) in text
+
+
+def test_sgd_steps_follow_the_engine_and_trace_the_loss(open_page, tmp_path):
+    page = open_page(seed_graph(**SEED), params=["w1", "w2", "b"], lr=0.5)
+    for _ in range(3):
+        page.click("#step")
+    leaves, losses = dict(SEED), []
+    for _ in range(4):
+        root = seed_graph(**leaves)
+        losses.append(root.data)
+        grads = grads_by_label(root)
+        for name in ("w1", "w2", "b"):
+            leaves[name] -= 0.5 * grads[name]
+    trace = page.evaluate("explorer.trace()")
+    assert len(trace) == 4 and all(close(a, b) for a, b in zip(trace, losses))
+    assert losses[-1] < losses[0]
+    last = page.locator("#trace-list").inner_text().splitlines()[-1]
+    assert last == "step 3: " + str(float(f"{losses[-1]:.6g}"))
+    points = page.get_attribute("#trace-line", "points").split()
+    assert len(points) == 4
+    page.screenshot(path=str(tmp_path / "explore_sgd.png"), full_page=True)
+    page.click("#reset")
+    assert page.evaluate("explorer.trace()") == [losses[0]]
+
+
+@pytest.mark.parametrize("ci, outcome, code", [("", "1 skipped", 0), ("true", "1 error", 1)])
+def test_without_chromium_the_browser_tests_skip_but_fail_under_ci(tmp_path, ci, outcome, code):
+    """A developer without chromium gets a skip with the reason; CI (CI=true) gets a failure."""
+    env = dict(os.environ, PATH=str(tmp_path), CI=ci,
+               PYTHONPATH=os.pathsep.join([str(ROOT), os.environ.get("PYTHONPATH", "")]))
+    done = subprocess.run(
+        [sys.executable, "-m", "pytest", "-q", "-rsf", "-p", "no:cacheprovider",
+         f"{__file__}::test_nudge_readout_is_the_loss_change_next_to_grad_times_eps"],
+        capture_output=True, text=True, cwd=ROOT, env=env, timeout=300)
+    assert outcome in done.stdout and done.returncode == code, done.stdout + done.stderr
+    assert "no chromium on PATH" in done.stdout
