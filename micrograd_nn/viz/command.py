@@ -20,7 +20,7 @@ from .explain import explain
 from .explore import explore_html
 from .expr import METHODS, parse_assignments, parse_expr
 from .naming import find_by_label
-from .rendering import FORMATS, render
+from .rendering import FORMATS, TIMEOUT_SECONDS, render
 from .seed import SEED_PARAMETERS, seed_neuron
 from .trace import trace_html
 
@@ -50,6 +50,9 @@ def add_graph_arguments(parser: argparse.ArgumentParser) -> None:
                           "(default graph.svg)")
     out.add_argument("--format", choices=FORMATS, default=None,
                      help="the format, when the suffix of --out does not say it")
+    out.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                     help=f"stop the layout after this many seconds with an error (default "
+                          f"{TIMEOUT_SECONDS:g})")
     out.add_argument("--trace", metavar="HTML",
                      help="also write a self-contained HTML page stepping through backward")
     out.add_argument("--explore", metavar="HTML",
@@ -149,7 +152,7 @@ def _run_graph(args: argparse.Namespace) -> list:
                        legend=not args.no_legend)
     if args.explain:
         print(explain(root, _find(root, args.explain, "--explain")))
-    written = [render(graph, path, format=format)]
+    written = [render(graph, path, format=format, timeout=args.timeout)]
     if args.trace:
         written.append(trace_html(root, args.trace, rankdir=args.rankdir, params=params,
                                   max_nodes=args.max_nodes))

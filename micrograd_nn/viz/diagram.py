@@ -181,6 +181,7 @@ def _draw(root: Value, options: _Options, *, max_nodes: int = DEFAULT_MAX_NODES,
                 f"draw_network(model) for the whole network, or raise max_nodes")
     else:
         _full_scene(scene, topo, namer, options, root, param_values, param_labels, frame)
+    _keep_layout_fast(scene)
     on_path = None
     if highlight is not None:
         on_path = _paths_to(scene, _resolve(highlight, root, scene))
@@ -406,6 +407,72 @@ def _collapsed_scene(scene, topo, namer, options, root, param_values, param_labe
         scene.add(_value_node(key, v, namer, role, frame), v)
         if not v.is_leaf():
             scene.edges.append(_Edge(f"op{index[v]}", key))
+
+
+# -------------------------------------------------------------------------------------------------
+# Shapes that make the layout slow
+
+# The layout program's work grows with the total length of the edges, counted in ranks (columns
+# with rankdir=LR): an edge spanning k ranks is routed through k - 1 hidden points. x+x+...+x over
+# 241 values spans about 58,000 ranks and takes minutes; past this budget, the longest edges are
+# cut (see _keep_layout_fast). A drawing of a few hundred values spans a few hundred ranks.
+SPAN_BUDGET = 1000
+
+
+def _keep_layout_fast(scene: _Scene) -> None:
+    """Make the scene cheap to lay out, without changing what it says.
+
+    - Parallel edges (the same operand twice, as in ``x*x``) are drawn once, their labels
+      joined and counted: ``d/dx = x = 3 (×2)``.
+    - While the edges span more than ``SPAN_BUDGET`` ranks in total, the longest one is cut:
+      its source is drawn again beside its destination, titled "<name> (again)", with the
+      same data and grad.
+    """
+    merged: dict = {}
+    for edge in scene.edges:
+        merged.setdefault((edge.src, edge.dst), []).append(edge)
+    scene.edges = [_merge(group) for group in merged.values()]
+    rank: dict = {}
+    incoming: dict = {}
+    for edge in scene.edges:
+        incoming.setdefault(edge.dst, []).append(edge.src)
+    for key in scene.nodes:     # drawing order: sources before the nodes they feed
+        rank[key] = 1 + max((rank[src] for src in incoming.get(key, ())), default=-1)
+    first_reader: dict = {}     # the layout puts a source just before its first reader
+    for edge in scene.edges:
+        if edge.src not in incoming:
+            first_reader[edge.src] = min(first_reader.get(edge.src, rank[edge.dst]),
+                                         rank[edge.dst])
+    for key, reader in first_reader.items():
+        rank[key] = reader - 1
+    spans = sorted(((rank[e.dst] - rank[e.src], i) for i, e in enumerate(scene.edges)),
+                   reverse=True)
+    total = sum(span for span, _ in spans)
+    key_of = {key: value for value, keys in scene.where.items() for key in keys}
+    for span, i in spans:
+        if total <= SPAN_BUDGET or span <= 1:
+            break
+        edge = scene.edges[i]
+        original = scene.nodes[edge.src]
+        copy = _Node(f"{edge.src}_again{i}", original.kind,
+                     title=f"{original.title or original.caption or fmt(original.data)} (again)",
+                     data=original.data, grad=original.grad, role=original.role,
+                     text=original.text, cluster=original.cluster)
+        scene.add(copy, key_of.get(edge.src))
+        edge.src = copy.key
+        total -= span - 1
+
+
+def _merge(edges: list) -> _Edge:
+    """One edge for the parallel ``edges``: each distinct label once, with how often it occurs."""
+    if len(edges) == 1:
+        return edges[0]
+    counts: dict = {}
+    for edge in edges:
+        counts[edge.label or ""] = counts.get(edge.label or "", 0) + 1
+    label = "; ".join(f"{text} (×{n})" if text and n > 1 else (text or f"×{n}")
+                      for text, n in counts.items())
+    return _Edge(edges[0].src, edges[0].dst, label, edges[0].tooltip)
 
 
 # -------------------------------------------------------------------------------------------------

@@ -10,6 +10,10 @@ The ``graphviz`` package only writes DOT; pictures need a layout program. Looked
    to ``sys.executable``.
 
 If none is found, ``RendererNotFoundError`` says how to get one; DOT files need no renderer.
+
+A layout that takes longer than ``timeout`` seconds (default ``TIMEOUT_SECONDS``, 60; change
+the module constant or pass ``timeout=``) is stopped, and ``RenderError`` says so: a graph that
+slow is too big to read anyway.
 """
 
 from __future__ import annotations
@@ -24,6 +28,7 @@ import sysconfig
 
 import graphviz
 
+from .._checks import positive_number
 from ..engine import Value
 
 __all__ = ["RendererNotFoundError", "RenderError", "find_renderer", "pipe", "render",
@@ -32,7 +37,7 @@ __all__ = ["RendererNotFoundError", "RenderError", "find_renderer", "pipe", "ren
 FORMATS = ("svg", "png", "dot")
 ENV_VAR = "MICROGRAD_NN_DOT"
 PNG_DPI = 150           # sharper than Graphviz's default 96 dpi, still small files
-TIMEOUT_SECONDS = 600   # a layout that long is a bug or an absurd graph; say so instead of hanging
+TIMEOUT_SECONDS = 60    # a layout that long is a bug or an absurd graph; say so instead of hanging
 
 
 class RendererNotFoundError(RuntimeError):
@@ -94,12 +99,27 @@ def _source(graph) -> str:
                     f"got {type(graph).__name__}")
 
 
-def pipe(graph, format: str = "svg") -> bytes:
+def _format(format) -> str:
+    if not isinstance(format, str):
+        raise TypeError(f"format must be a str, one of {', '.join(FORMATS)}, "
+                        f"got {type(format).__name__}: {format!r}")
+    return format.lower()
+
+
+def _timeout(timeout) -> float:
+    if timeout is None:
+        return TIMEOUT_SECONDS
+    return positive_number(timeout, "timeout")
+
+
+def pipe(graph, format: str = "svg", *, timeout: float | None = None) -> bytes:
     """Render a graph (or DOT text) to ``format`` ("svg" or "png") and return the bytes.
 
-    The renderer reads DOT on stdin and writes the picture on stdout; a non-zero exit raises
-    RenderError with its stderr.
+    The renderer reads DOT on stdin and writes the picture on stdout; a non-zero exit, or a
+    layout running past ``timeout`` seconds (default ``TIMEOUT_SECONDS``), raises RenderError.
     """
+    format = _format(format)
+    seconds = _timeout(timeout)
     source = _source(graph)
     if format == "dot":
         return source.encode("utf-8")
@@ -111,10 +131,11 @@ def pipe(graph, format: str = "svg") -> bytes:
         command.append(f"-Gdpi={PNG_DPI}")
     try:
         done = subprocess.run(command, input=source.encode("utf-8"), capture_output=True,
-                              timeout=TIMEOUT_SECONDS, check=False)
+                              timeout=seconds, check=False)
     except subprocess.TimeoutExpired:
-        raise RenderError(f"{program} took more than {TIMEOUT_SECONDS} s to lay out the graph; "
-                          f"draw a smaller or collapsed graph") from None
+        raise RenderError(f"{program} took more than the time limit of {seconds:g} s to lay out "
+                          f"the graph and was stopped; draw a smaller or collapsed graph, or "
+                          f"allow more time (timeout=, --timeout)") from None
     except OSError as error:
         raise RenderError(f"could not run the renderer {program}: {error}") from None
     if done.returncode != 0:
@@ -124,23 +145,25 @@ def pipe(graph, format: str = "svg") -> bytes:
     return done.stdout
 
 
-def render(graph, path, *, format: str | None = None) -> pathlib.Path:
+def render(graph, path, *, format: str | None = None,
+           timeout: float | None = None) -> pathlib.Path:
     """Write ``graph`` to ``path`` as SVG, PNG or DOT, chosen by ``format`` or the path's suffix.
 
     ``graph`` is what ``draw_graph``/``draw_network`` return (any graphviz graph), DOT text, or
     a Value (drawn with ``draw_graph``'s defaults).
 
     The file appears whole or not at all: it is written to a temporary file in the same
-    directory, then moved into place with ``os.replace``. Returns the path written.
+    directory, then moved into place with ``os.replace``. Returns the path written. The layout
+    may take ``timeout`` seconds (default ``TIMEOUT_SECONDS``), then RenderError.
     """
     path = pathlib.Path(path)
-    fmt = (format or path.suffix.lstrip(".")).lower()
+    fmt = _format(path.suffix.lstrip(".") if format is None else format)
     if fmt == "gv":
         fmt = "dot"
     if fmt not in FORMATS:
         raise ValueError(f"cannot tell the format of {str(path)!r}: give it a suffix .svg, .png "
                          f"or .dot, or pass format= one of {', '.join(FORMATS)}")
-    data = pipe(graph, fmt)
+    data = pipe(graph, fmt, timeout=timeout)
     return write_atomically(path, data)
 
 
