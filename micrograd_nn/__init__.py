@@ -6,6 +6,8 @@ The engine (``Value``, ``grad``, ``no_grad``), the networks built on it (``MLP``
 ``import micrograd_nn`` stays quick.
 """
 
+import sys
+
 from . import datasets, losses, optim
 from .engine import Op, Value, enable_grad, grad, hessian, is_grad_enabled, no_grad
 from .gradcheck import gradcheck, numerical_grad
@@ -31,6 +33,10 @@ __all__ = [
     "make_moons", "make_circles", "make_xor", "make_blobs", "make_spiral",
     *_VIZ, *_PLOTS,
 ]
+
+
+if "IPython" in sys.modules:  # in a notebook: a Value displays as its diagram
+    from .viz import jupyter as _jupyter  # noqa: F401
 
 
 def __getattr__(name: str):

@@ -26,14 +26,14 @@ import numpy as np
 
 from . import _checks
 from .engine import Value, _leaf, _linear_node
+from .ops import OPS
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS"]
 
-# name -> the Value method applied to z; "linear" is None: the neuron returns z itself
+# name -> the Value method applied to z, for every op the table marks as an activation;
+# "linear" is None: the neuron returns z itself
 _ACTIVATION_FUNCTIONS: dict[str, Callable[[Value], Value] | None] = {
-    "relu": Value.relu,
-    "sigmoid": Value.sigmoid,
-    "tanh": Value.tanh,
+    **{op.name: getattr(Value, op.method) for op in OPS if op.activation},
     "linear": None,
 }
 ACTIVATIONS: tuple[str, ...] = tuple(_ACTIVATION_FUNCTIONS)
@@ -49,6 +49,21 @@ def _check_activation(activation: Any, what: str = "activation") -> Callable | N
             f"unknown {what} {activation!r}; valid: {', '.join(repr(a) for a in ACTIVATIONS)}"
         )
     return _ACTIVATION_FUNCTIONS[activation]
+
+
+def _micrograd_nonlin(activation: Any, nonlin: Any) -> Any:
+    """micrograd's ``nonlin=True/False`` (also given in the activation's place) as an activation:
+    True is "relu", False is "linear"."""
+    if isinstance(activation, bool):
+        activation, nonlin = "relu", activation
+    if nonlin is None:
+        return activation
+    if not isinstance(nonlin, bool):
+        raise TypeError(f"nonlin must be True or False, got {type(nonlin).__name__}: {nonlin!r}")
+    if activation != "relu":
+        raise ValueError(f"give either nonlin (micrograd's spelling) or activation, not both "
+                         f"(got nonlin={nonlin!r}, activation={activation!r})")
+    return "relu" if nonlin else "linear"
 
 
 def _check_init(init: Any) -> str:
@@ -153,11 +168,14 @@ class Neuron(Module):
     ``activation`` is one of "relu", "sigmoid", "tanh", "linear"; ``init`` one of "uniform",
     "xavier", "he" (see `_initial_weights`); ``rng`` a ``random.Random`` (None: the global
     ``random`` module). ``fan_out`` is the width of the layer the neuron sits in, used only by
-    xavier. Parameters are labelled "w1", ..., "wn", "b".
+    xavier. Parameters are labelled "w1", ..., "wn", "b". micrograd's ``Neuron(nin,
+    nonlin=False)`` works too (``nonlin=True`` is relu, False linear), and ``.nonlin`` reads it.
     """
 
     def __init__(self, nin: int, activation: str = "relu", init: str = "uniform",
-                 rng: random.Random | None = None, *, fan_out: int = 1):
+                 rng: random.Random | None = None, *, fan_out: int = 1,
+                 nonlin: bool | None = None):
+        activation = _micrograd_nonlin(activation, nonlin)
         self.nin = _check_size(nin, "nin")
         self._act = _check_activation(activation)
         self.activation = activation
@@ -166,6 +184,11 @@ class Neuron(Module):
                                    _check_rng(rng))
         self.w = [Value(w, f"w{i + 1}") for i, w in enumerate(weights)]
         self.b = Value(0.0, "b")
+
+    @property
+    def nonlin(self) -> bool:
+        """micrograd's flag: True unless the activation is "linear"."""
+        return self.activation != "linear"
 
     def _forward(self, x: list) -> Value:
         # x is already a list of Values of the right length: the hot path checks nothing
@@ -191,10 +214,12 @@ class Layer(Module):
     """``nout`` neurons reading the same ``nin`` inputs; calling it always returns a list.
 
     Parameters are labelled "N1.w1", ..., "N1.b", "N2.w1", ... (neurons numbered from 1).
+    micrograd's ``Layer(nin, nout, nonlin=False)`` works too, and ``.nonlin`` reads it.
     """
 
     def __init__(self, nin: int, nout: int, activation: str = "relu", init: str = "uniform",
-                 rng: random.Random | None = None):
+                 rng: random.Random | None = None, *, nonlin: bool | None = None):
+        activation = _micrograd_nonlin(activation, nonlin)
         self.nin = _check_size(nin, "nin")
         self.nout = _check_size(nout, "nout")
         self._act = _check_activation(activation)
@@ -206,6 +231,8 @@ class Layer(Module):
                         for _ in range(self.nout)]
         for j, neuron in enumerate(self.neurons):
             neuron._prefix_labels(f"N{j + 1}.")
+
+    nonlin = Neuron.nonlin
 
     def _forward(self, x: list) -> list:
         # Neuron._forward inlined (all neurons of a layer share the activation): this loop runs

@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from typing import Mapping
 
 from ..engine import LINEAR, MUL, SUM, Value
-from ..nn import ACTIVATIONS
+from ..ops import OPS
 from .naming import Namer, drawing_order, find_by_label, fmt
 from .rendering import Diagram
 
@@ -330,7 +330,7 @@ def _expanded_linear(scene, k: int, v: Value, namer: Namer, options: _Options) -
 
 # What a neuron of nn applies after its linear node: nn's activation names ("linear" there means
 # none), which are also the names of the Value methods and of the engine Ops they record.
-_ACTIVATIONS = frozenset(ACTIVATIONS) - {"linear"}
+_ACTIVATIONS = frozenset(op.name for op in OPS if op.activation)
 
 
 def _consumers(topo: list) -> dict:

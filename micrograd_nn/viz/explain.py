@@ -8,7 +8,8 @@ backward computed.
 
 Like ``Value.backward``, a value whose own gradient d root / d v is exactly 0 passes nothing on,
 so every path through it contributes 0, even when a later factor is infinite (sqrt at 0): the
-sum then agrees with backward where the bare product 0 * inf would be nan.
+sum then agrees with backward where the bare product 0 * inf would be nan. Along a path, too,
+a factor exactly 0 makes the product 0 (backward's zero rule, ``engine._term``).
 """
 
 from __future__ import annotations
@@ -16,7 +17,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..engine import Value, grad
+from ..engine import Value, _term, grad
 from .naming import Namer, drawing_order, find_by_label, fmt
 
 __all__ = ["explain", "DEFAULT_MAX_PATHS"]
@@ -67,7 +68,7 @@ def explain(root: Value, wrt: Value | str, *, max_paths: int = DEFAULT_MAX_PATHS
             if p in count:
                 c += count[p]
                 if p is wrt or gradients[p] != 0.0:
-                    t += local * total[p]
+                    t += _term(local, total[p])
         if c:
             count[v] = c
             total[v] = t
@@ -107,6 +108,8 @@ def explain(root: Value, wrt: Value | str, *, max_paths: int = DEFAULT_MAX_PATHS
         if stop is not None and product != 0.0:
             product_text += (f", counted as 0: {_d(top)}/{_d(namer.named(stop))} = 0 and "
                              f"backward passes nothing on from {namer.name(stop)}")
+        elif product != product and any(v.local_grads[i] == 0.0 for v, _, i in path):
+            product_text += ", counted as 0: a factor is exactly 0 and zero wins, as in backward"
         rows.append(("= product", "", product_text))
         width = max(len(f) for f, _, _ in rows)
         fwidth = max(len(f) for _, f, _ in rows)

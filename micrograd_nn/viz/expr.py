@@ -3,9 +3,10 @@
     --expr "(x*w + b).sigmoid()" --set x=1.5 w=0.25 b=0.1
 
 The text is parsed with ``ast`` and only this is evaluated: names given by ``--set``, numeric
-constants, ``+ - * / **``, unary ``-`` and ``+``, parentheses, and the calls ``.exp() .log()
-.relu() .sigmoid() .tanh() .abs() .sqrt() .softplus()`` without arguments. Anything else is a
-ValueError that says what is allowed. Nothing is ever passed to ``eval``.
+constants, ``+ - * / **``, unary ``-`` and ``+``, parentheses, and calls without arguments of
+the Value methods the op table admits (``expr=True`` in ``micrograd_nn.ops``: ``.exp() .log()
+.relu() .sigmoid() .tanh() .abs() .sqrt() .softplus()``). Anything else is a ValueError that
+says what is allowed. Nothing is ever passed to ``eval``.
 """
 
 from __future__ import annotations
@@ -16,10 +17,11 @@ import re
 from typing import Iterable, Mapping
 
 from ..engine import Value
+from ..ops import OPS
 
 __all__ = ["parse_expr", "parse_assignments", "METHODS", "ExpressionError"]
 
-METHODS = ("exp", "log", "relu", "sigmoid", "tanh", "abs", "sqrt", "softplus")
+METHODS = tuple(op.method for op in OPS if op.expr and op.method)
 MAX_LENGTH = 2000   # longer text is not an expression anyone types; refuse before parsing
 _ALLOWED = ("names given with --set, numbers, + - * / **, unary -, parentheses and the methods "
             + ", ".join(f".{m}()" for m in METHODS))

@@ -1,4 +1,8 @@
-"""Rich display in Jupyter: a Value, or a diagram, shows as its SVG picture."""
+"""Rich display in Jupyter: a Value, or a diagram, shows as its SVG picture.
+
+Importing this module gives ``Value`` its ``_repr_mimebundle_`` (the engine knows nothing of
+diagrams); ``import micrograd_nn`` imports it when IPython is running.
+"""
 
 from __future__ import annotations
 
@@ -48,3 +52,11 @@ def repr_mimebundle(obj, include: Iterable[str] | None = None,
         if _TEXT in bundle:
             bundle[_TEXT] += f"\n(no picture: {error})"
     return bundle
+
+
+def _value_mimebundle(self, include=None, exclude=None) -> dict:
+    """Jupyter shows a Value as its chain-rule diagram."""
+    return repr_mimebundle(self, include, exclude)
+
+
+Value._repr_mimebundle_ = _value_mimebundle

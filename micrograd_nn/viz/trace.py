@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from ..engine import Value, topological_order
+from ..engine import Value, backward_walk
 from .diagram import DEFAULT_MAX_NODES, _draw, _Frame, _options
 from .naming import Namer, drawing_order, fmt
 from .rendering import pipe, write_atomically
@@ -46,23 +46,13 @@ def trace_backward(root: Value) -> Iterator[Frame]:
     if not isinstance(root, Value):
         raise TypeError(f"trace_backward needs a Value, got {type(root).__name__}")
     namer = Namer(drawing_order(root))
-    grads = {root: 1.0}
     top = namer.named(root)
-    yield Frame(0, root, dict(grads), (),
+    yield Frame(0, root, {root: 1.0}, (),
                 f"seed: {Namer.d(top)}/{Namer.d(top)} = 1")
-    step = 0
-    # The loop of Value.backward (engine.py), replayed with frames: keep the two in step. Same
-    # order, same sums, same rule that a node whose gradient is exactly 0 passes nothing on.
-    for v in reversed(topological_order(root)):
-        if v.is_leaf():
-            continue
-        step += 1
-        g = grads[v]
+    for step, (v, g, grads) in enumerate(backward_walk(root), start=1):
         received = []
         parts = []
         for p, local in zip(v.operands, v.local_grads):
-            # like backward, a zero gradient passes nothing (0 * inf stays 0, not nan)
-            grads[p] = grads.get(p, 0.0) + (g * local if g != 0.0 else 0.0)
             if p not in received:
                 received.append(p)
             parts.append(f"{Namer.d(top)}/{Namer.d(namer.named(p))} += {fmt(g)} * {fmt(local)}")

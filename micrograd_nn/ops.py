@@ -1,0 +1,335 @@
+"""The table of operations: one row per op, holding everything about it.
+
+A row is an `Op`: its name, its forward (floats to a float, raising its domain errors), its
+rule of local derivatives, the same derivatives as formula text for the diagrams, and flags
+the rest of the package reads (the ``Value`` method it becomes, whether it is a neuron
+activation, whether ``graph --expr`` may call it). Backward, ``grad(create_graph=True)``, the
+edge labels, ``explain`` and ``micrograd_nn.testing.check_op`` all read the row; none keeps its
+own copy of the calculus, and no other module lists the ops by hand.
+
+How a row is written (``sin``, not built in, as the example)::
+
+    SIN = Op("sin", math.sin,
+             lambda x, out: (COS(x),),      # d sin(x)/dx = cos(x): call the cos op, not math.cos
+             ("cos({0})",), method="sin", expr=True)
+    COS = Op("cos", math.cos, lambda x, out: (-SIN(x),), ("-sin({0})",), method="cos")
+
+* ``forward(x, ...)`` takes floats and returns a float. Outside the domain it raises ValueError
+  (or ZeroDivisionError, OverflowError) naming the op and the operand. NaN in gives NaN out.
+* ``rule(x, ..., out)`` returns the tuple d out / d operand_i. It is called with floats at
+  forward time (the numbers are stored on the node) and with Values by
+  ``grad(create_graph=True)`` (the result is a graph, differentiated again for higher orders).
+  So it may use only arithmetic and op calls: an op called on floats is its forward, on a
+  Value it records a node. A rule written with ``math.cos`` gives a right first derivative and
+  a silently wrong second one; ``check_op`` catches that. A step or a convention at a point
+  (relu, abs, pow at 0) reads the number with ``value_of`` and returns a constant there.
+* ``formulas`` gives the same derivatives as text templates: ``{0}``, ``{1}`` stand for the
+  operands, ``{out}`` for the result.
+* An n-ary op (``arity=None``) takes its operands as one sequence: ``forward(xs)``,
+  ``rule(xs, out)``, ``formulas(i, n)`` a function.
+* ``code`` maps a backend name to a forward expression template (``{0}``, ``{1}`` ... for the
+  operands), for code generation; a backend lists only the ops it can express.
+
+Adding an op is one row here (and one row in tests/test_ops.py): its ``method`` becomes a
+``Value`` method, ``expr=True`` admits it to ``graph --expr``, ``activation=True`` makes it a
+neuron activation in ``nn`` and the diagrams. A user-defined op needs no row: ``Op(...)`` anywhere,
+then call it on Values.
+"""
+
+from __future__ import annotations
+
+import math
+import operator
+from typing import Callable, Sequence
+
+__all__ = ["Op", "OPS", "value_of", "ADD", "SUB", "MUL", "DIV", "NEG", "POW", "EXP", "LOG",
+           "RELU", "ABS", "SIGMOID", "TANH", "SOFTPLUS", "SQRT", "SUM", "LINEAR", "LOGSUMEXP",
+           "powc"]
+
+
+class Op:
+    """One operation: name, forward, rule of local derivatives, formula text and flags.
+
+    ``op(*operands)`` applies it: with a Value among the operands the result is a Value recorded
+    in the graph (a leaf under ``no_grad()``); with plain numbers only it is the forward, a
+    float, which is what lets a rule call ops on floats and Values alike. An n-ary op is called
+    with one sequence, ``op(values)``.
+    Another number-like type takes over the call by defining ``__apply_op__(op, operands)``
+    (``Value`` does; a symbolic tracer can too).
+    """
+
+    __slots__ = ("name", "forward", "rule", "formulas", "arity", "method", "activation", "expr",
+                 "code", "doc")
+
+    def __init__(self, name: str, forward: Callable, rule: Callable,
+                 formulas: Sequence[str] | Callable = (), *, arity: int | None = 1,
+                 method: str | None = None, activation: bool = False, expr: bool = False,
+                 code: dict | None = None, doc: str = ""):
+        if not isinstance(name, str) or not name:
+            raise TypeError(f"Op name must be a non-empty str, got {name!r}")
+        for what, f in (("forward", forward), ("rule", rule)):
+            if not callable(f):
+                raise TypeError(f"Op {name!r}: {what} must be callable, got {type(f).__name__}")
+        if arity is not None and (type(arity) is not int or arity < 1):
+            raise ValueError(f"Op {name!r}: arity must be an int >= 1 or None (n-ary), "
+                             f"got {arity!r}")
+        if arity is not None and not callable(formulas) and len(formulas) not in (0, arity):
+            raise ValueError(f"Op {name!r}: {arity} operand(s) need {arity} formulas, "
+                             f"got {len(formulas)}")
+        self.name = name
+        self.forward = forward
+        self.rule = rule
+        self.formulas = formulas
+        self.arity = arity
+        self.method = method
+        self.activation = activation
+        self.expr = expr
+        self.code = dict(code or {})
+        self.doc = doc
+
+    @property
+    def local(self) -> Callable:
+        """The rule (the name the diagrams use: local derivatives)."""
+        return self.rule
+
+    def formula(self, i: int, n: int) -> str:
+        """The template of d out / d operand ``i`` of ``n`` ("?" when the row gives none)."""
+        f = self.formulas
+        if callable(f):
+            return f(i, n)
+        return f[i] if i < len(f) else "?"
+
+    def __call__(self, *operands):
+        if self.arity is None:
+            if len(operands) != 1:
+                raise TypeError(f"{self.name} takes one sequence of operands, "
+                                f"got {len(operands)} arguments")
+            items = operands[0]
+            if type(items) is list and all(type(x) is float for x in items):
+                return self.forward(items)
+            return _dispatch(self, (items,), tuple(items))
+        if len(operands) != self.arity:
+            raise TypeError(f"{self.name} takes {self.arity} operand"
+                            f"{'s' if self.arity != 1 else ''}, got {len(operands)}")
+        for x in operands:
+            if type(x) is not float:
+                return _dispatch(self, operands, operands)
+        return self.forward(*operands)  # plain floats: the forward alone (as in a rule)
+
+    def __repr__(self) -> str:
+        return f"Op({self.name!r})"
+
+
+def _dispatch(op: Op, args: tuple, operands: tuple):
+    for x in operands:
+        apply = getattr(type(x), "__apply_op__", None)
+        if apply is not None:
+            return apply(op, args)
+    floats = []
+    for i, x in enumerate(operands):
+        if isinstance(x, bool) or not isinstance(x, (int, float)) and not hasattr(x, "__float__"):
+            raise TypeError(f"{op.name}: operand {i} must be a Value or a real number, "
+                            f"got {type(x).__name__}: {x!r}")
+        floats.append(float(x))
+    return op.forward(floats) if op.arity is None else op.forward(*floats)
+
+
+def value_of(x) -> float:
+    """The number inside x: ``x.data`` for a Value, x itself for a float."""
+    return x if type(x) is float else getattr(x, "data", x)
+
+
+# -------------------------------------------------------------------------------------------------
+# forwards with their domain errors (floats in, float out; NaN in, NaN out)
+
+
+def _divide(x: float, y: float) -> float:
+    if y == 0:
+        raise ZeroDivisionError(f"division by zero: {x!r} / {y!r}")
+    return x / y
+
+
+def _power(x: float, y: float) -> float:
+    if x == 0 and y < 0:
+        raise ZeroDivisionError(f"power: 0.0 ** {y!r} divides by zero (negative exponent)")
+    if x < 0 and math.isfinite(y) and not y.is_integer():
+        raise ValueError(
+            f"power: {x!r} ** {y!r} is not a real number (negative base, fractional exponent)")
+    try:
+        return x ** y
+    except OverflowError:
+        raise OverflowError(f"power: {x!r} ** {y!r} overflows a float") from None
+
+
+def _exp(x: float) -> float:
+    try:
+        return math.exp(x)
+    except OverflowError:
+        raise OverflowError(
+            f"exp({x!r}) overflows a float (exp is finite only for inputs up to about 709.78)"
+        ) from None
+
+
+def _log(x: float) -> float:
+    if x <= 0:   # written so that nan passes (to nan), as in PyTorch
+        raise ValueError(f"log({x!r}): log is defined only for positive numbers")
+    return math.log(x)
+
+
+def _sqrt(x: float) -> float:
+    if x < 0:
+        raise ValueError(f"sqrt({x!r}): sqrt is defined only for numbers >= 0")
+    return math.sqrt(x)
+
+
+def _relu(x: float) -> float:
+    return 0.0 if x <= 0 else x   # nan <= 0 is False: nan passes through, as in PyTorch
+
+
+def _sigmoid(x: float) -> float:
+    # exp of a non-positive number never overflows; this branch keeps sigmoid finite at +-1000
+    if x >= 0:
+        return 1.0 / (1.0 + math.exp(-x))
+    e = math.exp(x)
+    return e / (1.0 + e)
+
+
+def _softplus(x: float) -> float:
+    # log(1 + exp(x)) = max(x, 0) + log1p(exp(-|x|)): never overflows
+    return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
+
+
+def _linear(xs: Sequence[float]) -> float:
+    # operands w_1..w_n, x_1..x_n, b
+    n = len(xs) // 2
+    return sum(map(operator.mul, xs[:n], xs[n:-1]), xs[-1])
+
+
+def _logsumexp(xs: Sequence[float]) -> float:
+    if not xs:
+        raise ValueError("logsumexp needs at least one value")
+    if any(x != x for x in xs):
+        return math.nan   # NaN anywhere gives NaN, whatever the order (as in PyTorch)
+    m = max(xs)
+    if math.isinf(m):
+        return m
+    return m + math.log(sum([math.exp(x - m) for x in xs]))
+
+
+# -------------------------------------------------------------------------------------------------
+# rules that need a convention at a point
+
+
+def _step(x) -> float:
+    """relu'(x): 1 for x > 0, 0 for x <= 0 (0 at the kink); 1 for nan, as PyTorch."""
+    return 0.0 if (x if type(x) is float else value_of(x)) <= 0 else 1.0
+
+
+def _sign(x) -> float:
+    """|x|'(x) = sign(x), 0 at 0 and at nan as in PyTorch (a step, so a constant for Values too)."""
+    v = value_of(x)
+    return 1.0 if v > 0 else (-1.0 if v < 0 else 0.0)
+
+
+def _pow_dbase(x, y):
+    """d/dx x**y = y * x**(y-1); at x = 0 it is 0 when y == 0 and inf when 0 < y < 1."""
+    if type(y) is float and y == 0:
+        return 0.0  # x**0 is the constant 1, also at x = 0
+    if value_of(x) == 0:
+        if value_of(y) == 0:
+            return 0.0
+        if value_of(y) < 1:
+            return math.inf  # a vertical tangent (0 < y < 1) or a pole; torch says inf too
+    # an expression in y even where y == 0 (a Value exponent), so d/dy of it stays right
+    return y * _pow_or_inf(x, y - 1)
+
+
+def _pow_or_inf(x, y):
+    """x ** y; for floats an overflow gives a signed inf (a derivative may overflow where the
+    value did not: d/dx x**-1 at x = 1e-170)."""
+    if type(x) is not float or type(y) is not float:
+        return x ** y
+    try:
+        return x ** y
+    except OverflowError:
+        return -math.inf if x < 0 and y % 2 == 1 else math.inf
+
+
+def _pow_dexp(x, out):
+    """d/dy x**y = x**y * log(x), with 0 at x == 0 and nan for x < 0 (the real log is undefined)."""
+    v = value_of(x)
+    if v > 0:
+        return out * LOG(x)
+    return 0.0 if v == 0 else math.nan
+
+
+def _linear_rule(v, out):
+    # dz/dw_i = x_i, dz/dx_i = w_i, dz/db = 1
+    n = len(v) // 2
+    return (*v[n:-1], *v[:n], 1.0)
+
+
+def _linear_formula(i: int, n: int) -> str:
+    k = (n - 1) // 2
+    if i == n - 1:
+        return "1"
+    return "{%d}" % (i + k) if i < k else "{%d}" % (i - k)
+
+
+# -------------------------------------------------------------------------------------------------
+# The table
+
+_ADD_LOCAL, _SUB_LOCAL, _NEG_LOCAL = (1.0, 1.0), (1.0, -1.0), (-1.0,)
+
+ADD = Op("+", operator.add, lambda x, y, out: _ADD_LOCAL, ("1", "1"), arity=2)
+SUB = Op("-", operator.sub, lambda x, y, out: _SUB_LOCAL, ("1", "-1"), arity=2)
+MUL = Op("*", operator.mul, lambda x, y, out: (y, x), ("{1}", "{0}"), arity=2)
+DIV = Op("/", _divide, lambda x, y, out: (1 / y, -out / y), ("1/{1}", "-{out}/{1}"), arity=2)
+NEG = Op("neg", operator.neg, lambda x, out: _NEG_LOCAL, ("-1",))
+POW = Op("**", _power, lambda x, y, out: (_pow_dbase(x, y), _pow_dexp(x, out)),
+         ("{1}*{0}**({1}-1)", "{out}*log({0})"), arity=2)
+EXP = Op("exp", _exp, lambda x, out: (out,), ("exp({0}) = {out}",), method="exp", expr=True,
+         doc="exp(x); derivative exp(x). OverflowError past x of about 709.78.")
+LOG = Op("log", _log, lambda x, out: (1 / x,), ("1/{0}",), method="log", expr=True,
+         doc="Natural log; derivative 1/x. ValueError for x <= 0.")
+RELU = Op("relu", _relu, lambda x, out: (_step(x),), ("1 if {0} > 0 else 0",), method="relu",
+          activation=True, expr=True,
+          doc="max(0, x); derivative 1 for x > 0, else 0 (0 at the kink x = 0).")
+ABS = Op("abs", abs, lambda x, out: (_sign(x),), ("sign({0})",), method="abs", expr=True,
+         doc="|x|; derivative sign(x), 0 at x = 0.")
+SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),), ("{out}*(1-{out})",),
+             method="sigmoid", activation=True, expr=True,
+             doc="1 / (1 + exp(-x)), computed without overflow; derivative s * (1 - s).")
+TANH = Op("tanh", math.tanh, lambda x, out: (1 - out * out,), ("1-{out}**2",), method="tanh",
+          activation=True, expr=True,
+          doc="tanh(x) (finite for every x); derivative 1 - tanh(x)**2.")
+SOFTPLUS = Op("softplus", _softplus, lambda x, out: (SIGMOID(x),), ("sigmoid({0})",),
+              method="softplus", expr=True,
+              doc="log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)); "
+                  "derivative sigmoid(x).")
+SQRT = Op("sqrt", _sqrt, lambda x, out: (_pow_dbase(x, 0.5),), ("0.5*{0}**-0.5",),
+          method="sqrt", expr=True, doc="sqrt(x); ValueError for x < 0, derivative inf at 0.")
+SUM = Op("sum", lambda xs: sum(xs, 0.0), lambda xs, out: (1.0,) * len(xs),
+         lambda i, n: "1", arity=None)
+LINEAR = Op("linear", _linear, _linear_rule, _linear_formula, arity=None)
+LOGSUMEXP = Op("logsumexp", _logsumexp,
+               lambda xs, out: tuple([EXP(x - out) for x in xs]),  # the softmax
+               lambda i, n: "exp({%d} - {out})" % i, arity=None)
+
+OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, RELU, SIGMOID, TANH, ABS, SQRT,
+                       SOFTPLUS, SUM, LINEAR, LOGSUMEXP)
+
+_POWC: dict[float, Op] = {}
+
+
+def powc(n: float) -> Op:
+    """The op x ** n for a constant exponent n (one Op per exponent, kept for reuse)."""
+    op = _POWC.get(n)
+    if op is None:
+        whole = n.is_integer()  # False for nan and inf too
+        shown = repr(int(n)) if whole else repr(n)
+        op = Op(f"**{shown}", lambda x: _power(x, n), lambda x, out: (_pow_dbase(x, n),),
+                (f"{shown}*{{0}}**{int(n) - 1 if whole else n - 1}",))
+        if len(_POWC) < 1024:
+            _POWC[n] = op
+    return op
