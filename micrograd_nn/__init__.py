@@ -8,7 +8,7 @@ The engine (``Value``, ``grad``, ``no_grad``), the networks built on it (``MLP``
 
 import sys
 
-from . import datasets, losses, optim
+from . import datasets, losses, ops, optim
 from .engine import Op, Value, enable_grad, grad, hessian, is_grad_enabled, no_grad
 from .gradcheck import gradcheck, numerical_grad
 from .nn import MLP, Layer, Module, Neuron
@@ -26,7 +26,7 @@ _PLOTS = ("plot_loss", "plot_decision_boundary")  # matplotlib is slow to import
 __all__ = [
     "Value", "Op", "no_grad", "enable_grad", "is_grad_enabled", "grad", "hessian",
     "gradcheck", "numerical_grad",
-    "Module", "Neuron", "Layer", "MLP", "losses", "optim", "datasets", "SGD", "Adam",
+    "Module", "Neuron", "Layer", "MLP", "losses", "ops", "optim", "datasets", "SGD", "Adam",
     "LinearDecay", "StepDecay", "ExponentialDecay", "History", "Evaluation", "TrainingDiverged",
     "fit", "predict", "predict_proba", "scores", "accuracy", "evaluate", "default_loss",
     "output_width",

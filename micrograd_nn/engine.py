@@ -29,7 +29,7 @@ import math
 import numbers
 import threading
 from itertools import filterfalse
-from operator import attrgetter
+from operator import mul as _mul
 from typing import Callable, Iterable, Iterator, Sequence
 
 from .ops import (ADD, DIV, LINEAR, LOGSUMEXP, MUL, NEG, OPS, POW, SUB, SUM, Op, powc,
@@ -260,8 +260,23 @@ def _linear_node(operands: tuple, n: int) -> "Value":
 
     Checks nothing: ``Value.linear`` checks first, and ``nn`` calls this directly on the
     Values it already holds (a neuron's forward pass is the innermost loop of training).
+    Hand-fused: LINEAR's forward and rule written inline (the same arithmetic), which saves
+    three calls per neuron (W1 forward 8.1 -> 7.7 ms in ``benchmarks/run.py --phases``).
     """
-    return _apply_n(LINEAR, operands)
+    data = [v.data for v in operands]
+    out = _new(Value)
+    out.data = z = sum(map(_mul, data[:n], data[n:-1]), data[-1])
+    out.grad = 0.0
+    out.label = ""
+    out._db = None
+    if _open_blocks and not is_grad_enabled():
+        out.op = out._a = out._da = out._b = None
+    else:
+        out.op = LINEAR
+        out._a = operands
+        out._da = (*data[n:-1], *data[:n], 1.0)   # dz/dw_i = x_i, dz/dx_i = w_i, dz/db = 1
+        out._b = _MANY
+    return out
 
 
 class Value:
@@ -611,7 +626,7 @@ def _propagate_into_grad_fields(topo: list) -> None:
         g = node.grad
         if a is None or g == 0.0:  # a leaf, or nothing to pass back (e.g. a dead relu)
             continue
-        if g - g != 0.0:   # g is inf or nan: zero wins, via the one rule
+        if g - g:   # not 0.0: g is inf or nan, where zero wins needs the one rule
             for p, d in zip(node.operands, node.local_grads):
                 p.grad += _term(g, d)
             continue

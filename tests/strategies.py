@@ -1,4 +1,5 @@
-"""Hypothesis strategies and the table of operations the engine tests walk through.
+"""The composite operations the engine tests walk through (the strategies are the package's own,
+``micrograd_nn.testing``; each op of the table has its row in tests/test_ops.py).
 
 Each entry of ``UNARY``/``BINARY`` names an operation, how to apply it to Values (the same
 callable works on torch tensors where the method names agree) and the domain its inputs are drawn
@@ -7,16 +8,7 @@ from: kinks and poles are kept a safe distance away, so central differences are 
 
 from __future__ import annotations
 
-from hypothesis import strategies as st
-
-
-def reals(lo: float, hi: float, away_from_zero: float = 0.0):
-    """Floats in [lo, hi], at least ``away_from_zero`` from 0 when that is positive."""
-    xs = st.floats(lo, hi, allow_nan=False, allow_infinity=False)
-    if away_from_zero:
-        xs = xs.filter(lambda x: abs(x) >= away_from_zero)
-    return xs
-
+from micrograd_nn.testing import reals
 
 # name -> (function of one Value, domain)
 UNARY = {

@@ -14,6 +14,7 @@ from hypothesis import strategies as st
 from micrograd_nn import Value, enable_grad, gradcheck, is_grad_enabled, no_grad
 from micrograd_nn.engine import topological_order
 
+from micrograd_nn.testing import expressions
 from strategies import BINARY, UNARY, reals
 
 
@@ -76,39 +77,6 @@ def test_linear_rejects_mismatched_lengths():
 
 
 # ---- random composed expressions ---------------------------------------------------------------
-
-SMOOTH_UNARY = [
-    lambda a: a.tanh(),
-    lambda a: a.sigmoid(),
-    lambda a: a.softplus(),
-    lambda a: (a.tanh()).exp(),
-    lambda a: (a.softplus() + 1).log(),
-    lambda a: a * a,
-    lambda a: -a,
-    lambda a: a / (a * a + 1),
-]
-SMOOTH_BINARY = [
-    lambda a, b: a + b,
-    lambda a, b: a - b,
-    lambda a, b: a * b,
-    lambda a, b: a / (b * b + 1),
-    lambda a, b: (a.sigmoid() + 0.5) ** b.tanh(),
-]
-
-
-def expressions(n_inputs):
-    """Random expression trees over inputs 0..n_inputs-1, as functions of the inputs."""
-    leaves = st.integers(0, n_inputs - 1).map(lambda i: (lambda *v: v[i]))
-
-    def extend(children):
-        unary = st.tuples(st.sampled_from(SMOOTH_UNARY), children).map(
-            lambda t: (lambda *v: t[0](t[1](*v))))
-        binary = st.tuples(st.sampled_from(SMOOTH_BINARY), children, children).map(
-            lambda t: (lambda *v: t[0](t[1](*v), t[2](*v))))
-        return unary | binary
-
-    return st.recursive(leaves, extend, max_leaves=12)
-
 
 @given(expressions(3), st.lists(reals(-2, 2), min_size=3, max_size=3))
 def test_composed_expressions_match_central_differences(f, xs):
@@ -480,3 +448,237 @@ def test_gradcheck_reports_a_wrong_gradient():
     with pytest.raises(AssertionError, match=r"gradcheck failed for input 0 \(x = 3.0\): "
                                              r"backward\(\) gives 1.0, central differences give 6"):
         gradcheck(wrong_square, [3.0])
+
+
+# ---- grad mode per thread ----------------------------------------------------------------------
+
+def _in_thread(fn):
+    import threading
+
+    result, errors = [], []
+    t = threading.Thread(target=lambda: _capture(fn, result, errors))
+    t.start()
+    t.join()
+    if errors:
+        raise errors[0]
+    return result[0]
+
+
+def _capture(fn, result, errors):
+    try:
+        result.append(fn())
+    except BaseException as error:  # re-raised in the test's thread
+        errors.append(error)
+
+
+def test_another_threads_no_grad_does_not_stop_recording_here():
+    import threading
+
+    entered, release = threading.Event(), threading.Event()
+
+    def hold_no_grad():
+        with no_grad():
+            entered.set()
+            release.wait(10)
+
+    t = threading.Thread(target=hold_no_grad)
+    t.start()
+    entered.wait(10)
+    try:
+        x = Value(3.0)
+        y = x * x
+        assert is_grad_enabled() and not y.is_leaf()
+        y.backward()
+        assert x.grad == 6.0
+    finally:
+        release.set()
+        t.join()
+
+
+def test_a_new_thread_starts_recording_even_inside_no_grad():
+    with no_grad():
+        assert _in_thread(lambda: (is_grad_enabled(), (Value(2.0) * 3).is_leaf())) == (True, False)
+        assert not is_grad_enabled()
+
+
+def test_overlapping_blocks_in_two_threads_leave_recording_on():
+    import threading
+
+    a_in, b_in, a_out = threading.Event(), threading.Event(), threading.Event()
+
+    def thread_b():
+        a_in.wait(10)
+        with no_grad():          # B enters after A ...
+            b_in.set()
+            a_out.wait(10)       # ... and exits after A
+        return is_grad_enabled()
+
+    results = []
+    t = threading.Thread(target=lambda: results.append(thread_b()))
+    t.start()
+    with no_grad():
+        a_in.set()
+        b_in.wait(10)
+    a_out.set()
+    t.join()
+    x = Value(2.0)
+    (x * x).backward()
+    assert results == [True] and is_grad_enabled() and x.grad == 4.0
+
+
+def test_grad_mode_is_per_asyncio_task():
+    import asyncio
+
+    async def inside_no_grad(started, release):
+        with no_grad():
+            started.set()
+            await release.wait()
+            return is_grad_enabled()
+
+    async def main():
+        started, release = asyncio.Event(), asyncio.Event()
+        task = asyncio.create_task(inside_no_grad(started, release))
+        await started.wait()
+        here = is_grad_enabled() and not (Value(1.0) * 2).is_leaf()
+        release.set()
+        return here, await task
+
+    assert asyncio.run(main()) == (True, False)
+
+
+def test_a_no_grad_decorated_function_called_from_two_threads():
+    @no_grad()
+    def square(v):
+        return v * v
+
+    assert _in_thread(lambda: square(Value(3.0)).is_leaf())
+    assert square(Value(3.0)).is_leaf() and is_grad_enabled()
+
+
+# ---- NaN and inf: one rule each ----------------------------------------------------------------
+
+@pytest.mark.parametrize("method", ["exp", "log", "relu", "sigmoid", "tanh", "abs", "sqrt",
+                                    "softplus", "neg"])
+def test_nan_in_nan_out_for_every_unary_op(method):
+    x = Value(math.nan)
+    y = -x if method == "neg" else getattr(x, method)()
+    assert math.isnan(y.data)
+
+
+@pytest.mark.parametrize("xs", [[math.inf, math.nan], [math.nan, math.inf], [1.0, math.nan],
+                                [math.nan, -math.inf]])
+def test_logsumexp_with_a_nan_is_nan_in_any_order(xs):
+    assert math.isnan(Value.logsumexp(xs).data)
+    assert Value.logsumexp([math.inf, -math.inf]).data == math.inf
+
+
+def test_relu_derivative_at_nan_is_one_as_in_torch():
+    x = Value(math.nan)
+    x.relu().backward()
+    assert x.grad == 1.0
+
+
+@pytest.mark.parametrize("seed", [math.inf, -math.inf, math.nan])
+def test_zero_wins_against_inf_and_nan_in_backward_and_grad(seed):
+    x = Value(-1.0)
+    y = x.relu()                 # local derivative 0 at x < 0
+    y.backward(seed)
+    assert x.grad == 0.0
+    assert micrograd_nn_grad(y, [x], seed) == [0.0]
+
+
+def micrograd_nn_grad(y, xs, seed=1.0):
+    from micrograd_nn import grad
+
+    return grad(y, xs, grad_output=seed)
+
+
+def test_a_non_finite_gradient_still_flows_where_the_local_derivative_is_not_zero():
+    x = Value(2.0)
+    (x * 3).backward(math.inf)
+    assert x.grad == math.inf
+
+
+def test_log_of_nan_is_nan_and_of_inf_is_inf():
+    assert math.isnan(Value(math.nan).log().data)
+    assert Value(math.inf).log().data == math.inf
+
+
+# ---- .data written after the forward pass ------------------------------------------------------
+
+def test_data_written_after_forward_backward_and_grad_use_the_forward_time_derivatives():
+    from micrograd_nn import grad
+
+    x = Value(3.0)
+    y = (x * x).exp()
+    x.data = 0.0                  # after the forward pass
+    (g,) = grad(y, [x])
+    y.backward()
+    assert g == x.grad == 2 * 3.0 * math.exp(9.0)   # the graph as it was computed
+
+
+def test_data_written_after_forward_is_refused_by_create_graph_naming_the_value():
+    from micrograd_nn import grad
+
+    x = Value(3.0)
+    y = (x * x).exp()
+    x.data = 0.0
+    with pytest.raises(ValueError, match=r"Value\(data=9.0.*op '\*'.*a .data was written after "
+                                         r"the forward pass"):
+        grad(y, [x], create_graph=True)
+
+
+# ---- numbers too large for a float -------------------------------------------------------------
+
+@pytest.mark.parametrize("make", [lambda: Value(2 ** 2000), lambda: Value(1.0) + 2 ** 2000,
+                                  lambda: 2 ** 2000 * Value(1.0),
+                                  lambda: Value(1.0) ** (2 ** 2000)])
+def test_an_int_too_large_for_a_float_is_an_overflow_error_naming_it(make):
+    with pytest.raises(OverflowError, match=r"114813069527\.\.\.029376 \(603 characters\) is "
+                                            r"too large for a float"):
+        make()
+
+
+# ---- one backward walk -------------------------------------------------------------------------
+
+@given(expressions(3), st.lists(reals(-2, 2), min_size=3, max_size=3))
+def test_backward_grad_and_the_walk_agree(f, xs):
+    from micrograd_nn import grad
+    from micrograd_nn.engine import backward_walk
+
+    leaves = [Value(x) for x in xs]
+    out = f(*leaves)
+    walk_grads: dict = {}
+    steps = [node for node, _, _ in backward_walk(out, 1.0, grads=walk_grads)]
+    out.backward()
+    assert [leaf.grad for leaf in leaves] == grad(out, leaves) == [
+        walk_grads.get(leaf, 0.0) for leaf in leaves]
+    assert steps == [v for v in reversed(topological_order(out)) if not v.is_leaf()]
+
+
+def _package_imports(path) -> set:
+    """The micrograd_nn modules a source file imports (relative imports, resolved)."""
+    import ast
+    import pathlib
+
+    path = pathlib.Path(path)
+    package = ["micrograd_nn"] + ([path.parent.name] if path.parent.name != "micrograd_nn" else [])
+    found = set()
+    for node in ast.walk(ast.parse(path.read_text(encoding="utf-8"))):
+        if isinstance(node, ast.ImportFrom) and node.level:
+            base = package[:len(package) - node.level + 1]
+            names = [node.module] if node.module else [a.name for a in node.names]
+            found |= {".".join(base + [n]) for n in names}
+    return found
+
+
+def test_the_engine_and_the_table_import_nothing_above_them():
+    import pathlib
+
+    import micrograd_nn
+
+    root = pathlib.Path(micrograd_nn.__file__).parent
+    assert _package_imports(root / "engine.py") == {"micrograd_nn.ops"}
+    assert _package_imports(root / "ops.py") == set()
+    for path in (root / "viz").glob("*.py"):
+        assert not any(m.startswith("micrograd_nn.nn") for m in _package_imports(path)), path
