@@ -41,10 +41,11 @@ JS_OPS: dict[str, tuple[str, str]] = {
     "**c": ("Math.pow({0}, {c})", "[M.powDbase({0}, {c})]"),
     "exp": ("Math.exp({0})", "[{out}]"),
     "log": ("Math.log({0})", "[1 / {0}]"),
-    "relu": ("{0} <= 0 ? 0 : {0}", "[{0} > 0 ? 1 : 0]"),
+    "relu": ("{0} <= 0 ? 0 : {0}", "[{0} <= 0 ? 0 : 1]"),
     "abs": ("Math.abs({0})", "[{0} > 0 ? 1 : ({0} < 0 ? -1 : 0)]"),
     "sigmoid": ("M.sigmoid({0})", "[{out} * (1 - {out})]"),
     "tanh": ("Math.tanh({0})", "[1 - {out} * {out}]"),
+    "sqrt": ("Math.sqrt({0})", "[M.powDbase({0}, 0.5)]"),
     "softplus": ("Math.max({0}, 0) + Math.log1p(Math.exp(-Math.abs({0})))", "[M.sigmoid({0})]"),
     "sum": ("M.sum({xs})", "{xs}.map(function () { return 1; })"),
     "linear": ("M.linear({xs})", "M.linearLocal({xs})"),
@@ -96,7 +97,7 @@ def js_form(op: Op) -> tuple:
     """
     name = op.name
     if name not in JS_OPS and name.startswith("**"):
-        return "**c", float(name[2:])  # the name carries the exponent (engine._powc_op)
+        return "**c", float(name[2:])  # the name carries the exponent (micrograd_nn.ops.powc)
     if name not in JS_OPS:
         raise ValueError(f"explore_html cannot evaluate the op {name!r}: it has no JavaScript "
                          f"form (known: {', '.join(sorted(JS_OPS))}, and x ** constant)")
