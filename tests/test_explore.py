@@ -150,6 +150,16 @@ def test_bad_arguments(tmp_path):
         explore_html(big, tmp_path / "p.html")
 
 
+def test_sgd_ticks_params_or_else_every_labelled_leaf(tmp_path):
+    def ticked(**options):
+        text = explore_html(every_op_graph(**EVERY_OP), tmp_path / "p.html",
+                            **options).read_text(encoding="utf-8")
+        return re.findall(r'class="name">([\w ]+)<.*?class="train"( checked)?', text)
+
+    assert ticked() == [("a", " checked"), ("b", " checked"), ("constant v23", "")]
+    assert ticked(params=["b"]) == [("a", ""), ("b", " checked"), ("constant v23", "")]
+
+
 def test_graph_command_writes_the_page(tmp_path):
     page = tmp_path / "page.html"
     assert main(["graph", "--out", str(tmp_path / "g.svg"), "--explore", str(page)]) == 0
@@ -228,30 +238,81 @@ def test_at_the_start_the_page_agrees_with_the_engine(open_page, build):
 
 
 def diagram_texts(page):
-    """{k: (data text, grad text)} of the value boxes, and {(k, i): edge label} of the arrows."""
-    boxes = page.evaluate("""() => {
-      const out = {};
-      document.querySelectorAll('#diagram g.node').forEach(g => {
-        const m = /^v(\\d+)$/.exec(g.querySelector('title').textContent.trim());
-        if (m) out[m[1]] = [...g.querySelectorAll('text')].map(t => t.textContent);
-      });
-      return out; }""")
-    edges = page.evaluate("""() => [...document.querySelectorAll('#diagram text[data-node]')]
-      .map(t => [+t.dataset.node, +t.dataset.operand, t.textContent])""")
-    return boxes, {(k, i): text for k, i, text in edges}
+    """[(k, texts of a box of value k)], and [(k, groups, text)] of the labelled arrows."""
+    boxes = page.evaluate("""() => [...document.querySelectorAll('#diagram g.node')]
+      .map(g => [g.querySelector('title').textContent.trim(),
+                 [...g.querySelectorAll('text')].map(t => t.textContent)])""")
+    arrows = page.evaluate("""() => [...document.querySelectorAll('#diagram text[data-node]')]
+      .map(t => [+t.dataset.node, t.dataset.groups, t.textContent])""")
+    values = [(int(m.group(1)), texts) for title, texts in boxes
+              if (m := re.fullmatch(r"v(\d+)(_again\d+)?", title))]
+    groups = [(k, [[int(i) for i in g.split(",")] for g in spec.split("|")], text)
+              for k, spec, text in arrows]
+    return values, groups
 
 
 def assert_diagram_shows(page, root):
-    boxes, edges = diagram_texts(page)
+    """Every box shows the engine's data and grad; every arrow label part its local derivative."""
+    boxes, arrows = diagram_texts(page)
     topo = drawing_order(root)
     data, grads = engine_numbers(root)
-    for k, v in enumerate(topo):
-        assert f"data {fmt(data[k])}" in boxes[str(k)], (k, boxes[str(k)])
-        assert f"grad {fmt(grads[k])}" in boxes[str(k)], (k, boxes[str(k)])
-    labelled = [(k, i) for k, v in enumerate(topo) for i in range(len(v.operands))]
-    assert set(edges) == set(labelled)
-    for k, i in labelled:
-        assert edges[k, i].endswith(" = " + fmt(topo[k].local_grads[i])), (k, i, edges[k, i])
+    assert {k for k, _ in boxes} == set(range(len(topo)))
+    for k, texts in boxes:
+        assert f"data {fmt(data[k])}" in texts, (k, texts)
+        assert f"grad {fmt(grads[k])}" in texts, (k, texts)
+    covered = []
+    for k, groups, text in arrows:
+        parts = text.split("; ")
+        assert len(parts) == len(groups)
+        for part, group in zip(parts, groups):
+            count = f" (×{len(group)})" if len(group) > 1 else ""
+            assert part.endswith(fmt(topo[k].local_grads[group[0]]) + count), (k, group, text)
+            covered += [(k, i) for i in group]
+    positions = [(k, i) for k, v in enumerate(topo) for i in range(len(v.operands))]
+    assert sorted(covered) == positions  # every operand of every op has its number drawn
+    return boxes
+
+
+def far_reader_graph(a):
+    """A chain x = x * a + 0.1 that reads a at every step: the diagram copies a's box."""
+    a = Value(a, "a")
+    x = a
+    for _ in range(50):
+        x = x * a + 0.1
+    x.label = "x"
+    return x
+
+
+@pytest.mark.parametrize("build, leaf, value", [
+    (every_op_graph, "a", 0.9), (far_reader_graph, "a", 0.5)], ids=["every_op", "far_reader"])
+def test_typed_leaf_values_redraw_every_number_of_the_diagram(open_page, build, leaf, value):
+    """Repeated operands (one arrow, labels joined) and copied boxes are rewritten too."""
+    start = EVERY_OP if build is every_op_graph else {"a": 0.99}
+    page = open_page(build(**start))
+    k = next(k for k, n in enumerate(page.evaluate("JSON.parse(document.getElementById("
+                                                   "'graph-data').textContent).nodes"))
+             if n["name"] == leaf)
+    page.fill(f"#leaf{k} .value", str(value))
+    page.press(f"#leaf{k} .value", "Enter")
+    moved = build(**dict(start, **{leaf: value}))
+    assert_page_matches_engine(page, moved)
+    boxes = assert_diagram_shows(page, moved)
+    if build is far_reader_graph:
+        assert len(boxes) > len(drawing_order(moved))  # a's box is drawn again, and updated
+
+
+def test_the_page_formats_numbers_as_the_diagram_does(open_page):
+    """The page's fmt is Python's %.4g (naming.fmt): exact halves go to the even digit."""
+    import random
+    rng = random.Random(12)
+    xs = [0.0, -0.0, 1.0, -1.0, 0.0078125, 0.00048828125, 1.0625, 2.5e-07, 12345.0, 99995.0,
+          9999.5, 0.99995, 1e-5, 1e-4, 123.45, 1e21, -3.0e-300, 5e-324, 1.7976931348623157e308]
+    xs += [rng.choice([-1, 1]) * rng.uniform(1, 10) * 10.0 ** rng.randint(-12, 12)
+           for _ in range(1500)]
+    xs += [k / 2 ** e for k in range(1, 400, 7) for e in range(0, 20, 3)]  # many exact halves
+    page = open_page(seed_graph(**SEED))
+    shown = page.evaluate("xs => xs.map(explorer.fmt)", xs)
+    assert [(x, s) for x, s in zip(xs, shown) if s != fmt(x)] == []
 
 
 def test_moving_a_slider_changes_the_numbers_as_the_engine_predicts(open_page, tmp_path):

@@ -12,21 +12,33 @@
 
   function number(x) { return typeof x === "number" ? x : Number(x); }  // "Infinity", "NaN"
 
+  // x.toExponential(3), but an exact half goes to the even digit, as in Python's formatting
+  function sig4(x) {
+    var tie = /^(\d)\.(\d{3})50*e([+-]\d+)$/.exec(Math.abs(x).toExponential(20));
+    if (tie && Number(tie[2].slice(-1)) % 2 === 0) {
+      return (x < 0 ? "-" : "") + tie[1] + "." + tie[2] + "e" + tie[3];
+    }
+    return x.toExponential(3);
+  }
+
   // Python's "%.4g", the format of the diagram's numbers (micrograd_nn.viz.naming.fmt)
   function fmt(x) {
     if (isNaN(x)) return "nan";
     if (!isFinite(x)) return x > 0 ? "inf" : "-inf";
     if (x === 0) return "0";
-    var parts = x.toExponential(3).split("e"), exp = parseInt(parts[1], 10), text;
+    var s = sig4(x), sign = x < 0 ? "-" : "", parts = (sign ? s.slice(1) : s).split("e");
+    var exp = parseInt(parts[1], 10), digits = parts[0].replace(".", ""), text;
     if (exp < -4 || exp >= 4) {
-      var mantissa = parts[0].replace(/\.?0+$/, "");
-      var digits = String(Math.abs(exp));
-      text = mantissa + "e" + (exp < 0 ? "-" : "+") + (digits.length < 2 ? "0" : "") + digits;
+      var power = String(Math.abs(exp));
+      text = parts[0].replace(/\.?0+$/, "") + "e" + (exp < 0 ? "-" : "+") +
+        (power.length < 2 ? "0" : "") + power;
+    } else if (exp < 0) {
+      text = "0." + "0".repeat(-exp - 1) + digits;
     } else {
-      text = x.toFixed(3 - exp);
-      if (text.indexOf(".") >= 0) text = text.replace(/\.?0+$/, "");
+      text = digits.slice(0, exp + 1) + "." + digits.slice(exp + 1);
     }
-    return text === "-0" ? "0" : text;
+    if (text.indexOf("e") < 0) text = text.replace(/(\.\d*?)0+$/, "$1").replace(/\.$/, "");
+    return sign + text;
   }
 
   function long(x) { return isFinite(x) ? String(Number(x.toPrecision(6))) : fmt(x); }
@@ -67,30 +79,28 @@
 
   // ---- the page ------------------------------------------------------------------------------
 
+  // The diagram's boxes are g.node titled v<k> (or v<k>_again<m>, a copy of the box drawn near
+  // a far reader); an arrow from value j into node k's operation is titled v<j>...->op<k>.
   var svg = document.querySelector("#diagram svg");
-  var boxes = {}, edgeLabels = {};
+  var boxes = [], arrows = [];
   svg.querySelectorAll("g.node").forEach(function (g) {
-    var title = g.querySelector("title").textContent.trim();
-    var m = /^v(\d+)$/.exec(title);
+    var m = /^v(\d+)(?:_again\d+)?$/.exec(g.querySelector("title").textContent.trim());
     if (!m) return;
     g.querySelectorAll("text").forEach(function (t) {
-      if (/^data /.test(t.textContent)) boxes[m[1] + ":data"] = t;
-      if (/^grad /.test(t.textContent)) boxes[m[1] + ":grad"] = t;
+      var kind = /^(data|grad) /.exec(t.textContent);
+      if (kind) boxes.push({k: +m[1], kind: kind[1], text: t});
     });
   });
-  // an edge operand -> op<k> carries d node_k/d operand; edges into one op come in operand order
-  var seen = {};
   svg.querySelectorAll("g.edge").forEach(function (g) {
-    var m = /^v\d+(?::\w+)?->op(\d+)$/.exec(g.querySelector("title").textContent.trim());
+    var m = /^v(\d+)(?:_again\d+)?(?::\w+)?->op(\d+)(?::\w+)?$/.exec(
+      g.querySelector("title").textContent.trim());
     var text = g.querySelector("text");
-    if (!m) return;
-    var k = m[1], i = seen[k] || 0;
-    seen[k] = i + 1;
-    if (text && / = /.test(text.textContent)) {
-      text.setAttribute("data-node", k);
-      text.setAttribute("data-operand", i);
-      edgeLabels[k + ":" + i] = text;
-    }
+    if (!m || !text) return;
+    var groups = (nodes[m[2]].edges || {})[m[1]];
+    if (!groups || text.textContent.split("; ").length !== groups.length) return;
+    text.setAttribute("data-node", m[2]);
+    text.setAttribute("data-groups", groups.map(function (g) { return g.join(","); }).join("|"));
+    arrows.push({k: +m[2], groups: groups, text: text});
   });
 
   // The layout was made for the first numbers: a longer text is squeezed into the old width
@@ -107,16 +117,21 @@
     }
   }
 
+  // "d/da = b = 1.3 (×2); d/da = 1": each part's last number is d node_k/d operand_i
+  function relabel(text, k, groups) {
+    return text.split("; ").map(function (part, p) {
+      var m = /^((?:.* = )?)[^=]*?((?: \(\u00d7\d+\))?)$/.exec(part);
+      return m[1] + fmt(local[k][groups[p][0]]) + m[2];
+    }).join("; ");
+  }
+
   function drawDiagram() {
-    for (var k = 0; k < n; k++) {
-      if (boxes[k + ":data"]) setText(boxes[k + ":data"], "data " + fmt(data[k]));
-      if (boxes[k + ":grad"]) setText(boxes[k + ":grad"], "grad " + fmt(grad[k]));
-      if (!local[k]) continue;
-      for (var i = 0; i < local[k].length; i++) {
-        var t = edgeLabels[k + ":" + i];
-        if (t) setText(t, t.textContent.replace(/ = [^=]*$/, " = " + fmt(local[k][i])));
-      }
-    }
+    boxes.forEach(function (b) {
+      setText(b.text, b.kind + " " + fmt(b.kind === "data" ? data[b.k] : grad[b.k]));
+    });
+    arrows.forEach(function (a) {
+      setText(a.text, relabel(a.text.textContent, a.k, a.groups));
+    });
   }
 
   function drawNudge() {

@@ -22,7 +22,7 @@ import re
 from .._checks import positive_number
 from ..engine import Op, Value, grad
 from .diagram import DEFAULT_MAX_NODES, draw_graph
-from .naming import Namer, drawing_order
+from .naming import Namer, drawing_order, fmt
 from .rendering import pipe, write_atomically
 from .trace import _inline
 
@@ -131,8 +131,24 @@ def export_graph(root: Value) -> dict:
                 node["name"] = f"constant v{k}"
         else:
             node["op"], node["c"] = js_form(v.op)
+            node["edges"] = _edge_groups(v, index, namer)
         nodes.append(node)
     return {"nodes": nodes, "leaves": [k for k, v in enumerate(topo) if v.is_leaf()]}
+
+
+def _edge_groups(v: Value, index: dict, namer: Namer) -> dict:
+    """{operand index j: [[i, ...], ...]}: the operand positions i that value j fills in v.
+
+    The diagram draws one arrow from j to v's operation and joins the labels of the positions
+    it fills, each distinct label once (``d/da = b = 1.3 (×2); d/da = 1``). A group here is
+    one such label: positions with the same formula, in order of first appearance, so the
+    page can rewrite the number of each part.
+    """
+    groups: dict = {}
+    for i, (p, local) in enumerate(zip(v.operands, v.local_grads)):
+        by_label = groups.setdefault(index[p], {})
+        by_label.setdefault((namer.formula(v, i), fmt(local)), []).append(i)
+    return {j: list(by_label.values()) for j, by_label in groups.items()}
 
 
 def _op_script(keys: set) -> str:
@@ -242,10 +258,12 @@ Moving a slider starts a new trace.</p>
 
 
 def _trained(params, graph: dict, topo: list) -> set:
-    """Leaf indices ticked for SGD: all leaves, or those among ``params`` (Values or labels)."""
+    """Leaf indices ticked for SGD: those among ``params`` (Values or labels), by default every
+    labelled leaf (an unlabelled leaf is a constant written in the expression, such as the 1 of
+    ``1 - y``)."""
     leaves = graph["leaves"]
     if params is None:
-        return set(leaves)
+        return {k for k in leaves if topo[k].label}
     if hasattr(params, "parameters") and callable(params.parameters):
         params = params.parameters()
     if isinstance(params, (Value, str)):
@@ -286,7 +304,7 @@ def explore_html(root: Value, path, *, params=None, lr: float = 0.1, rankdir: st
     slider per leaf, values and gradients recomputed in the page as sliders move, a nudge
     readout (root(leaf + eps) - root(leaf) next to grad * eps) and an SGD step button
     (w <- w - lr * grad on the ticked leaves: ``params``, Values or labels or a Module, default
-    every leaf) with a trace of the root. The page evaluates the graph from its leaves, so
+    every labelled leaf) with a trace of the root. The page evaluates the graph from its leaves, so
     ``backward()`` need not have run. Graphs past ``max_nodes`` raise ValueError, as for
     ``draw_graph``; so does an op without a JavaScript form (see ``JS_OPS``).
     """
