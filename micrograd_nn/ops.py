@@ -25,8 +25,9 @@ How a row is written (``sin``, not built in, as the example)::
   (relu, abs, pow at 0) reads the number with ``value_of`` and returns a constant there.
 * ``formulas`` gives the same derivatives as text templates: ``{0}``, ``{1}`` stand for the
   operands, ``{out}`` for the result.
-* An n-ary op (``arity=None``) takes its operands as one sequence: ``forward(xs)``,
-  ``rule(xs, out)``, ``formulas(i, n)`` a function.
+* An op takes one operand or two (``arity=1`` or ``2``); an n-ary op (``arity=None``) takes
+  its operands as one sequence: ``forward(xs)``, ``rule(xs, out)``, ``formulas(i, n)`` a
+  function.
 * ``code`` maps a backend name to a forward expression template (``{0}``, ``{1}`` ... for the
   operands), for code generation; a backend lists only the ops it can express.
 
@@ -39,6 +40,7 @@ then call it on Values.
 from __future__ import annotations
 
 import math
+import numbers
 import operator
 from typing import Callable, Sequence
 
@@ -70,9 +72,9 @@ class Op:
         for what, f in (("forward", forward), ("rule", rule)):
             if not callable(f):
                 raise TypeError(f"Op {name!r}: {what} must be callable, got {type(f).__name__}")
-        if arity is not None and (type(arity) is not int or arity < 1):
-            raise ValueError(f"Op {name!r}: arity must be an int >= 1 or None (n-ary), "
-                             f"got {arity!r}")
+        if arity not in (1, 2, None) or type(arity) is bool:
+            raise ValueError(f"Op {name!r}: arity must be 1, 2 or None (n-ary: the operands as "
+                             f"one sequence), got {arity!r}")
         if arity is not None and not callable(formulas) and len(formulas) not in (0, arity):
             raise ValueError(f"Op {name!r}: {arity} operand(s) need {arity} formulas, "
                              f"got {len(formulas)}")
@@ -127,10 +129,14 @@ def _dispatch(op: Op, args: tuple, operands: tuple):
             return apply(op, args)
     floats = []
     for i, x in enumerate(operands):
-        if isinstance(x, bool) or not isinstance(x, (int, float)) and not hasattr(x, "__float__"):
+        if not isinstance(x, numbers.Real):
             raise TypeError(f"{op.name}: operand {i} must be a Value or a real number, "
                             f"got {type(x).__name__}: {x!r}")
-        floats.append(float(x))
+        try:
+            floats.append(float(x))
+        except OverflowError:
+            raise OverflowError(f"{op.name}: operand {i} ({len(str(x))} digits) is too large "
+                                f"for a float") from None
     return op.forward(floats) if op.arity is None else op.forward(*floats)
 
 

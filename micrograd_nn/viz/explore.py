@@ -30,7 +30,7 @@ __all__ = ["explore_html", "export_graph", "JS_OPS", "js_form"]
 
 # op name -> (forward, local derivatives) as JavaScript templates: {0}, {1}, ... an operand,
 # {xs} all operands (n-ary ops), {out} the result, {c} the constant exponent of x ** c. The
-# helpers M.* are the engine's conventions (explore_runtime below); formulas as in engine.py.
+# helpers M.* are the engine's conventions (explore_runtime below); formulas as in ops.py (the op table).
 JS_OPS: dict[str, tuple[str, str]] = {
     "+": ("{0} + {1}", "[1, 1]"),
     "-": ("{0} - {1}", "[1, -1]"),
@@ -53,7 +53,7 @@ JS_OPS: dict[str, tuple[str, str]] = {
                   "{xs}.map(function (x) { return Math.exp(x - {out}); })"),
 }
 
-# The engine's conventions that the templates call: the same formulas as engine.py
+# The engine's conventions that the templates call: the same formulas as ops.py
 _RUNTIME = """var M = {
   sigmoid: function (x) {  // never overflows: exp of a non-positive number
     if (x >= 0) return 1 / (1 + Math.exp(-x));
