@@ -29,7 +29,11 @@ How a row is written (``sin``, not built in, as the example)::
   its operands as one sequence: ``forward(xs)``, ``rule(xs, out)``, ``formulas(i, n)`` a
   function.
 * ``code`` maps a backend name to a forward expression template (``{0}``, ``{1}`` ... for the
-  operands), for code generation; a backend lists only the ops it can express.
+  operands), for code generation; a backend lists only the ops it can express. ``"js"`` is
+  the JavaScript of the explorable page (``viz.explore_html``), with ``"js_local"`` beside it:
+  the local derivatives as a JavaScript array, ``{out}`` standing for the result, ``{xs}`` for
+  the operand array of an n-ary op, ``M.*`` for the helpers the page defines (the engine's
+  conventions: ``M.sigmoid``, ``M.powDbase``...).
 
 Adding an op is one row here (and one row in tests/test_ops.py): its ``method`` becomes a
 ``Value`` method, ``expr=True`` admits it to ``graph --expr``, ``activation=True`` makes it a
@@ -287,40 +291,60 @@ def _linear_formula(i: int, n: int) -> str:
 
 _ADD_LOCAL, _SUB_LOCAL, _NEG_LOCAL = (1.0, 1.0), (1.0, -1.0), (-1.0,)
 
-ADD = Op("+", operator.add, lambda x, y, out: _ADD_LOCAL, ("1", "1"), arity=2)
-SUB = Op("-", operator.sub, lambda x, y, out: _SUB_LOCAL, ("1", "-1"), arity=2)
-MUL = Op("*", operator.mul, lambda x, y, out: (y, x), ("{1}", "{0}"), arity=2)
-DIV = Op("/", _divide, lambda x, y, out: (1 / y, -out / y), ("1/{1}", "-{out}/{1}"), arity=2)
-NEG = Op("neg", operator.neg, lambda x, out: _NEG_LOCAL, ("-1",))
+ADD = Op("+", operator.add, lambda x, y, out: _ADD_LOCAL, ("1", "1"), arity=2,
+         code={"js": "{0} + {1}", "js_local": "[1, 1]"})
+SUB = Op("-", operator.sub, lambda x, y, out: _SUB_LOCAL, ("1", "-1"), arity=2,
+         code={"js": "{0} - {1}", "js_local": "[1, -1]"})
+MUL = Op("*", operator.mul, lambda x, y, out: (y, x), ("{1}", "{0}"), arity=2,
+         code={"js": "{0} * {1}", "js_local": "[{1}, {0}]"})
+DIV = Op("/", _divide, lambda x, y, out: (1 / y, -out / y), ("1/{1}", "-{out}/{1}"), arity=2,
+         code={"js": "{0} / {1}", "js_local": "[1 / {1}, -{out} / {1}]"})
+NEG = Op("neg", operator.neg, lambda x, out: _NEG_LOCAL, ("-1",),
+         code={"js": "-{0}", "js_local": "[-1]"})
 POW = Op("**", _power, lambda x, y, out: (_pow_dbase(x, y), _pow_dexp(x, out)),
-         ("{1}*{0}**({1}-1)", "{out}*log({0})"), arity=2)
+         ("{1}*{0}**({1}-1)", "{out}*log({0})"), arity=2,
+         code={"js": "Math.pow({0}, {1})",
+               "js_local": "[M.powDbase({0}, {1}), M.powDexp({0}, {out})]"})
 EXP = Op("exp", _exp, lambda x, out: (out,), ("exp({0}) = {out}",), method="exp", expr=True,
-         doc="exp(x); derivative exp(x). OverflowError past x of about 709.78.")
+         doc="exp(x); derivative exp(x). OverflowError past x of about 709.78.",
+         code={"js": "Math.exp({0})", "js_local": "[{out}]"})
 LOG = Op("log", _log, lambda x, out: (1 / x,), ("1/{0}",), method="log", expr=True,
-         doc="Natural log; derivative 1/x. ValueError for x <= 0.")
+         doc="Natural log; derivative 1/x. ValueError for x <= 0.",
+         code={"js": "Math.log({0})", "js_local": "[1 / {0}]"})
 RELU = Op("relu", _relu, lambda x, out: (_step(x),), ("1 if {0} > 0 else 0",), method="relu",
           activation=True, expr=True,
-          doc="max(0, x); derivative 1 for x > 0, else 0 (0 at the kink x = 0).")
+          doc="max(0, x); derivative 1 for x > 0, else 0 (0 at the kink x = 0).",
+          code={"js": "{0} <= 0 ? 0 : {0}", "js_local": "[{0} <= 0 ? 0 : 1]"})
 ABS = Op("abs", abs, lambda x, out: (_sign(x),), ("sign({0})",), method="abs", expr=True,
-         doc="|x|; derivative sign(x), 0 at x = 0.")
+         doc="|x|; derivative sign(x), 0 at x = 0.",
+         code={"js": "Math.abs({0})", "js_local": "[{0} > 0 ? 1 : ({0} < 0 ? -1 : 0)]"})
 SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),), ("{out}*(1-{out})",),
              method="sigmoid", activation=True, expr=True,
-             doc="1 / (1 + exp(-x)), computed without overflow; derivative s * (1 - s).")
+             doc="1 / (1 + exp(-x)), computed without overflow; derivative s * (1 - s).",
+             code={"js": "M.sigmoid({0})", "js_local": "[{out} * (1 - {out})]"})
 TANH = Op("tanh", math.tanh, lambda x, out: (1 - out * out,), ("1-{out}**2",), method="tanh",
           activation=True, expr=True,
-          doc="tanh(x) (finite for every x); derivative 1 - tanh(x)**2.")
+          doc="tanh(x) (finite for every x); derivative 1 - tanh(x)**2.",
+          code={"js": "Math.tanh({0})", "js_local": "[1 - {out} * {out}]"})
 SOFTPLUS = Op("softplus", _softplus, lambda x, out: (SIGMOID(x),), ("sigmoid({0})",),
               method="softplus", expr=True,
               doc="log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)); "
-                  "derivative sigmoid(x).")
+                  "derivative sigmoid(x).",
+              code={"js": "Math.max({0}, 0) + Math.log1p(Math.exp(-Math.abs({0})))",
+                    "js_local": "[M.sigmoid({0})]"})
 SQRT = Op("sqrt", _sqrt, lambda x, out: (_pow_dbase(x, 0.5),), ("0.5*{0}**-0.5",),
-          method="sqrt", expr=True, doc="sqrt(x); ValueError for x < 0, derivative inf at 0.")
+          method="sqrt", expr=True, doc="sqrt(x); ValueError for x < 0, derivative inf at 0.",
+          code={"js": "Math.sqrt({0})", "js_local": "[M.powDbase({0}, 0.5)]"})
 SUM = Op("sum", lambda xs: sum(xs, 0.0), lambda xs, out: (1.0,) * len(xs),
-         lambda i, n: "1", arity=None)
-LINEAR = Op("linear", _linear, _linear_rule, _linear_formula, arity=None)
+         lambda i, n: "1", arity=None,
+         code={"js": "M.sum({xs})", "js_local": "{xs}.map(function () { return 1; })"})
+LINEAR = Op("linear", _linear, _linear_rule, _linear_formula, arity=None,
+            code={"js": "M.linear({xs})", "js_local": "M.linearLocal({xs})"})
 LOGSUMEXP = Op("logsumexp", _logsumexp,
                lambda xs, out: tuple([EXP(x - out) for x in xs]),  # the softmax
-               lambda i, n: "exp({%d} - {out})" % i, arity=None)
+               lambda i, n: "exp({%d} - {out})" % i, arity=None,
+               code={"js": "M.logsumexp({xs})",
+                     "js_local": "{xs}.map(function (x) { return Math.exp(x - {out}); })"})
 
 OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, RELU, SIGMOID, TANH, ABS, SQRT,
                        SOFTPLUS, SUM, LINEAR, LOGSUMEXP)
@@ -334,8 +358,19 @@ def powc(n: float) -> Op:
     if op is None:
         whole = n.is_integer()  # False for nan and inf too
         shown = repr(int(n)) if whole else repr(n)
+        c = _js_number(n)
         op = Op(f"**{shown}", lambda x: _power(x, n), lambda x, out: (_pow_dbase(x, n),),
-                (f"{shown}*{{0}}**{int(n) - 1 if whole else n - 1}",))
+                (f"{shown}*{{0}}**{int(n) - 1 if whole else n - 1}",),
+                code={"js": f"Math.pow({{0}}, {c})", "js_local": f"[M.powDbase({{0}}, {c})]"})
         if len(_POWC) < 1024:
             _POWC[n] = op
     return op
+
+
+def _js_number(x: float) -> str:
+    """x as a JavaScript number literal (NaN and the infinities have names there)."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return repr(x)

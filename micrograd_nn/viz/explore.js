@@ -50,8 +50,8 @@
       if (v.op === null) continue;
       var x = v.args.map(function (i) { return values[i]; });
       var op = OPS[v.op];
-      values[k] = op.f(x, v.c);
-      if (withLocals) local[k] = op.d(x, values[k], v.c);
+      values[k] = op.f(x);
+      if (withLocals) local[k] = op.d(x, values[k]);
     }
     return values;
   }

@@ -8,7 +8,8 @@ slider moves, rewriting the numbers in the diagram. It also shows
 * a nudge readout: root(leaf + eps) - root(leaf), next to its first-order prediction grad * eps;
 * an SGD step button, w <- w - lr * grad on the ticked leaves, with a trace of the root's value.
 
-The page needs each op's forward value and local derivatives in JavaScript: ``JS_OPS`` below.
+The page needs each op's forward value and local derivatives in JavaScript: the op table's rows
+carry them (``code["js"]`` and ``code["js_local"]`` in ``micrograd_nn.ops``).
 """
 
 from __future__ import annotations
@@ -26,34 +27,10 @@ from .naming import Namer, drawing_order, fmt
 from .rendering import pipe, write_atomically
 from .trace import _inline
 
-__all__ = ["explore_html", "export_graph", "JS_OPS", "js_form"]
+__all__ = ["explore_html", "export_graph", "js_form"]
 
-# op name -> (forward, local derivatives) as JavaScript templates: {0}, {1}, ... an operand,
-# {xs} all operands (n-ary ops), {out} the result, {c} the constant exponent of x ** c. The
-# helpers M.* are the engine's conventions (explore_runtime below); formulas as in ops.py (the op table).
-JS_OPS: dict[str, tuple[str, str]] = {
-    "+": ("{0} + {1}", "[1, 1]"),
-    "-": ("{0} - {1}", "[1, -1]"),
-    "*": ("{0} * {1}", "[{1}, {0}]"),
-    "/": ("{0} / {1}", "[1 / {1}, -{out} / {1}]"),
-    "neg": ("-{0}", "[-1]"),
-    "**": ("Math.pow({0}, {1})", "[M.powDbase({0}, {1}), M.powDexp({0}, {out})]"),
-    "**c": ("Math.pow({0}, {c})", "[M.powDbase({0}, {c})]"),
-    "exp": ("Math.exp({0})", "[{out}]"),
-    "log": ("Math.log({0})", "[1 / {0}]"),
-    "relu": ("{0} <= 0 ? 0 : {0}", "[{0} <= 0 ? 0 : 1]"),
-    "abs": ("Math.abs({0})", "[{0} > 0 ? 1 : ({0} < 0 ? -1 : 0)]"),
-    "sigmoid": ("M.sigmoid({0})", "[{out} * (1 - {out})]"),
-    "tanh": ("Math.tanh({0})", "[1 - {out} * {out}]"),
-    "sqrt": ("Math.sqrt({0})", "[M.powDbase({0}, 0.5)]"),
-    "softplus": ("Math.max({0}, 0) + Math.log1p(Math.exp(-Math.abs({0})))", "[M.sigmoid({0})]"),
-    "sum": ("M.sum({xs})", "{xs}.map(function () { return 1; })"),
-    "linear": ("M.linear({xs})", "M.linearLocal({xs})"),
-    "logsumexp": ("M.logsumexp({xs})",
-                  "{xs}.map(function (x) { return Math.exp(x - {out}); })"),
-}
-
-# The engine's conventions that the templates call: the same formulas as ops.py
+# The helpers M.* that the op table's JavaScript templates call: the engine's conventions, the
+# same formulas as micrograd_nn/ops.py
 _RUNTIME = """var M = {
   sigmoid: function (x) {  // never overflows: exp of a non-positive number
     if (x >= 0) return 1 / (1 + Math.exp(-x));
@@ -61,7 +38,7 @@ _RUNTIME = """var M = {
     return e / (1 + e);
   },
   powDbase: function (x, y) {  // d/dx x**y = y x**(y-1); 0 for y == 0, inf at x = 0 for y < 1
-    if (y === 0 || (x === 0 && y === 0)) return 0;
+    if (y === 0) return 0;
     if (x === 0 && y < 1) return Infinity;
     return y * Math.pow(x, y - 1);
   },
@@ -91,17 +68,19 @@ _RUNTIME = """var M = {
 
 
 def js_form(op: Op) -> tuple:
-    """(key in JS_OPS, constant) for an op: ``x ** c`` is one JS op with its exponent c.
+    """(forward, local derivatives) of an op as JavaScript templates, from its row's ``code``.
 
-    ValueError for an op that has no JavaScript form (the page could not evaluate it).
+    ``code["js"]`` is the forward expression, ``code["js_local"]`` the array of local
+    derivatives: ``{0}``, ``{1}``... an operand, ``{xs}`` all of them (n-ary ops), ``{out}`` the
+    result, ``M.*`` the helpers of ``_RUNTIME``. ValueError for an op without them (the page
+    could not evaluate it).
     """
-    name = op.name
-    if name not in JS_OPS and name.startswith("**"):
-        return "**c", float(name[2:])  # the name carries the exponent (micrograd_nn.ops.powc)
-    if name not in JS_OPS:
-        raise ValueError(f"explore_html cannot evaluate the op {name!r}: it has no JavaScript "
-                         f"form (known: {', '.join(sorted(JS_OPS))}, and x ** constant)")
-    return name, None
+    code = getattr(op, "code", None) or {}
+    if "js" not in code or "js_local" not in code:
+        raise ValueError(f"explore_html cannot evaluate the op {op.name!r}: its row has no "
+                         f"JavaScript form (code['js'] and code['js_local'], see "
+                         f"micrograd_nn.ops)")
+    return code["js"], code["js_local"]
 
 
 def _number(x: float):
@@ -114,9 +93,9 @@ def _number(x: float):
 def export_graph(root: Value) -> dict:
     """The graph of ``root`` as plain data: nodes in drawing order (the diagram's ``v<k>``).
 
-    Each node: ``name``, ``op`` (None for a leaf, else a key of ``JS_OPS``), ``args`` (operand
-    indices), ``c`` (the constant of x ** c) and, for leaves, ``data``. ``leaves`` lists the
-    leaf indices. Interior values are not exported: the page computes them.
+    Each node: ``name``, ``op`` (None for a leaf, else the op's name), ``args`` (operand
+    indices), for leaves ``data``, for the others ``edges`` (see ``_edge_groups``).
+    ``leaves`` lists the leaf indices. Interior values are not exported: the page computes them.
     """
     topo = drawing_order(root)
     index = {v: k for k, v in enumerate(topo)}
@@ -124,13 +103,14 @@ def export_graph(root: Value) -> dict:
     nodes = []
     for k, v in enumerate(topo):
         node = {"name": namer.name(v) if (v.label or not v.is_leaf()) else f"v{k}",
-                "op": None, "args": [index[p] for p in v.operands], "c": None}
+                "op": None, "args": [index[p] for p in v.operands]}
         if v.is_leaf():
             node["data"] = _number(v.data)
             if not v.label:
                 node["name"] = f"constant v{k}"
         else:
-            node["op"], node["c"] = js_form(v.op)
+            js_form(v.op)  # refuses an op the page could not evaluate
+            node["op"] = v.op.name
             node["edges"] = _edge_groups(v, index, namer)
         nodes.append(node)
     return {"nodes": nodes, "leaves": [k for k, v in enumerate(topo) if v.is_leaf()]}
@@ -151,18 +131,18 @@ def _edge_groups(v: Value, index: dict, namer: Namer) -> dict:
     return {j: list(by_label.values()) for j, by_label in groups.items()}
 
 
-def _op_script(keys: set) -> str:
+def _op_script(ops: dict) -> str:
     """``window.MICROGRAD_NN_OPS``: a forward and a local-derivative function per op used."""
 
     def js(template: str) -> str:
-        template = template.replace("{xs}", "x").replace("{out}", "out").replace("{c}", "c")
+        template = template.replace("{xs}", "x").replace("{out}", "out")
         return re.sub(r"\{(\d+)\}", r"x[\1]", template)
 
     rows = []
-    for key in sorted(keys):
-        forward, local = JS_OPS[key]
-        rows.append(f"  {json.dumps(key)}: {{f: function (x, c) {{ return {js(forward)}; }},\n"
-                    f"    d: function (x, out, c) {{ return {js(local)}; }}}}")
+    for name in sorted(ops):
+        forward, local = js_form(ops[name])
+        rows.append(f"  {json.dumps(name)}: {{f: function (x) {{ return {js(forward)}; }},\n"
+                    f"    d: function (x, out) {{ return {js(local)}; }}}}")
     return _RUNTIME + "window.MICROGRAD_NN_OPS = {\n" + ",\n".join(rows) + "\n};\n"
 
 
@@ -306,7 +286,7 @@ def explore_html(root: Value, path, *, params=None, lr: float = 0.1, rankdir: st
     (w <- w - lr * grad on the ticked leaves: ``params``, Values or labels or a Module, default
     every labelled leaf) with a trace of the root. The page evaluates the graph from its leaves, so
     ``backward()`` need not have run. Graphs past ``max_nodes`` raise ValueError, as for
-    ``draw_graph``; so does an op without a JavaScript form (see ``JS_OPS``).
+    ``draw_graph``; so does an op without a JavaScript form (see ``js_form``).
     """
     if not isinstance(root, Value):
         raise TypeError(f"explore_html needs a Value, got {type(root).__name__}")
@@ -315,7 +295,7 @@ def explore_html(root: Value, path, *, params=None, lr: float = 0.1, rankdir: st
     diagram = _draw_with_gradients(root, topo, rankdir=rankdir, params=params,
                                    max_nodes=max_nodes)
     graph = export_graph(root)
-    ops = {node["op"] for node in graph["nodes"] if node["op"] is not None}
+    ops = {v.op.name: v.op for v in topo if v.op is not None}
     svg = re.sub(r"<!--.*?-->\n?", "", _inline(pipe(diagram, "svg").decode("utf-8")), flags=re.S)
     name = graph["nodes"][-1]["name"]
     runtime = pathlib.Path(__file__).with_name("explore.js").read_text(encoding="utf-8")
