@@ -219,8 +219,11 @@ def _run_training(cfg: dict, out: Path, progress: bool, prefix: str) -> list[Pat
     width = output_width(cfg["loss"], k)  # None: the default setup for k classes
     loss = cfg["loss"] or default_loss(width)
     out.mkdir(parents=True, exist_ok=True)  # before training: a bad --out fails in a moment
-    model = MLP(2, cfg["hidden"] + [width], activation=cfg["activation"], init=cfg["init"],
-                seed=cfg["seed"])
+    try:
+        model = MLP(2, cfg["hidden"] + [width], activation=cfg["activation"], init=cfg["init"],
+                    seed=cfg["seed"])
+    except ValueError as e:  # over the parameter limit: refused before anything is allocated
+        raise UsageError(f"--hidden {','.join(map(str, cfg['hidden']))}: {e}") from None
     lr = cfg["lr"] if cfg["lr"] is not None else DEFAULT_LR[cfg["optimizer"]]
     schedule = None if cfg["schedule"] in (None, "none") else cfg["schedule"]
     batches = "" if cfg["batch_size"] is None else f", batches of {cfg['batch_size']}"

@@ -19,16 +19,17 @@ import math
 import numbers
 import os
 import random
-import secrets
 from typing import Any, Callable, Sequence
 
 import numpy as np
 
 from . import _checks
+from ._files import write_atomically
 from .engine import Value, _leaf, _linear_node
 from .ops import OPS
 
-__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS"]
+__all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS", "MAX_PARAMETERS",
+           "parameter_count"]
 
 # name -> the Value method applied to z, for every op the table marks as an activation;
 # "linear" is None: the neuron returns z itself
@@ -41,6 +42,25 @@ INITS: tuple[str, ...] = ("uniform", "xavier", "he")
 
 _FORMAT = "micrograd_nn.MLP"
 _FORMAT_VERSION = 1
+
+MAX_PARAMETERS = 1_000_000
+"""The most parameters a Neuron, Layer or MLP may have, built or loaded: each one is a Python
+object (about 150 bytes with its share of the lists), and a network this size is already slow
+in pure Python. Larger sizes raise ValueError before anything is allocated; to go past it, set
+``micrograd_nn.nn.MAX_PARAMETERS`` higher (it is read at each call)."""
+
+
+def parameter_count(nin: int, nouts: Sequence[int]) -> int:
+    """The number of parameters of ``MLP(nin, nouts)``: sum over layers of (inputs + 1) * width."""
+    sizes = [nin, *nouts]
+    return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
+
+
+def _check_parameter_count(count: int, what: str) -> None:
+    if count > MAX_PARAMETERS:
+        raise ValueError(f"{what} would have {count:,} parameters, more than "
+                         f"micrograd_nn.nn.MAX_PARAMETERS = {MAX_PARAMETERS:,}; build a smaller "
+                         f"model, or raise that limit to build it anyway")
 
 
 def _check_activation(activation: Any, what: str = "activation") -> Callable | None:
@@ -177,6 +197,7 @@ class Neuron(Module):
                  nonlin: bool | None = None):
         activation = _micrograd_nonlin(activation, nonlin)
         self.nin = _check_size(nin, "nin")
+        _check_parameter_count(self.nin + 1, f"Neuron({self.nin})")
         self._act = _check_activation(activation)
         self.activation = activation
         self.init = _check_init(init)
@@ -222,6 +243,8 @@ class Layer(Module):
         activation = _micrograd_nonlin(activation, nonlin)
         self.nin = _check_size(nin, "nin")
         self.nout = _check_size(nout, "nout")
+        _check_parameter_count(parameter_count(self.nin, [self.nout]),
+                               f"Layer({self.nin}, {self.nout})")
         self._act = _check_activation(activation)
         _check_init(init)
         rng = _check_rng(rng)
@@ -280,6 +303,8 @@ class MLP(Module):
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"nouts must be a non-empty list of layer widths, got {nouts!r}")
         self.nouts = [_check_size(n, f"layer width nouts[{i}]") for i, n in enumerate(nouts)]
+        _check_parameter_count(parameter_count(self.nin, self.nouts),
+                               f"MLP({self.nin}, {self.nouts})")
         _check_activation(activation)
         _check_activation(output_activation, "output_activation")
         _check_init(init)
@@ -337,10 +362,11 @@ class MLP(Module):
     def save(self, path: str | os.PathLike) -> None:
         """Write the architecture and parameters to ``path`` as JSON, atomically.
 
-        The file is written to a temporary file in the same directory, flushed to disk and
-        then renamed over ``path`` (``os.replace``), so an existing file is replaced whole or
-        not at all: a failed or interrupted save never leaves it half-written. NaN or infinite
-        parameters raise ValueError (JSON cannot hold them) and nothing is written.
+        Through ``micrograd_nn._files.write_atomically``: the file is replaced whole or not at
+        all (a failed or killed save never leaves it half-written, and the next save removes
+        the one temporary file a kill can leave), an existing file keeps its permission bits,
+        and a symlink is written through to the file it points to. NaN or infinite parameters
+        raise ValueError (JSON cannot hold them) and nothing is written.
         """
         params = self.parameters()
         for p in params:
@@ -356,87 +382,103 @@ class MLP(Module):
             "init": self.init,
             "parameters": [p.data for p in params],
         }
-        _atomic_write_json(os.fspath(path), state)
+        write_atomically(path, json.dumps(state, indent=1, allow_nan=False) + "\n")
 
     @classmethod
     def load(cls, path: str | os.PathLike) -> "MLP":
         """Rebuild a network saved by ``save``. ValueError names the file and what is wrong.
 
-        A missing file raises FileNotFoundError; a truncated or corrupt file, an unknown format
-        or version, or an architecture that does not match the number of parameters raise
-        ValueError. Loading does not touch the global random state.
+        A missing file raises FileNotFoundError. Anything else wrong with the content raises
+        ValueError, and is found before the network is built, in time proportional to the
+        file's size: invalid or truncated JSON, nesting, an integer of more than 20 digits, an
+        unknown format or version, a file larger than a model of ``MAX_PARAMETERS`` could be,
+        an architecture over ``MAX_PARAMETERS`` or not matching the number of parameters, a
+        parameter that is not a finite number. Loading does not touch the global random state.
         """
         path = os.fspath(path)
-        try:
-            with open(path, encoding="utf-8") as f:
-                state = json.load(f)
-        except json.JSONDecodeError as e:
-            raise ValueError(f"{path}: not a saved MLP (invalid or truncated JSON: {e})") from None
-        except UnicodeDecodeError:
-            raise ValueError(f"{path}: not a saved MLP (not UTF-8 text)") from None
-
-        def bad(problem: str) -> ValueError:
-            return ValueError(f"{path}: {problem}")
-
-        if not isinstance(state, dict):
-            raise bad(f"expected a JSON object, got {type(state).__name__}")
-        if state.get("format") != _FORMAT:
-            raise bad(f"unknown format {state.get('format')!r} (expected {_FORMAT!r})")
-        if state.get("version") != _FORMAT_VERSION:
-            raise bad(f"unsupported version {state.get('version')!r} "
-                      f"(this micrograd_nn reads version {_FORMAT_VERSION})")
-        missing = [k for k in ("nin", "nouts", "activation", "output_activation", "init",
-                               "parameters") if k not in state]
-        if missing:
-            raise bad(f"missing field(s) {', '.join(missing)}")
-        data = state["parameters"]
-        if not isinstance(data, list):
-            raise bad(f"'parameters' must be a list of numbers, got {type(data).__name__}")
-        for i, v in enumerate(data):
-            if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
-                raise bad(f"parameter {i} must be a finite number, got {v!r}")
+        state = _read_state(path)
+        data = _checked_parameters(state, path)
         try:
             model = cls(state["nin"], state["nouts"], activation=state["activation"],
                         output_activation=state["output_activation"], init=state["init"],
                         seed=0)
         except (TypeError, ValueError) as e:
-            raise bad(f"invalid architecture: {e}") from None
-        params = model.parameters()
-        if len(params) != len(data):
-            raise bad(f"architecture {model.nin} -> {model.nouts} has {len(params)} parameters, "
-                      f"the file holds {len(data)}")
-        for p, v in zip(params, data):
+            raise ValueError(f"{path}: invalid architecture: {e}") from None
+        for p, v in zip(model.parameters(), data):
             p.data = float(v)
         model.seed = None
         return model
 
 
-def _atomic_write_json(path: str, obj: Any) -> None:
-    """Write ``obj`` as JSON to ``path`` through a temporary file and ``os.replace``."""
-    directory = os.path.dirname(os.path.abspath(path))
-    tmp = os.path.join(directory, f".{os.path.basename(path)}.{secrets.token_hex(6)}.tmp")
-    # O_EXCL: never reuse an existing file; mode 0o666 lets the umask decide, as open() would
-    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
+_BYTES_PER_PARAMETER = 40   # a saved float takes at most about 28 characters with its line
+
+
+def _integer(text: str) -> int:
+    """JSON integers, refusing the absurdly long (a 400-digit weight is not a model's)."""
+    if len(text.lstrip("-")) > 20:
+        raise ValueError(f"an integer of {len(text.lstrip('-'))} digits ({text[:12]}...)")
+    return int(text)
+
+
+def _constant(text: str):
+    raise ValueError(f"{text} (JSON has no NaN or Infinity; parameters must be finite)")
+
+
+def _read_state(path: str) -> dict:
+    """The JSON object in ``path``, read with bounded size, digits and nesting."""
+    limit = _BYTES_PER_PARAMETER * MAX_PARAMETERS + 4096
+    with open(path, "rb") as f:
+        raw = f.read(limit + 1)
+    if len(raw) > limit:
+        raise ValueError(f"{path}: not a saved MLP of at most micrograd_nn.nn.MAX_PARAMETERS = "
+                         f"{MAX_PARAMETERS:,} parameters: the file is larger than {limit:,} bytes")
     try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            json.dump(obj, f, indent=1, allow_nan=False)
-            f.write("\n")
-            f.flush()
-            os.fsync(f.fileno())
-        os.replace(tmp, path)
-    except BaseException:
-        try:
-            os.unlink(tmp)
-        except FileNotFoundError:
-            pass
-        raise
-    try:  # make the rename itself durable; not every platform can open a directory
-        dir_fd = os.open(directory, os.O_RDONLY)
-    except OSError:
-        return
-    try:
-        os.fsync(dir_fd)
-    except OSError:
-        pass
-    finally:
-        os.close(dir_fd)
+        state = json.loads(raw.decode("utf-8"), parse_int=_integer, parse_constant=_constant)
+    except UnicodeDecodeError:
+        raise ValueError(f"{path}: not a saved MLP (not UTF-8 text)") from None
+    except json.JSONDecodeError as e:
+        raise ValueError(f"{path}: not a saved MLP (invalid or truncated JSON: {e})") from None
+    except RecursionError:
+        raise ValueError(f"{path}: not a saved MLP (JSON nested too deeply)") from None
+    except ValueError as e:
+        raise ValueError(f"{path}: not a saved MLP: {e}") from None
+    if not isinstance(state, dict):
+        raise ValueError(f"{path}: expected a JSON object, got {type(state).__name__}")
+    return state
+
+
+def _checked_parameters(state: dict, path: str) -> list:
+    """The parameter list of a saved state, after checking the architecture's size against it
+    and against ``MAX_PARAMETERS``: nothing is built from a file that fails."""
+    def bad(problem: str) -> ValueError:
+        return ValueError(f"{path}: {problem}")
+
+    if state.get("format") != _FORMAT:
+        raise bad(f"unknown format {state.get('format')!r} (expected {_FORMAT!r})")
+    if state.get("version") != _FORMAT_VERSION:
+        raise bad(f"unsupported version {state.get('version')!r} "
+                  f"(this micrograd_nn reads version {_FORMAT_VERSION})")
+    missing = [k for k in ("nin", "nouts", "activation", "output_activation", "init",
+                           "parameters") if k not in state]
+    if missing:
+        raise bad(f"missing field(s) {', '.join(missing)}")
+    nin, nouts, data = state["nin"], state["nouts"], state["parameters"]
+    if not isinstance(nouts, list) or not nouts:
+        raise bad(f"invalid architecture: nouts must be a non-empty list of layer widths, "
+                  f"got {nouts!r:.80}")
+    for name, size in [("nin", nin)] + [(f"nouts[{i}]", n) for i, n in enumerate(nouts)]:
+        if isinstance(size, bool) or not isinstance(size, int) or size < 1:
+            raise bad(f"invalid architecture: {name} must be a positive int, got {size!r:.80}")
+    count = parameter_count(nin, nouts)
+    if count > MAX_PARAMETERS:
+        raise bad(f"the architecture {nin} -> {nouts!r:.80} has {count:,} parameters, more than "
+                  f"micrograd_nn.nn.MAX_PARAMETERS = {MAX_PARAMETERS:,}")
+    if not isinstance(data, list):
+        raise bad(f"'parameters' must be a list of numbers, got {type(data).__name__}")
+    if len(data) != count:
+        raise bad(f"architecture {nin} -> {nouts} has {count} parameters, "
+                  f"the file holds {len(data)}")
+    for i, v in enumerate(data):
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):
+            raise bad(f"parameter {i} must be a finite number, got {v!r:.80}")
+    return data

@@ -1,15 +1,15 @@
 """Pictures of training: the loss curve and a classifier's decision boundary, saved to files.
 
 Figures are built with ``matplotlib.figure.Figure`` directly (no pyplot, so no GUI backend and
-no global figure state) and written atomically: to a temporary file beside the target, then
-renamed over it with ``os.replace``, so a reader never sees half a PNG. The format follows the
+no global figure state) and written atomically (``_files.write_atomically``: a reader never
+sees half a PNG, an existing file keeps its mode, a symlink is written through). The format follows the
 file suffix (.png, .svg, .pdf).
 """
 
 from __future__ import annotations
 
+import io
 import os
-import secrets
 from pathlib import Path
 from typing import Any
 
@@ -19,6 +19,7 @@ from matplotlib.figure import Figure
 from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter, PercentFormatter
 
 from . import _checks
+from ._files import write_atomically
 from .train import History, _as_inputs, _as_labels, _loss_spec, predict, scores
 
 __all__ = ["plot_loss", "plot_decision_boundary", "CLASS_COLORS"]
@@ -31,7 +32,7 @@ CLASS_COLORS: tuple[str, ...] = (
 
 
 def _save(fig: Figure, path: str | os.PathLike) -> Path:
-    """Write ``fig`` to ``path`` through a temporary file and ``os.replace``; return the Path."""
+    """Write ``fig`` to ``path`` whole or not at all (``_files.write_atomically``); return the Path."""
     path = Path(path)
     fmt = path.suffix.lstrip(".").lower()
     if not fmt:
@@ -40,13 +41,9 @@ def _save(fig: Figure, path: str | os.PathLike) -> Path:
     if fmt not in fig.canvas.get_supported_filetypes():
         raise ValueError(f"{path}: unsupported image format {fmt!r}; use .png, .svg or .pdf")
     path.parent.mkdir(parents=True, exist_ok=True)
-    tmp = path.with_name(f".{path.name}.{secrets.token_hex(6)}.tmp")
-    try:
-        fig.savefig(tmp, format=fmt, dpi=120, bbox_inches="tight")
-        os.replace(tmp, path)
-    except BaseException:
-        tmp.unlink(missing_ok=True)
-        raise
+    image = io.BytesIO()
+    fig.savefig(image, format=fmt, dpi=120, bbox_inches="tight")
+    write_atomically(path, image.getvalue())
     return path
 
 

@@ -445,10 +445,10 @@ def test_failed_save_never_clobbers_an_existing_file(tmp_path, monkeypatch):
         broken.save(path)
     assert path.read_bytes() == before
 
-    def failing_dump(*args, **kwargs):
+    def failing_fsync(*args, **kwargs):
         raise OSError("disk full (simulated)")
 
-    monkeypatch.setattr(json, "dump", failing_dump)
+    monkeypatch.setattr(os, "fsync", failing_fsync)
     with pytest.raises(OSError, match="simulated"):
         MLP(2, [3, 1], seed=2).save(path)
     assert path.read_bytes() == before
@@ -530,4 +530,73 @@ def test_load_non_object_and_missing_fields(tmp_path):
     del state["init"], state["nin"]
     path.write_text(json.dumps(state))
     with pytest.raises(ValueError, match="missing field.*nin.*init"):
+        MLP.load(path)
+
+
+# ---- bounded sizes and hostile files ---------------------------------------------------------
+
+
+@pytest.mark.parametrize("build", [lambda: MLP(2, [10**30]), lambda: MLP(10**9, [1]),
+                                   lambda: Layer(10**9, 1), lambda: Layer(1000, 10**6),
+                                   lambda: Neuron(10**9)])
+def test_sizes_over_max_parameters_are_refused_before_allocating(build):
+    with pytest.raises(ValueError, match="MAX_PARAMETERS = 1,000,000"):
+        build()
+
+
+def test_max_parameters_can_be_raised_or_lowered(monkeypatch, tmp_path):
+    from micrograd_nn import nn
+    assert nn.parameter_count(2, [3, 1]) == 13
+    monkeypatch.setattr(nn, "MAX_PARAMETERS", 12)
+    with pytest.raises(ValueError, match=r"MLP\(2, \[3, 1\]\) would have 13 parameters"):
+        MLP(2, [3, 1])
+    assert MLP(2, [2, 1]).num_parameters() == 9
+    monkeypatch.setattr(nn, "MAX_PARAMETERS", 13)
+    MLP(2, [3, 1], seed=0).save(tmp_path / "m.json")
+    monkeypatch.setattr(nn, "MAX_PARAMETERS", 12)
+    with pytest.raises(ValueError, match="m.json"):
+        MLP.load(tmp_path / "m.json")
+
+
+def _hostile(tmp_path, text: str):
+    path = tmp_path / "hostile.json"
+    path.write_text(text)
+    return path
+
+
+HEADER = ('{"format": "micrograd_nn.MLP", "version": 1, "activation": "relu", '
+          '"output_activation": "linear", "init": "uniform", ')
+
+
+@pytest.mark.parametrize("text, message", [
+    (HEADER + '"nin": 1000000000, "nouts": [1], "parameters": [0.5]}',
+     "has 1,000,000,001 parameters, more than micrograd_nn.nn.MAX_PARAMETERS"),
+    (HEADER + '"nin": 1, "nouts": [1000000000000000000000000000000], "parameters": []}',
+     "an integer of 31 digits"),
+    (HEADER + '"nin": 1, "nouts": [1], "parameters": [' + "9" * 400 + ', 0.5]}',
+     "an integer of 400 digits"),
+    (HEADER + '"nin": 1, "nouts": [1], "parameters": [1e999, 0.5]}',
+     "parameter 0 must be a finite number, got inf"),
+    (HEADER + '"nin": 1, "nouts": [1], "parameters": [NaN, 0.5]}', "NaN"),
+    (HEADER + '"nin": 1, "nouts": [1], "parameters": [-Infinity, 0.5]}', "Infinity"),
+    ("[" * 100_000, "nested too deeply"),
+    ('{"a": ' * 100_000, "nested too deeply"),
+    (HEADER + '"nin": 1, "nouts": [[[1]]], "parameters": [0.5]}', "nouts[0] must be a positive"),
+    (HEADER + '"nin": 0, "nouts": [1], "parameters": [0.5]}', "nin must be a positive int"),
+    (HEADER + '"nin": 1.0, "nouts": [1], "parameters": [0.5]}', "nin must be a positive int"),
+])
+def test_hostile_files_raise_a_value_error_naming_the_file(tmp_path, text, message):
+    path = _hostile(tmp_path, text)
+    with pytest.raises(ValueError) as info:
+        MLP.load(path)
+    assert str(path) in str(info.value)
+    assert message in str(info.value)
+
+
+def test_a_file_larger_than_any_allowed_model_is_refused_unread(tmp_path, monkeypatch):
+    from micrograd_nn import nn
+    monkeypatch.setattr(nn, "MAX_PARAMETERS", 10)
+    path = _hostile(tmp_path, HEADER + '"nin": 1, "nouts": [1], "parameters": [' +
+                    "0.5, " * 2000 + "0.5]}")
+    with pytest.raises(ValueError, match="hostile.json.*larger than 4,496 bytes"):
         MLP.load(path)

@@ -20,7 +20,6 @@ from __future__ import annotations
 
 import os
 import pathlib
-import secrets
 import shutil
 import subprocess
 import sys
@@ -29,6 +28,7 @@ import sysconfig
 import graphviz
 
 from .._checks import positive_number
+from .._files import write_atomically
 from ..engine import Value
 
 __all__ = ["RendererNotFoundError", "RenderError", "find_renderer", "pipe", "render",
@@ -152,8 +152,8 @@ def render(graph, path, *, format: str | None = None,
     ``graph`` is what ``draw_graph``/``draw_network`` return (any graphviz graph), DOT text, or
     a Value (drawn with ``draw_graph``'s defaults).
 
-    The file appears whole or not at all: it is written to a temporary file in the same
-    directory, then moved into place with ``os.replace``. Returns the path written. The layout
+    The file appears whole or not at all (``micrograd_nn._files.write_atomically``: an
+    existing file keeps its mode, a symlink is written through). Returns the path written. The layout
     may take ``timeout`` seconds (default ``TIMEOUT_SECONDS``), then RenderError.
     """
     path = pathlib.Path(path)
@@ -165,29 +165,6 @@ def render(graph, path, *, format: str | None = None,
                          f"or .dot, or pass format= one of {', '.join(FORMATS)}")
     data = pipe(graph, fmt, timeout=timeout)
     return write_atomically(path, data)
-
-
-def write_atomically(path, data: bytes) -> pathlib.Path:
-    """Write bytes to path through a temporary file and os.replace (never a half-written file)."""
-    path = pathlib.Path(path)
-    directory = path.parent if str(path.parent) else pathlib.Path(".")
-    if not directory.is_dir():
-        raise FileNotFoundError(f"directory {str(directory)!r} does not exist")
-    # os.open with mode 0o666 rather than mkstemp (0o600): the file gets the usual permissions
-    temporary = directory / f".{path.name}.{secrets.token_hex(6)}.tmp"
-    handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL | getattr(os, "O_BINARY", 0),
-                     0o666)
-    try:
-        with os.fdopen(handle, "wb") as out:
-            out.write(data)
-        os.replace(temporary, path)
-    except BaseException:
-        try:
-            os.unlink(temporary)
-        except FileNotFoundError:
-            pass
-        raise
-    return path
 
 
 class Diagram(graphviz.Digraph):
