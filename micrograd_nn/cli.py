@@ -17,6 +17,7 @@ from typing import Sequence
 
 from .datasets import DATASETS, make_dataset
 from .nn import ACTIVATIONS, INITS, MLP
+from .optim import check_lr
 from .train import (
     DEFAULT_LR, LOSSES, OPTIMIZERS, TrainingDiverged, default_loss, evaluate, fit, output_width,
 )
@@ -93,6 +94,18 @@ def _number(low: float, inclusive: bool):
     return parse
 
 
+def _learning_rate(text: str) -> float:
+    """An argparse type: a learning rate, by the optimizers' one rule (``optim.check_lr``)."""
+    try:
+        x = float(text)
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected a number, got {text!r}") from None
+    try:
+        return check_lr(x)
+    except ValueError as e:
+        raise argparse.ArgumentTypeError(str(e)) from None
+
+
 # -------------------------------------------------------------------------------------------------
 # The parser
 
@@ -153,7 +166,7 @@ def build_parser() -> argparse.ArgumentParser:
                           help="default: hinge for 2 classes, cross_entropy for more")
     training.add_argument("--optimizer", choices=OPTIMIZERS, default="adam",
                           help="default: adam")
-    training.add_argument("--lr", type=_number(0.0, False), default=None,
+    training.add_argument("--lr", type=_learning_rate, default=None,
                           help="learning rate (default: "
                                + ", ".join(f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
     training.add_argument("--schedule", choices=["none", "linear"], default="none",

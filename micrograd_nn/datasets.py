@@ -28,6 +28,11 @@ __all__ = [
 SeedLike = int | np.random.Generator | None
 """What ``seed`` accepts: an int >= 0, a numpy Generator (used as is) or None (fresh entropy)."""
 
+MAX_VALUES = 20_000_000
+"""The most numbers a generated X may hold (n_samples * n_features; 160 MB of float64), and
+likewise blobs' centers. Larger requests raise ValueError before anything is allocated; set
+``micrograd_nn.datasets.MAX_VALUES`` higher to go past it."""
+
 
 # -------------------------------------------------------------------------------------------------
 # Argument checks shared by the generators
@@ -51,8 +56,16 @@ def _class_sizes(n_samples: int, n_classes: int) -> list[int]:
     return [base + (1 if c < extra else 0) for c in range(n_classes)]
 
 
-def _check_samples(n_samples, n_classes: int) -> int:
+def _check_values(count: int, what: str) -> None:
+    if count > MAX_VALUES:
+        raise ValueError(f"{what} would hold {count:,} numbers, more than "
+                         f"micrograd_nn.datasets.MAX_VALUES = {MAX_VALUES:,}; ask for less, or "
+                         f"raise that limit")
+
+
+def _check_samples(n_samples, n_classes: int, n_features: int = 2) -> int:
     n = _check_count(n_samples, "n_samples", 1)
+    _check_values(n * n_features, f"X of {n:,} samples of {n_features} features")
     if n < n_classes:
         raise ValueError(
             f"n_samples must be at least the number of classes ({n_classes}), so that every "
@@ -148,6 +161,7 @@ def make_blobs(n_samples: int = 150, centers=3, noise: float = 0.5, seed: SeedLi
     if isinstance(centers, numbers.Integral) and not isinstance(centers, bool):
         k = _check_count(centers, "centers", 2)
         d = _check_count(n_features, "n_features", 2)
+        _check_values(k * d, f"the centers of {k:,} blobs in {d:,} dimensions")
         angle = 2 * math.pi * np.arange(k) / k
         points = np.zeros((k, d))
         points[:, 0] = 2.0 * np.cos(angle)
@@ -168,7 +182,7 @@ def make_blobs(n_samples: int = 150, centers=3, noise: float = 0.5, seed: SeedLi
         if not np.all(np.isfinite(points)):
             raise ValueError("centers must be finite numbers")
         k, d = points.shape
-    n = _check_samples(n_samples, k)
+    n = _check_samples(n_samples, k, d)
     rng = _rng(seed)
     y = np.repeat(np.arange(k), _class_sizes(n, k))
     X = points[y]

@@ -23,6 +23,7 @@ from .engine import Value
 
 __all__ = [
     "Optimizer", "SGD", "Adam", "LRSchedule", "LinearDecay", "StepDecay", "ExponentialDecay",
+    "check_lr",
 ]
 
 
@@ -30,8 +31,28 @@ _check_number = _checks.nonnegative
 _check_positive_int = _checks.positive_int
 
 
+def check_lr(value, name: str = "lr") -> float:
+    """The one rule for a learning rate, wherever it is given (an optimizer, a schedule, ``fit``,
+    the command line): a finite number >= 0, returned as a float.
+
+    0 is allowed: a schedule may decay to it, and it leaves the parameters where they are.
+    A bool or a non-number raises TypeError; NaN, an infinity or a negative number ValueError.
+    """
+    return _checks.nonnegative(value, name)
+
+
+def _check_decay(value, name: str) -> float:
+    """A decay factor in [0, 1]: larger ones would grow the rate until it overflows."""
+    x = _check_number(value, name)
+    if x > 1:
+        raise ValueError(f"{name} must be a number in [0, 1] (a decay), got {x!r}; a factor "
+                         f"above 1 grows the learning rate until it overflows")
+    return x
+
+
 class Optimizer:
-    """Holds the parameters and the learning rate ``lr`` (writable, e.g. by a schedule).
+    """Holds the parameters and the learning rate ``lr`` (writable, e.g. by a schedule; any
+    value must pass ``check_lr``: a finite number >= 0).
 
     ``params`` is a non-empty iterable of Values, each at most once. ``step()`` updates every
     parameter's ``data`` from its ``grad``; ``zero_grad()`` sets the grads back to 0.0.
@@ -57,7 +78,7 @@ class Optimizer:
 
     @lr.setter
     def lr(self, value: float) -> None:
-        self._lr = _check_number(value, "lr")
+        self._lr = check_lr(value)
 
     def zero_grad(self) -> None:
         """Set every parameter's grad to 0.0 before the next backward()."""
@@ -119,7 +140,7 @@ class Adam(Optimizer):
             raise TypeError(f"betas must be a pair (beta1, beta2), got {betas!r}")
         self.betas = (_check_number(betas[0], "betas[0]", below=1.0),
                       _check_number(betas[1], "betas[1]", below=1.0))
-        self.eps = _check_number(eps, "eps")
+        self.eps = _checks.positive_number(eps, "eps")   # 0 divides 0 by 0 on a zero gradient
         self.weight_decay = _check_number(weight_decay, "weight_decay")
         self.t = 0
         self.m = [0.0] * len(self.params)  # first moment, per parameter
@@ -181,8 +202,8 @@ class LinearDecay(LRSchedule):
     """
 
     def __init__(self, optimizer: Optimizer, start: float, end: float, steps: int):
-        self.start = _check_number(start, "start")
-        self.end = _check_number(end, "end")
+        self.start = check_lr(start, "start")
+        self.end = check_lr(end, "end")
         self.steps = _check_positive_int(steps, "steps")
         super().__init__(optimizer)
 
@@ -193,11 +214,12 @@ class LinearDecay(LRSchedule):
 
 
 class StepDecay(LRSchedule):
-    """lr_k = start * factor ** (k // every): multiply by ``factor`` every ``every`` steps."""
+    """lr_k = start * factor ** (k // every): multiply by ``factor`` (in [0, 1]) every ``every``
+    steps."""
 
     def __init__(self, optimizer: Optimizer, start: float, factor: float, every: int):
-        self.start = _check_number(start, "start")
-        self.factor = _check_number(factor, "factor")
+        self.start = check_lr(start, "start")
+        self.factor = _check_decay(factor, "factor")
         self.every = _check_positive_int(every, "every")
         super().__init__(optimizer)
 
@@ -206,11 +228,11 @@ class StepDecay(LRSchedule):
 
 
 class ExponentialDecay(LRSchedule):
-    """lr_k = start * gamma ** k."""
+    """lr_k = start * gamma ** k, with ``gamma`` in [0, 1]."""
 
     def __init__(self, optimizer: Optimizer, start: float, gamma: float):
-        self.start = _check_number(start, "start")
-        self.gamma = _check_number(gamma, "gamma")
+        self.start = check_lr(start, "start")
+        self.gamma = _check_decay(gamma, "gamma")
         super().__init__(optimizer)
 
     def lr_at(self, k: int) -> float:

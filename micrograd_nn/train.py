@@ -177,11 +177,17 @@ class TrainingDiverged(FloatingPointError):
 
 
 def _as_inputs(X: Any, nin: int | None) -> np.ndarray:
+    shape = "X must be a 2-D array of numbers of shape (n_samples, n_features)"
     try:
-        X = np.asarray(X, dtype=np.float64)
+        X = np.asarray(X)
     except (TypeError, ValueError):
-        raise ValueError("X must be a 2-D array of numbers of shape (n_samples, n_features)") \
-            from None
+        raise ValueError(shape) from None
+    if np.iscomplexobj(X):      # float64 would drop the imaginary parts without a word
+        raise TypeError(f"X must hold real numbers, got {X.dtype} values")
+    try:
+        X = X.astype(np.float64, copy=False)
+    except (TypeError, ValueError):
+        raise ValueError(shape) from None
     if X.ndim != 2:
         hint = " (for one feature use X.reshape(-1, 1))" if X.ndim == 1 else ""
         raise ValueError(
@@ -201,6 +207,9 @@ def _as_inputs(X: Any, nin: int | None) -> np.ndarray:
     return X
 
 
+_MAX_LABEL = 2**31 - 1   # far more classes than any model here can have outputs
+
+
 def _as_labels(y: Any, n: int) -> np.ndarray:
     y = np.asarray(y)
     if y.ndim != 1:
@@ -216,10 +225,12 @@ def _as_labels(y: Any, n: int) -> np.ndarray:
                 "y must hold class labels: whole numbers 0, 1, ..., k-1 "
                 f"(got values like {y[:3].tolist()!r})"
             )
-    y = y.astype(np.int64)
-    if y.min() < 0:
-        raise ValueError(f"class labels must be 0, 1, ..., k-1; y contains {y.min()}")
-    return y
+    # checked before the conversion to int64, which would wrap 1e20 to a negative number
+    if y.min() < 0 or y.max() > _MAX_LABEL:
+        bad = y.min() if y.min() < 0 else y.max()
+        raise ValueError(f"class labels must be 0, 1, ..., k-1 (at most {_MAX_LABEL:,}); "
+                         f"y contains {bad.item()!r}")
+    return y.astype(np.int64)
 
 
 def _model_sizes(model: Any, X: np.ndarray) -> tuple[int, int]:
@@ -280,7 +291,21 @@ def _lr_advice(lr: float) -> str:
     return f"try a smaller learning rate (lr was {lr})"
 
 
+def _parameters(model: Any) -> list:
+    """The model's parameters: a non-empty list of Values from ``model.parameters()``."""
+    if not callable(getattr(model, "parameters", None)):
+        raise TypeError(f"model must have a parameters() method (an MLP or Module), got "
+                        f"{type(model).__name__}")
+    params = _checks.value_list(model.parameters(), "model.parameters()")
+    if not params:
+        raise ValueError("the model has no parameters to train")
+    return params
+
+
 def _make_optimizer(optimizer: Any, params: list, lr: Any, momentum: float):
+    """The optimizer ``fit`` steps: a named one built over ``params`` (its constructor checks
+    ``lr`` by ``optim.check_lr``, the one rule for learning rates), or the object given, which
+    must update only ``params``."""
     if isinstance(optimizer, str):
         name = optimizer.lower()
         if name not in OPTIMIZERS:
@@ -288,7 +313,7 @@ def _make_optimizer(optimizer: Any, params: list, lr: Any, momentum: float):
                 f"unknown optimizer {optimizer!r}; choose one of {', '.join(OPTIMIZERS)} "
                 "or pass an optimizer object"
             )
-        lr = DEFAULT_LR[name] if lr is None else _checks.positive_number(lr, "lr")
+        lr = DEFAULT_LR[name] if lr is None else lr
         if name == "sgd":
             return _optim.SGD(params, lr=lr, momentum=momentum)
         if momentum:
@@ -302,11 +327,60 @@ def _make_optimizer(optimizer: Any, params: list, lr: Any, momentum: float):
         )
     if lr is not None:
         raise ValueError("lr is set on the optimizer object you pass; do not give lr to fit too")
+    if isinstance(optimizer, _optim.Optimizer):
+        own = set(map(id, params))
+        foreign = [p for p in optimizer.params if id(p) not in own]
+        if foreign:
+            raise ValueError(
+                f"the optimizer updates {len(foreign)} parameter(s) that are not the model's "
+                f"(the first: {foreign[0]!r}); build it over model.parameters()")
     return optimizer
+
+
+def _make_scheduler(schedule: Any, opt: Any, steps: int):
+    """None, micrograd's linear decay from lr to lr/10 over ``steps``, or the object given."""
+    if schedule is None:
+        return None
+    if isinstance(schedule, str) and schedule.lower() == "linear":
+        if not isinstance(opt, _optim.Optimizer):
+            raise ValueError(
+                "schedule='linear' sets the learning rate of an optim.Optimizer (SGD, Adam or "
+                f"a subclass); the optimizer given is a {type(opt).__name__}. Pass a schedule "
+                "object with step() instead, or no schedule"
+            )
+        return _optim.LinearDecay(opt, start=opt.lr, end=opt.lr / 10, steps=steps)
+    if callable(getattr(schedule, "step", None)):
+        return schedule
+    raise ValueError(f"schedule must be None, 'linear' or an object with step(), "
+                     f"got {schedule!r}")
 
 
 # -------------------------------------------------------------------------------------------------
 # The loop
+
+
+@dataclass
+class _Run:
+    """Everything one ``fit`` needs, checked: the data, the loss, the optimizer, the schedule."""
+
+    model: Any
+    rows: list            # samples as lists of Python floats (far cheaper than numpy scalars)
+    labels: list
+    targets: list         # what the loss compares each sample's output to
+    spec: _Loss
+    width: int
+    params: list
+    opt: Any
+    scheduler: Any
+    l2: float
+    batch: int
+    epochs: int
+    history: History
+
+    def diverged(self, epoch: int, what: str, lr: float | None = None) -> TrainingDiverged:
+        advice = _lr_advice(_current_lr(self.opt) if lr is None else lr)
+        return TrainingDiverged(f"training diverged at epoch {epoch}{what}; {advice}", epoch,
+                                self.history)
 
 
 def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "sgd",
@@ -316,8 +390,10 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
     """Train ``model`` on the samples ``X`` (n, d) with class labels ``y`` (n,), return a History.
 
     ``loss``: a name from ``LOSSES`` (None: ``default_loss`` of the model's output width).
-    ``optimizer``: "sgd", "adam" or an optimizer object (with ``step`` and ``zero_grad``);
-    ``lr`` (default ``DEFAULT_LR[name]``) and ``momentum`` (SGD) configure the named ones.
+    ``optimizer``: "sgd", "adam" or an optimizer object (with ``step`` and ``zero_grad``; an
+    ``optim.Optimizer`` must update only the model's parameters);
+    ``lr`` (default ``DEFAULT_LR[name]``; ``optim.check_lr`` decides what is valid: a finite
+    number >= 0) and ``momentum`` (SGD) configure the named ones.
     Names of losses, optimizers and schedules are case-insensitive ("MSE", "SGD" work).
     ``epochs`` passes over the data in batches of ``batch_size`` samples (None: the whole set,
     one step per epoch), shuffled each epoch with ``seed`` when there are several batches.
@@ -329,97 +405,25 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
     (only on a terminal).
 
     Every argument is checked before the first step: one of the wrong type raises TypeError
-    (a model that is not callable, epochs=2.5, progress="no"), a bad value ValueError. If the
-    loss or a parameter becomes NaN or infinite, or an operation overflows, training stops with
-    ``TrainingDiverged`` naming the epoch.
+    (a model that is not callable or has no ``parameters()``, epochs=2.5, progress="no"), a bad
+    value ValueError. If an output, the loss or a parameter becomes NaN or infinite, or an
+    operation overflows, training stops with ``TrainingDiverged`` naming the epoch.
     """
-    # ---- check everything first ------------------------------------------------------------
-    X = _as_inputs(X, None)
-    y = _as_labels(y, X.shape[0])
-    epochs = _checks.positive_int(epochs, "epochs")
-    n = X.shape[0]
-    batch = n if batch_size is None else min(_checks.positive_int(batch_size, "batch_size"), n)
-    l2 = _checks.nonnegative(l2, "l2")
-    momentum = _checks.nonnegative(momentum, "momentum")
+    run = _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, schedule,
+                   momentum, progress)
     seed = _checks.seed(seed)
-    if not isinstance(progress, (bool, np.bool_)):
-        raise TypeError(f"progress must be True or False, got {type(progress).__name__}: "
-                        f"{progress!r}")
-    nin, width = _model_sizes(model, X)
-    spec = _loss_spec(default_loss(width) if loss is None else loss)
-    _check_fit(spec, width, y)
-    params = model.parameters()
-    if not params:
-        raise ValueError("the model has no parameters to train")
-    opt = _make_optimizer(optimizer, params, lr, momentum)
-    steps_per_epoch = -(-n // batch)
-    if schedule is None:
-        scheduler = None
-    elif isinstance(schedule, str) and schedule.lower() == "linear":
-        if not isinstance(opt, _optim.Optimizer):
-            raise ValueError(
-                "schedule='linear' sets the learning rate of an optim.Optimizer (SGD, Adam or "
-                f"a subclass); the optimizer given is a {type(opt).__name__}. Pass a schedule "
-                "object with step() instead, or no schedule"
-            )
-        scheduler = _optim.LinearDecay(opt, start=opt.lr, end=opt.lr / 10,
-                                       steps=epochs * steps_per_epoch)
-    elif callable(getattr(schedule, "step", None)):
-        scheduler = schedule
-    else:
-        raise ValueError(f"schedule must be None, 'linear' or an object with step(), "
-                         f"got {schedule!r}")
-
-    # ---- train -----------------------------------------------------------------------------
-    rows = X.tolist()  # Python floats: far cheaper for the engine than numpy scalars
-    labels = y.tolist()
-    targets = [spec.target(label, width) for label in labels]
-    batch_loss = spec.batch
-    l2_penalty = _losses.l2
-    history = History(spec.name)
-    order = list(range(n))
     rng = np.random.default_rng(seed)
-    bar = _progress_bar(epochs, progress)
+    n = len(run.rows)
+    order = list(range(n))
+    bar = _progress_bar(run.epochs, progress)
     try:
-        for epoch in range(1, epochs + 1):
-            if batch < n:
+        for epoch in range(1, run.epochs + 1):
+            if run.batch < n:
                 order = rng.permutation(n).tolist()
-            total = 0.0
-            correct = 0
-            for start in range(0, n, batch):
-                idx = order[start:start + batch]
-                try:
-                    outs = [model(rows[i]) for i in idx]
-                    objective = batch_loss(outs, [targets[i] for i in idx])
-                    if l2:
-                        objective = objective + l2 * l2_penalty(params)
-                    value = objective.data
-                    if not math.isfinite(value):
-                        raise TrainingDiverged(
-                            f"training diverged at epoch {epoch} (batch "
-                            f"{start // batch + 1} of {steps_per_epoch}): the loss is {value}; "
-                            f"{_lr_advice(_current_lr(opt))}", epoch, history)
-                    opt.zero_grad()
-                    objective.backward()
-                except (OverflowError, ZeroDivisionError) as e:
-                    raise TrainingDiverged(
-                        f"training diverged at epoch {epoch}: {e}; "
-                        f"{_lr_advice(_current_lr(opt))}", epoch, history) from e
-                last_lr = _current_lr(opt)
-                opt.step()
-                # A NaN can hide from the loss (relu and max return 0 for it), not from the sum
-                if not math.isfinite(sum([p.data for p in params])):
-                    raise TrainingDiverged(
-                        f"training diverged at epoch {epoch} (batch {start // batch + 1} of "
-                        f"{steps_per_epoch}): a parameter became NaN or infinite; "
-                        f"{_lr_advice(last_lr)}", epoch, history)
-                if scheduler is not None:
-                    scheduler.step()
-                total += value * len(idx)
-                correct += _count_correct(spec, outs, [labels[i] for i in idx])
-            history.loss.append(total / n)
-            history.accuracy.append(correct / n)
-            history.lr.append(last_lr)
+            total, correct, last_lr = _epoch(run, epoch, order)
+            run.history.loss.append(total / n)
+            run.history.accuracy.append(correct / n)
+            run.history.lr.append(last_lr)
             if bar is not None:
                 bar.update(1)
                 bar.set_postfix_str(f"loss {total / n:.4f}, accuracy {correct / n:.1%}",
@@ -427,7 +431,75 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
     finally:
         if bar is not None:
             bar.close()
-    return history
+    return run.history
+
+
+def _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, schedule, momentum,
+             progress) -> _Run:
+    """Check every argument of ``fit`` (TypeError/ValueError before any step) into a _Run."""
+    X = _as_inputs(X, None)
+    y = _as_labels(y, X.shape[0])
+    epochs = _checks.positive_int(epochs, "epochs")
+    n = X.shape[0]
+    batch = n if batch_size is None else min(_checks.positive_int(batch_size, "batch_size"), n)
+    l2 = _checks.nonnegative(l2, "l2")
+    momentum = _checks.nonnegative(momentum, "momentum")
+    if not isinstance(progress, (bool, np.bool_)):
+        raise TypeError(f"progress must be True or False, got {type(progress).__name__}: "
+                        f"{progress!r}")
+    nin, width = _model_sizes(model, X)
+    spec = _loss_spec(default_loss(width) if loss is None else loss)
+    _check_fit(spec, width, y)
+    params = _parameters(model)
+    opt = _make_optimizer(optimizer, params, lr, momentum)
+    scheduler = _make_scheduler(schedule, opt, epochs * -(-n // batch))
+    labels = y.tolist()
+    return _Run(model, X.tolist(), labels, [spec.target(label, width) for label in labels],
+                spec, width, params, opt, scheduler, l2, batch, epochs, History(spec.name))
+
+
+def _epoch(run: _Run, epoch: int, order: list) -> tuple:
+    """One pass over the data in batches: (summed loss, samples classified right, last lr)."""
+    total = 0.0
+    correct = 0
+    last_lr = math.nan
+    steps = -(-len(order) // run.batch)
+    for start in range(0, len(order), run.batch):
+        idx = order[start:start + run.batch]
+        where = f" (batch {start // run.batch + 1} of {steps})"
+        outs, value = _forward_backward(run, idx, epoch, where)
+        last_lr = _current_lr(run.opt)
+        run.opt.step()
+        # A NaN can hide from the loss (relu and max return 0 for it), not from the sum
+        if not math.isfinite(sum([p.data for p in run.params])):
+            raise run.diverged(epoch, f"{where}: a parameter became NaN or infinite", last_lr)
+        if run.scheduler is not None:
+            run.scheduler.step()
+        total += value * len(idx)
+        correct += _count_correct(run.spec, outs, [run.labels[i] for i in idx])
+    return total, correct, last_lr
+
+
+def _forward_backward(run: _Run, idx: list, epoch: int, where: str) -> tuple:
+    """The batch's outputs and loss, with every parameter's gradient filled in."""
+    try:
+        outs = [run.model(run.rows[i]) for i in idx]
+        flat = [v.data for o in outs for v in o] if isinstance(outs[0], (list, tuple)) else \
+            [o.data for o in outs]
+        bad = next((x for x in flat if not math.isfinite(x)), None)
+        if bad is not None:    # before the loss, which may refuse it (nan is no probability)
+            raise run.diverged(epoch, f"{where}: the model's output is {bad}")
+        objective = run.spec.batch(outs, [run.targets[i] for i in idx])
+        if run.l2:
+            objective = objective + run.l2 * _losses.l2(run.params)
+        value = objective.data
+        if not math.isfinite(value):
+            raise run.diverged(epoch, f"{where}: the loss is {value}")
+        run.opt.zero_grad()
+        objective.backward()
+    except (OverflowError, ZeroDivisionError) as e:
+        raise run.diverged(epoch, f": {e}") from e
+    return outs, value
 
 
 def _progress_bar(epochs: int, progress: bool):

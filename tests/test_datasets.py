@@ -137,3 +137,17 @@ def test_numpy_ints_count_as_ints():
 def test_bad_specific_arguments(maker, kwargs, message):
     with pytest.raises(ValueError, match=message):
         maker(**kwargs)
+
+
+def test_sizes_over_max_values_are_refused_before_allocating(monkeypatch):
+    from micrograd_nn import datasets
+    with pytest.raises(ValueError, match="MAX_VALUES = 20,000,000"):
+        make_blobs(n_samples=10**20)
+    with pytest.raises(ValueError, match="centers of 1,000,000,000 blobs"):
+        make_blobs(n_samples=10, centers=10**9)
+    with pytest.raises(ValueError, match="MAX_VALUES"):
+        make_blobs(n_samples=10**6, n_features=100)
+    monkeypatch.setattr(datasets, "MAX_VALUES", 100)
+    with pytest.raises(ValueError, match="X of 51 samples of 2 features would hold 102"):
+        make_moons(n_samples=51)
+    assert make_moons(n_samples=50)[0].shape == (50, 2)

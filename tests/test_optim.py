@@ -275,3 +275,71 @@ def test_schedule_validation():
         StepDecay(opt, 1.0, 0.5, every=0)
     with pytest.raises(ValueError, match="gamma"):
         ExponentialDecay(opt, 1.0, -0.5)
+
+
+# ---- one rule for a learning rate; no division by zero; decays that decay -------------------
+
+
+@pytest.mark.parametrize("lr", [0.0, 0, 1e-300, 5])
+def test_one_learning_rate_rule_for_optimizers_schedules_and_fit(lr):
+    from micrograd_nn.optim import check_lr
+    from micrograd_nn.train import fit
+    assert check_lr(lr) == float(lr)
+    p = Value(1.5)
+    p.grad = 2.0
+    SGD([p], lr=lr).step()
+    model = MLP(2, [1], seed=0)
+    fit(model, [[0.0, 1.0], [1.0, 0.0]], [0, 1], lr=lr, epochs=1, progress=False)
+
+
+@pytest.mark.parametrize("lr, error", [(-0.1, ValueError), (math.nan, ValueError),
+                                       (math.inf, ValueError), (True, TypeError),
+                                       ("0.1", TypeError)])
+def test_a_bad_learning_rate_is_refused_alike_everywhere(lr, error):
+    from micrograd_nn.train import fit
+    message = "lr must be a finite number >= 0"
+    with pytest.raises(error, match=message):
+        SGD([Value(1.0)], lr=lr)
+    with pytest.raises(error, match=message):
+        Adam([Value(1.0)], lr=lr)
+    opt = SGD([Value(1.0)], lr=0.1)
+    with pytest.raises(error, match=message):
+        opt.lr = lr
+    with pytest.raises(error, match=message):
+        fit(MLP(2, [1], seed=0), [[0.0, 1.0], [1.0, 0.0]], [0, 1], lr=lr, epochs=1,
+            progress=False)
+
+
+def test_a_learning_rate_of_zero_leaves_the_parameters_alone():
+    p = Value(1.5)
+    p.grad = 2.0
+    SGD([p], lr=0.0).step()
+    assert p.data == 1.5
+
+
+@pytest.mark.parametrize("eps", [0.0, 0, -1e-8])
+def test_adam_refuses_eps_zero_which_divides_zero_by_zero(eps):
+    with pytest.raises(ValueError, match="eps must be a finite number > 0"):
+        Adam([Value(1.0)], eps=eps)
+
+
+def test_adam_steps_through_a_zero_gradient():
+    p = Value(1.0)
+    opt = Adam([p], lr=0.1, eps=1e-300)
+    opt.step()           # m = v = 0: 0 / (0 + eps)
+    assert p.data == 1.0
+
+
+@pytest.mark.parametrize("make", [lambda opt: ExponentialDecay(opt, start=0.1, gamma=10),
+                                  lambda opt: StepDecay(opt, start=0.1, factor=1.5, every=2)])
+def test_growing_factors_are_refused_before_they_overflow(make):
+    with pytest.raises(ValueError, match=r"must be a number in \[0, 1\] \(a decay\)"):
+        make(SGD([Value(1.0)], lr=0.1))
+
+
+def test_a_decay_runs_any_number_of_steps():
+    opt = SGD([Value(1.0)], lr=0.1)
+    schedule = ExponentialDecay(opt, start=0.1, gamma=0.5)
+    for _ in range(5000):
+        schedule.step()
+    assert opt.lr == 0.0

@@ -2,6 +2,7 @@
 
 import io
 import math
+import re
 import sys
 
 import numpy as np
@@ -196,8 +197,8 @@ def bad_fit_cases():
         (dict(X=X, y=y, epochs=0), "epochs must be a positive int, got 0"),
         (dict(X=X, y=y, batch_size=0), "batch_size must be a positive int, got 0"),
         (dict(X=X, y=y, seed=-1), "seed must be an int >= 0, .* got -1"),
-        (dict(X=X, y=y, lr=-0.1), "lr must be a finite number > 0"),
-        (dict(X=X, y=y, lr=float("nan")), "lr must be a finite number > 0"),
+        (dict(X=X, y=y, lr=-0.1), "lr must be a finite number >= 0"),
+        (dict(X=X, y=y, lr=float("nan")), "lr must be a finite number >= 0"),
         (dict(X=X, y=y, l2=-1.0), "l2 must be a finite number >= 0"),
         (dict(X=X, y=y, optimizer="rmsprop"), "unknown optimizer 'rmsprop'"),
         (dict(X=X, y=y, optimizer="adam", momentum=0.9), "momentum applies to 'sgd'"),
@@ -220,7 +221,7 @@ def test_bad_arguments_raise_before_training(case, message):
     (dict(epochs=2.5), "epochs must be a positive int, got float: 2.5"),
     (dict(epochs=True), "epochs must be a positive int, got bool"),
     (dict(batch_size="8"), "batch_size must be a positive int, got str"),
-    (dict(lr="0.1"), "lr must be a finite number > 0, got str"),
+    (dict(lr="0.1"), "lr must be a finite number >= 0, got str"),
     (dict(l2=None), "l2 must be a finite number >= 0, got NoneType"),
     (dict(seed="abc"), "seed must be an int >= 0, a numpy Generator or None, got str: 'abc'"),
     (dict(seed=1.0), "seed must be an int >= 0, .* got float"),
@@ -337,8 +338,10 @@ def test_nan_loss_stops_and_names_the_epoch(moons):
         fit(model, *moons, optimizer=opt, loss="mse", epochs=10, progress=False)
 
 
-def test_nan_loss_names_the_epoch_when_the_parameters_look_fine(moons):
-    """A NaN that enters through the data path (not the parameters) is caught at the loss."""
+@pytest.mark.parametrize("loss", ["bce_with_logits", "bce", "hinge", "mse"])
+def test_nan_output_names_the_epoch_when_the_parameters_look_fine(moons, loss):
+    """A NaN that enters through the data path (not the parameters) is caught at the output,
+    before a loss can refuse it (bce: NaN is not a probability)."""
     model = MLP(2, [4, 1], seed=0)
     calls = {"n": 0}
     real_forward = model.forward
@@ -350,8 +353,9 @@ def test_nan_loss_names_the_epoch_when_the_parameters_look_fine(moons):
         return out * math.nan if calls["n"] > 1 + 2 * 24 else out
 
     model.forward = forward
-    with pytest.raises(TrainingDiverged, match=r"diverged at epoch 3 .*the loss is nan") as info:
-        fit(model, *moons, loss="bce_with_logits", epochs=10, progress=False)
+    with pytest.raises(TrainingDiverged,
+                       match=r"diverged at epoch 3 .*the model's output is nan") as info:
+        fit(model, *moons, loss=loss, epochs=10, progress=False)
     assert info.value.epoch == 3
     assert info.value.history.epochs == 2
     assert isinstance(info.value, FloatingPointError)
@@ -521,3 +525,43 @@ def test_losses_table_is_consistent():
     assert {name for name, spec in LOSSES.items() if spec.binary} == {
         "bce", "bce_with_logits", "hinge"}
     assert isinstance(LOSSES["hinge"].batch([Value(0.5)], [1.0]), Value)
+
+
+# ---- wrong types and outcomes, refused with the right error --------------------------------
+
+
+def test_complex_inputs_are_a_type_error_not_truncated():
+    model = MLP(2, [1], seed=0)
+    for X in ([[1 + 2j, 0.0], [0.0, 1.0]], np.array([[1, 0], [0, 1]], dtype=complex)):
+        with pytest.raises(TypeError, match="X must hold real numbers, got complex"):
+            fit(model, X, [0, 1], epochs=1, progress=False)
+        with pytest.raises(TypeError, match="real numbers"):
+            predict(model, X)
+
+
+@pytest.mark.parametrize("y, shown", [([0, 1e20], "1e+20"), ([0, -1], "-1"),
+                                      (np.array([0, 2**64 - 1], dtype=np.uint64),
+                                       "18446744073709551615")])
+def test_out_of_range_labels_are_reported_as_given(y, shown):
+    with pytest.raises(ValueError, match=f"y contains {re.escape(shown)}$"):
+        fit(MLP(2, [1], seed=0), [[0.0, 1.0], [1.0, 0.0]], y, epochs=1, progress=False)
+
+
+def test_a_callable_without_parameters_is_a_type_error(moons):
+    model = MLP(2, [1], seed=0)
+    with pytest.raises(TypeError, match="model must have a parameters\\(\\) method"):
+        fit(lambda x: model(x), *moons, epochs=1, progress=False)
+
+
+def test_an_optimizer_over_another_models_parameters_is_refused(moons):
+    model, other = MLP(2, [4, 1], seed=0), MLP(2, [4, 1], seed=1)
+    before = snapshot(model)
+    with pytest.raises(ValueError, match="updates 17 parameter\\(s\\) that are not the model's"):
+        fit(model, *moons, optimizer=SGD(other.parameters(), lr=0.1), epochs=1, progress=False)
+    mixed = model.parameters()[:3] + other.parameters()[:1]
+    with pytest.raises(ValueError, match="updates 1 parameter\\(s\\)"):
+        fit(model, *moons, optimizer=SGD(mixed, lr=0.1), epochs=1, progress=False)
+    assert snapshot(model) == before
+    # a subset of the model's own parameters (a frozen layer) is fine
+    fit(model, *moons, optimizer=SGD(model.parameters()[:12], lr=0.1), epochs=1, progress=False)
+    assert snapshot(model)[12:] == before[12:]
