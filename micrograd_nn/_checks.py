@@ -21,6 +21,15 @@ def _is_int(value: Any) -> bool:
     return isinstance(value, numbers.Integral) and not isinstance(value, bool)
 
 
+def _as_float(value: Any, name: str, what: str) -> float:
+    """float(value), with an int too large for a float refused as a ValueError that says so."""
+    try:
+        return float(value)
+    except OverflowError:
+        raise ValueError(f"{name} must be {what}, got an int too large for a float "
+                         f"({int(value).bit_length()} bits)") from None
+
+
 def positive_int(value: Any, name: str, minimum: int = 1) -> int:
     """``value`` as an int >= ``minimum`` (default 1): a count, a size, a number of steps."""
     what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
@@ -36,7 +45,7 @@ def nonnegative(value: Any, name: str, below: float | None = None) -> float:
     what = "a finite number >= 0" if below is None else f"a number in [0, {below:g})"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}: {value!r}")
-    x = float(value)
+    x = _as_float(value, name, what)
     if not math.isfinite(x) or x < 0 or (below is not None and x >= below):
         raise ValueError(f"{name} must be {what}, got {x!r}")
     return x
@@ -47,7 +56,7 @@ def positive_number(value: Any, name: str) -> float:
     what = "a finite number > 0"
     if isinstance(value, bool) or not isinstance(value, numbers.Real):
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}: {value!r}")
-    x = float(value)
+    x = _as_float(value, name, what)
     if not math.isfinite(x) or x <= 0:
         raise ValueError(f"{name} must be {what}, got {x!r}")
     return x

@@ -343,3 +343,10 @@ def test_a_decay_runs_any_number_of_steps():
     for _ in range(5000):
         schedule.step()
     assert opt.lr == 0.0
+
+
+def test_an_int_too_large_for_a_float_is_a_value_error_saying_so():
+    from micrograd_nn.optim import check_lr
+    with pytest.raises(ValueError, match="lr must be a finite number >= 0, got an int too large "
+                                         "for a float \\(2001 bits\\)"):
+        check_lr(2**2000)

@@ -1,0 +1,123 @@
+"""Whatever arguments a caller passes, the public API answers with a documented error type.
+
+Every public constructor and function is called with arguments drawn by hypothesis (numbers
+of every size and kind, NaN and infinities, strings, None, lists, arrays, Values, models,
+callables). It may return, or raise TypeError, ValueError, ZeroDivisionError, OverflowError
+or TrainingDiverged; anything else (AttributeError, IndexError, KeyError, RecursionError,
+numpy's errors...) is a bug: an error that does not tell the caller what was wrong.
+"""
+
+import inspect
+import operator
+
+import numpy as np
+import pytest
+from hypothesis import given, settings
+from hypothesis import strategies as st
+
+import micrograd_nn
+from micrograd_nn import datasets, losses, optim, train
+from micrograd_nn.engine import Value
+from micrograd_nn.nn import MLP, Layer, Neuron
+from micrograd_nn.train import TrainingDiverged
+
+ALLOWED = (TypeError, ValueError, ZeroDivisionError, OverflowError, TrainingDiverged)
+
+FUNCTIONS = {
+    "Value": Value, "grad": micrograd_nn.grad, "hessian": micrograd_nn.hessian,
+    "gradcheck": micrograd_nn.gradcheck, "numerical_grad": micrograd_nn.numerical_grad,
+    "Neuron": Neuron, "Layer": Layer, "MLP": MLP,
+    **{f"losses.{name}": getattr(losses, name) for name in losses.__all__},
+    **{f"optim.{name}": getattr(optim, name) for name in optim.__all__
+       if name not in ("Optimizer", "LRSchedule")},
+    **{f"datasets.{name}": getattr(datasets, name) for name in datasets.__all__
+       if callable(getattr(datasets, name)) and name != "DATASETS"},
+    **{f"train.{name}": getattr(train, name) for name in
+       ("fit", "predict", "predict_proba", "scores", "accuracy", "evaluate", "default_loss",
+        "output_width")},
+    "draw_graph": micrograd_nn.draw_graph, "explain": micrograd_nn.explain,
+    "trace_backward": lambda *a, **k: list(micrograd_nn.trace_backward(*a, **k)),
+}
+OPERATORS = [operator.add, operator.sub, operator.mul, operator.truediv, operator.pow]
+METHODS = ["exp", "log", "relu", "sigmoid", "tanh", "abs", "sqrt", "softplus", "backward"]
+
+numbers = st.one_of(
+    st.integers(-3, 8), st.integers(0, 4), st.floats(-2, 2),
+    st.sampled_from([10**20, -10**20, 2**70, 2**2000, -2**2000]),
+    st.floats(allow_nan=True, allow_infinity=True),
+    st.complex_numbers(max_magnitude=4),
+    st.sampled_from([np.float64(0.5), np.int64(2), np.float32("nan"), np.bool_(True)]),
+)
+names = st.sampled_from(["relu", "sigmoid", "linear", "sgd", "adam", "mse", "bce", "hinge",
+                         "cross_entropy", "uniform", "moons", "spiral", "linear", "mean", ""])
+values = st.builds(Value, st.floats(-3, 3))
+models = st.builds(lambda nin, width, seed: MLP(nin, [2, width], seed=seed),
+                   st.integers(1, 3), st.integers(1, 3), st.integers(0, 3))
+callables = st.sampled_from([lambda a: a * a, lambda *a: a[0], lambda a, b: a / b,
+                             lambda *a: 1.0, lambda a: a.log(), print])
+arrays = st.one_of(
+    st.builds(np.array, st.lists(st.lists(st.floats(-5, 5), min_size=2, max_size=2),
+                                 min_size=1, max_size=6)),
+    st.builds(np.array, st.lists(st.integers(-1, 3), min_size=1, max_size=6)),
+    st.sampled_from([np.zeros((0, 2)), np.ones((2, 2, 2)), np.array([[1 + 1j, 0]]),
+                     np.array(["a", "b"]), np.array([np.nan, 1.0])]),
+)
+atoms = st.one_of(st.none(), st.booleans(), numbers, names, st.text(max_size=4), values,
+                  models, callables, arrays, st.just(object()))
+arguments = st.recursive(atoms, lambda inner: st.one_of(
+    st.lists(inner, max_size=4), st.tuples(inner, inner), st.dictionaries(names, inner,
+                                                                          max_size=2)),
+    max_leaves=6)
+
+
+def _parameters(fn) -> list:
+    try:
+        return [p for p in inspect.signature(fn).parameters.values()
+                if p.kind in (p.POSITIONAL_OR_KEYWORD, p.KEYWORD_ONLY)]
+    except (TypeError, ValueError):
+        return []
+
+
+def _call(fn, args: list, kwargs: dict):
+    try:
+        fn(*args, **kwargs)
+    except ALLOWED:
+        pass
+
+
+@pytest.mark.parametrize("name", sorted(FUNCTIONS))
+@settings(max_examples=40)
+@given(data=st.data())
+def test_public_functions_raise_only_documented_errors(name, data):
+    fn = FUNCTIONS[name]
+    params = _parameters(fn)
+    positional = [p for p in params if p.kind == p.POSITIONAL_OR_KEYWORD]
+    required = sum(1 for p in positional if p.default is p.empty)
+    count = data.draw(st.integers(required, len(positional)), label="positional count")
+    args = [data.draw(arguments, label=p.name) for p in positional[:count]]
+    kwargs = {}
+    for p in params[count:]:
+        if data.draw(st.booleans(), label=f"give {p.name}"):
+            kwargs[p.name] = data.draw(arguments, label=p.name)
+    if "progress" in kwargs or name == "train.fit":
+        kwargs["progress"] = False
+    if name == "train.fit":
+        kwargs.setdefault("epochs", 2)
+        if not isinstance(kwargs["epochs"], int) or kwargs["epochs"] > 3:
+            kwargs["epochs"] = 2
+    _call(fn, args, kwargs)
+
+
+@settings(max_examples=200)
+@given(st.floats(-3, 3), st.sampled_from(OPERATORS), arguments, st.booleans())
+def test_value_operators_raise_only_documented_errors(x, op, other, reflected):
+    v = Value(x)
+    _call(lambda: op(other, v) if reflected else op(v, other), [], {})
+
+
+@settings(max_examples=200)
+@given(st.floats(allow_nan=True, allow_infinity=True), st.sampled_from(METHODS),
+       st.lists(arguments, max_size=1))
+def test_value_methods_raise_only_documented_errors(x, method, args):
+    v = Value(x)
+    _call(getattr(v, method), args, {})
