@@ -204,10 +204,8 @@ def _viz():
 # Commands
 
 
-def _run_training(cfg: dict, out: Path, progress: bool, prefix: str) -> list[Path]:
-    """Make the data, build and train the model, print the results, save the files."""
-    from .plots import plot_decision_boundary, plot_loss
-
+def _make_data(cfg: dict) -> tuple:
+    """The dataset the options ask for, as (X, y); a bad combination is a UsageError."""
     data_kwargs: dict = {"seed": cfg["seed"]}
     if cfg["samples"] is not None:
         data_kwargs["n_samples"] = cfg["samples"]
@@ -225,6 +223,14 @@ def _run_training(cfg: dict, out: Path, progress: bool, prefix: str) -> list[Pat
         X, y = make_dataset(cfg["dataset"], **data_kwargs)
     except ValueError as e:
         raise UsageError(f"dataset {cfg['dataset']}: {e}") from None
+    return X, y
+
+
+def _run_training(cfg: dict, out: Path, progress: bool, prefix: str) -> list[Path]:
+    """Make the data, build and train the model, print the results, save the files."""
+    from .plots import plot_decision_boundary, plot_loss
+
+    X, y = _make_data(cfg)
     k = int(y.max()) + 1
     if cfg["loss"] in BINARY_LOSSES and k > 2:
         raise UsageError(f"--loss {cfg['loss']} is for two classes, but {cfg['dataset']} has "
