@@ -600,3 +600,51 @@ def test_a_file_larger_than_any_allowed_model_is_refused_unread(tmp_path, monkey
                     "0.5, " * 2000 + "0.5]}")
     with pytest.raises(ValueError, match="hostile.json.*larger than 4,496 bytes"):
         MLP.load(path)
+
+
+# ---- any damage to a saved file: a model, or a ValueError naming the file -------------------
+
+_json_values = st.recursive(
+    st.one_of(st.none(), st.booleans(), st.integers(), st.floats(), st.text(max_size=8)),
+    lambda inner: st.lists(inner, max_size=4) | st.dictionaries(st.text(max_size=6), inner,
+                                                                max_size=3),
+    max_leaves=10)
+_FIELDS = ["format", "version", "nin", "nouts", "activation", "output_activation", "init",
+           "parameters"]
+
+
+def _loads_or_names_the_file(path):
+    try:
+        model = MLP.load(path)
+    except ValueError as e:
+        assert str(path) in str(e)
+    else:
+        assert isinstance(model, MLP)
+
+
+@settings(max_examples=150)
+@given(st.dictionaries(st.sampled_from(_FIELDS), _json_values, max_size=3),
+       st.lists(st.sampled_from(_FIELDS), max_size=2))
+def test_any_changed_field_loads_or_raises_a_value_error_naming_the_file(tmp_path_factory,
+                                                                          changes, dropped):
+    path = tmp_path_factory.mktemp("fuzz") / "model.json"
+    MLP(2, [3, 1], seed=0).save(path)
+    state = json.loads(path.read_text())
+    state.update(changes)
+    for name in dropped:
+        state.pop(name, None)
+    path.write_text(json.dumps(state))
+    _loads_or_names_the_file(path)
+
+
+@settings(max_examples=150)
+@given(st.data())
+def test_any_damaged_bytes_load_or_raise_a_value_error_naming_the_file(tmp_path_factory, data):
+    path = tmp_path_factory.mktemp("fuzz") / "model.json"
+    MLP(2, [3, 1], seed=0).save(path)
+    raw = bytearray(path.read_bytes())
+    cut = data.draw(st.integers(0, len(raw)))
+    insert = data.draw(st.binary(max_size=8))
+    raw[cut:cut + data.draw(st.integers(0, 8))] = insert
+    path.write_bytes(bytes(raw))
+    _loads_or_names_the_file(path)
