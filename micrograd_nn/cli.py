@@ -1,5 +1,7 @@
 """The command line: ``micrograd-nn demo``, ``micrograd-nn train ...``, ``micrograd-nn graph ...``.
 
+All commands live here; ``graph`` draws with micrograd_nn.viz (imported when needed).
+
 Also reachable as ``python -m micrograd_nn``. ``main(argv)`` returns the exit status: 0 on
 success, 2 for bad arguments (argparse's convention, also used for impossible combinations such
 as a hinge loss on three classes), 1 when training diverges or a file cannot be written.
@@ -22,7 +24,7 @@ from .train import (
     DEFAULT_LR, LOSSES, OPTIMIZERS, TrainingDiverged, default_loss, evaluate, fit, output_width,
 )
 
-__all__ = ["main", "build_parser"]
+__all__ = ["main", "build_parser", "run_graph", "add_graph_arguments"]
 
 PROG = "micrograd-nn"
 DEFAULT_OUT = "micrograd_nn_out"
@@ -180,11 +182,83 @@ def build_parser() -> argparse.ArgumentParser:
                           help="seed of the data, the weights and the shuffling (default 0)")
     _add_output_arguments(train)
 
-    graph = sub.add_parser("graph", help="draw a computational graph (see graph --help)")
+    graph = sub.add_parser(
+        "graph", help="draw a computational graph (see graph --help)",
+        description="Draw the chain-rule diagram of the seed tutorial's neuron, or of an "
+                    "expression over named inputs.",
+        epilog="examples:\n  micrograd-nn graph --out neuron.png --highlight w1 --explain w1\n"
+               "  micrograd-nn graph --edge-labels flow --trace backward.html\n"
+               "  micrograd-nn graph --exercise grads --out sheet.svg; add --answer-key for the "
+               "key\n"
+               "  micrograd-nn graph --expr \"(x*w + b).sigmoid()\" --set x=1.5 w=0.25 b=0.1 "
+               "--out f.dot", formatter_class=argparse.RawDescriptionHelpFormatter)
     viz = _viz()
     if viz is not None:
-        viz.add_graph_arguments(graph)
+        add_graph_arguments(graph, viz)
     return parser
+
+
+def add_graph_arguments(parser: argparse.ArgumentParser, viz) -> None:
+    """The options of the ``graph`` command (``viz`` is micrograd_nn.viz)."""
+    what = parser.add_argument_group("what to draw (default: the seed tutorial's 2-input "
+                                     "sigmoid neuron with its squared-error loss)")
+    what.add_argument("--expr", metavar="EXPR",
+                      help="an expression over names given with --set, e.g. "
+                           "\"(x*w + b).sigmoid()\"; allowed: + - * / ** unary -, numbers, "
+                           "parentheses and the methods "
+                           + ", ".join(f".{m}()" for m in viz.expr.METHODS))
+    what.add_argument("--set", metavar="NAME=NUMBER", nargs="+", action="extend", default=[],
+                      dest="assignments", help="values of the names in --expr, e.g. x=1.5 w=0.25")
+    what.add_argument("--params", metavar="NAME", nargs="+", default=None,
+                      help="names to colour as parameters (default: recognised, e.g. w1, b, "
+                           "L1.N2.w1)")
+    out = parser.add_argument_group("output")
+    out.add_argument("--out", metavar="PATH", default="graph.svg",
+                     help="file to write; the format comes from its suffix .svg, .png or .dot "
+                          "(default graph.svg)")
+    out.add_argument("--format", choices=viz.rendering.FORMATS, default=None,
+                     help="the format, when the suffix of --out does not say it")
+    out.add_argument("--timeout", type=float, default=None, metavar="SECONDS",
+                     help=f"stop the layout after this many seconds with an error (default "
+                          f"{viz.rendering.TIMEOUT_SECONDS:g})")
+    out.add_argument("--trace", metavar="HTML",
+                     help="also write a self-contained HTML page stepping through backward")
+    out.add_argument("--explore", metavar="HTML",
+                     help="also write a self-contained HTML page with a slider per leaf, where "
+                          "values and gradients follow live, a nudge readout and SGD steps")
+    out.add_argument("--explain", metavar="NAME",
+                     help="also print the chain rule for d output / d NAME, path by path")
+    _add_drawing_arguments(parser.add_argument_group("drawing"), viz)
+
+
+def _add_drawing_arguments(look, viz) -> None:
+    look.add_argument("--edge-labels", choices=viz.EDGE_LABELS, default="local",
+                      help="on each arrow: its local derivative dz/dw1 (local, the default), the "
+                           "gradient it carries back (flow), or both; also in --trace")
+    look.add_argument("--rankdir", choices=("LR", "TB"), default=None,
+                      help="left to right (default) or top to bottom")
+    look.add_argument("--preset", choices=viz.PRESETS, default=None,
+                      help="slide: large type, top to bottom, a compact legend")
+    look.add_argument("--highlight", metavar="NAME",
+                      help="draw every path from the output to NAME in bold")
+    look.add_argument("--exercise", choices=viz.EXERCISES,
+                      help="a worksheet: blanks for the gradients, the local derivatives, or both")
+    look.add_argument("--answer-key", action="store_true",
+                      help="with --exercise: the same layout with the blanks filled in")
+    look.add_argument("--no-local-grads", action="store_true",
+                      help="leave the local derivatives off the arrows")
+    look.add_argument("--no-grads", action="store_true", help="leave the gradients out")
+    look.add_argument("--no-legend", action="store_true", help="leave the legend out")
+    look.add_argument("--expand-linear", action="store_true",
+                      help="draw each fused linear node as its products and one sum")
+    look.add_argument("--collapse", action="store_true",
+                      help="draw each neuron (linear + activation) as one node")
+    look.add_argument("--max-nodes", type=_positive_int, default=viz.DEFAULT_MAX_NODES,
+                      metavar="N", help=f"refuse graphs with more values than this (default "
+                                        f"{viz.DEFAULT_MAX_NODES})")
+    look.add_argument("--max-edges", type=_positive_int, default=viz.DEFAULT_MAX_EDGES,
+                      metavar="N", help=f"refuse graphs with more arrows than this (default "
+                                        f"{viz.DEFAULT_MAX_EDGES})")
 
 
 def _viz():
@@ -192,10 +266,6 @@ def _viz():
     try:
         from . import viz
     except ImportError:
-        return None
-    if not all(hasattr(viz, name) for name in
-               ("draw_graph", "render", "seed_neuron", "SEED_PARAMETERS", "add_graph_arguments",
-                "run_graph")):
         return None
     return viz
 
@@ -318,11 +388,113 @@ def _graph(args: argparse.Namespace) -> int:
         raise UsageError("the graph command needs micrograd_nn.viz (diagrams), which is not "
                          "available in this installation")
     try:
-        paths = viz.run_graph(args)
+        paths = run_graph(args)
     except ValueError as e:  # arguments that parse but cannot work: a usage error
         raise UsageError(str(e)) from None
     _print_paths(paths)
     return 0
+
+
+def build_root(expr: str | None, assignments: list):
+    """The seed neuron, or ``expr`` over ``assignments``, after backward.
+
+    The root of an expression is labelled "f" (unless the expression is a bare name).
+    """
+    from .engine import Value
+    from .viz import parse_assignments, parse_expr, seed_neuron
+    if expr is None:
+        if assignments:
+            raise ValueError("--set gives values to the names of --expr; pass --expr too")
+        return seed_neuron()
+    values = parse_assignments(assignments)
+    names = {name: Value(number, name) for name, number in values.items()}
+    root = parse_expr(expr, names)
+    if not isinstance(root, Value):
+        raise ValueError(f"--expr {expr!r} uses no name given with --set, so there is no graph "
+                         f"to draw (it is the number {root!r})")
+    if not root.label:
+        root.label = "f"
+    root.backward()
+    return root
+
+
+def _find(root, name: str, option: str):
+    from .viz.naming import find_by_label
+    try:
+        return find_by_label(root, name)
+    except ValueError as error:
+        raise ValueError(f"{option} {name}: {error}") from None
+
+
+def _output_path(out: str, format: str | None) -> tuple:
+    from .viz.rendering import FORMATS
+    path = Path(out)
+    suffix = path.suffix.lstrip(".").lower()
+    if format is None:
+        if suffix not in FORMATS:
+            raise ValueError(f"--out {out!r}: give it a suffix .svg, .png or .dot, or pass "
+                             f"--format")
+        return path, suffix
+    if not suffix:
+        return path.with_suffix("." + format), format
+    if suffix != format:
+        raise ValueError(f"--out {out!r} has the suffix .{suffix} but --format is {format}")
+    return path, format
+
+
+def _parameters_of(root) -> list:
+    """The parameters the diagrams recognise in root's graph (weights, biases), in order."""
+    from .viz.naming import drawing_order
+    from .viz.structure import Structure
+    order = drawing_order(root)
+    found = Structure(order, root).parameters
+    return [v for v in order if v in found]
+
+
+def _too_large_message(error) -> str:
+    """The size guard's refusal, in the options of this command."""
+    what = (f"the graph has {error.values} values and {error.edges} arrows, more than "
+            f"--max-nodes {error.max_nodes} / --max-edges {error.max_edges}")
+    if error.collapsed:
+        return f"{what} even with each neuron collapsed; raise --max-nodes / --max-edges"
+    return (f"{what}: pass --collapse to draw each neuron as one node, or raise --max-nodes / "
+            f"--max-edges to draw every value anyway")
+
+
+def run_graph(args: argparse.Namespace) -> list:
+    """Carry out the ``graph`` command; returns the paths written (diagram, trace, explore).
+
+    Arguments that cannot work raise ValueError (reported as a usage error); a missing
+    renderer raises RendererNotFoundError (a RuntimeError).
+    """
+    from .viz import DiagramTooLarge, draw_graph, explain, explore_html, render, trace_html
+    root = build_root(args.expr, args.assignments)
+    for name in args.params or ():   # a misspelt name would silently colour nothing
+        _find(root, name, "--params")
+    path, format = _output_path(args.out, args.format)
+    highlight = _find(root, args.highlight, "--highlight") if args.highlight else None
+    try:
+        graph = draw_graph(root, edge_labels=args.edge_labels, rankdir=args.rankdir,
+                           show_local_grads=not args.no_local_grads,
+                           show_grads=not args.no_grads, highlight=highlight, params=args.params,
+                           max_nodes=args.max_nodes, max_edges=args.max_edges,
+                           collapse=args.collapse, expand_linear=args.expand_linear,
+                           exercise=args.exercise, answer_key=args.answer_key,
+                           preset=args.preset, legend=not args.no_legend)
+    except DiagramTooLarge as error:
+        raise ValueError(_too_large_message(error)) from None
+    if args.explain:
+        print(explain(root, _find(root, args.explain, "--explain")))
+    written = [render(graph, path, format=format, timeout=args.timeout)]
+    if args.trace:
+        written.append(trace_html(root, args.trace, edge_labels=args.edge_labels,
+                                  rankdir=args.rankdir, params=args.params,
+                                  max_nodes=args.max_nodes, preset=args.preset))
+    if args.explore:   # SGD steps move the parameters: those given, else those recognised
+        written.append(explore_html(root, args.explore, rankdir=args.rankdir or "LR",
+                                    params=args.params or _parameters_of(root),
+                                    max_nodes=args.max_nodes))
+    return written
 
 
 def _print_paths(paths: Sequence[Path]) -> None:

@@ -120,17 +120,25 @@ def test_graph_delegates_to_viz(tmp_path, capsys):
 
 
 def test_graph_reports_a_value_error_from_viz_as_a_usage_error(monkeypatch, tmp_path, capsys):
-    """Whatever ValueError viz.run_graph raises (not only a class the CLI knows) exits 2."""
+    """Whatever ValueError the drawing raises (not only a class the CLI knows) exits 2."""
     import micrograd_nn.viz as viz
 
-    def refuse(args):
+    def refuse(*args, **kwargs):
         raise ValueError("--depth must be positive")
 
-    monkeypatch.setattr(viz, "run_graph", refuse)
+    monkeypatch.setattr(viz, "draw_graph", refuse)
     assert main(["graph", "--out", str(tmp_path / "g.svg")]) == 2
     err = capsys.readouterr().err
     assert err == "micrograd-nn graph: error: --depth must be positive\n"
     assert list(tmp_path.iterdir()) == []
+
+
+def test_graph_too_large_names_the_options_of_the_command(tmp_path, capsys):
+    assert main(["graph", "--max-edges", "3", "--out", str(tmp_path / "g.svg")]) == 2
+    err = capsys.readouterr().err
+    assert ("the graph has 10 values and 9 arrows, more than --max-nodes 250 / --max-edges 3: "
+            "pass --collapse to draw each neuron as one node") in err
+    assert "collapse=True" not in err and list(tmp_path.iterdir()) == []
 
 
 def test_help_exits_0(capsys):

@@ -64,7 +64,7 @@ def test_parallel_edges_are_drawn_once_with_a_count():
     edges = edges_of(draw_graph(y).source)
     from_x = [attrs for a, b, attrs in edges if a == "v0"]
     assert len(from_x) == 1
-    assert "d/dx = x = 3 (×2)" in from_x[0]
+    assert "d(x*x)/dx = x = 3 (×2)" in from_x[0]
     unlabelled = [attrs for a, b, attrs in edges_of(draw_graph(y, show_local_grads=False).source)
                   if a == "v0"]
     assert len(unlabelled) == 1 and "×2" in unlabelled[0]
@@ -76,14 +76,14 @@ def test_different_parallel_labels_are_each_kept():
     y.backward()
     label = [attrs for a, b, attrs in edges_of(draw_graph(y).source) if a == "v0"]
     assert len(label) == 1
-    assert label[0].count("d/dx") == 2
+    assert label[0].count("d(x/x)/dx") == 2
 
 
 def test_a_long_fan_out_is_cut_under_the_span_budget():
     f = chain_of_sums(241)
     uncut = sum(2 * k for k in range(1, 241))   # x feeds the k-th sum, 2k ranks away
     assert uncut > 50 * SPAN_BUDGET
-    dot = draw_graph(f, max_nodes=250).source
+    dot = draw_graph(f, max_nodes=250, max_edges=500).source
     assert total_span(dot) <= SPAN_BUDGET + 2
     again = re.findall(r"x \(again\)", dot)
     assert again

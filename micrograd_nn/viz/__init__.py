@@ -7,18 +7,21 @@
 - ``trace_backward(root)`` / ``trace_html(root, path)``: backward step by step.
 - ``explore_html(root, path)``: a page with a slider per leaf; values and gradients follow.
 - ``seed_neuron()``: the tutorial's 2-input sigmoid neuron with its loss, after backward.
-- ``repr_mimebundle(obj)``: Jupyter display; ``add_graph_arguments`` / ``run_graph``: the
-  ``python -m micrograd_nn graph`` command.
+- ``repr_mimebundle(obj)``: Jupyter display.
+
+The ``python -m micrograd_nn graph`` command lives with the other commands in ``cli.py``.
 """
 
-from .command import add_graph_arguments, run_graph
-from .diagram import DEFAULT_MAX_NODES, EXERCISES, draw_graph
+from . import expr, rendering
+from .diagram import (DEFAULT_MAX_EDGES, DEFAULT_MAX_NODES, EDGE_LABELS, EXERCISES,
+                      DiagramTooLarge, draw_graph)
 from .explain import explain
 from .explore import explore_html
 from .expr import parse_assignments, parse_expr
 from .jupyter import repr_mimebundle
 from .network import draw_network
 from .rendering import (Diagram, RenderError, RendererNotFoundError, find_renderer, pipe, render)
+from .scene import PRESETS
 from .seed import SEED_PARAMETERS, seed_neuron
 from .trace import Frame, trace_backward, trace_html, trace_svgs
 
@@ -26,6 +29,6 @@ __all__ = [
     "draw_graph", "draw_network", "render", "pipe", "find_renderer", "Diagram",
     "RendererNotFoundError", "RenderError", "explain", "explore_html", "trace_backward",
     "trace_html", "trace_svgs", "Frame", "seed_neuron", "SEED_PARAMETERS", "repr_mimebundle",
-    "add_graph_arguments", "run_graph", "parse_expr", "parse_assignments",
-    "DEFAULT_MAX_NODES", "EXERCISES",
+    "parse_expr", "parse_assignments", "DEFAULT_MAX_NODES", "DEFAULT_MAX_EDGES", "EXERCISES",
+    "DiagramTooLarge", "EDGE_LABELS", "PRESETS",
 ]

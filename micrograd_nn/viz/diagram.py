@@ -1,16 +1,19 @@
-"""Chain-rule diagrams: every edge carries its local derivative d out / d in.
+"""Chain-rule diagrams: every arrow carries its local derivative, or the gradient it passes back.
 
 A reader multiplies the edge labels along a path from the output down to a value, adds over
-paths, and gets the gradient printed in that value's box. The numbers on edges are the engine's
+paths, and gets the gradient printed in that value's box. With ``edge_labels="flow"`` each arrow
+shows instead what backward sends along it (gradient above x local derivative = contribution),
+and a value used twice shows its contributions and their sum. The numbers are the engine's
 ``Value.local_grads`` and the formulas its ``Op.formula`` templates; nothing here differentiates.
 
 Layout of a drawing (``draw_graph``):
 
-* a box per value: its label (or, in grey, the expression that made it), ``data`` and ``grad``,
-  coloured by role: input or constant, parameter, intermediate, output;
+* a box per value: its name (or, in grey, the expression that made it), ``data`` (green) and
+  ``grad`` (red), coloured by role: input or constant, parameter, intermediate, output;
 * a small ellipse per operation, joined to its result by a bare arrow;
-* an arrow from each operand to the operation, labelled ``formula = number``;
-* a legend.
+* an arrow from each operand to the operation, labelled ``dz/dw1 = x1 = 1.5`` (local) and/or
+  ``-0.1256 x 1.5 = -0.1884`` (flow); dashed grey where nothing flows back;
+* a legend with a row for every colour used.
 
 The DOT text depends only on the graph: node ids come from the topological order
 (``v<k>`` for the k-th value, ``op<k>`` for the operation that made it), never from ``id()``.
@@ -18,183 +21,199 @@ The DOT text depends only on the graph: node ids come from the topological order
 
 from __future__ import annotations
 
-import html
-from dataclasses import dataclass, field
-from typing import Mapping
+import dataclasses
 
 from ..engine import LINEAR, MUL, SUM, Value
-from ..ops import OPS
-from .naming import Namer, drawing_order, find_by_label, fmt
+from .dot import emit
+from .naming import (FACTOR_DIGITS, MAX_DIGITS, Namer, consistent_digits, drawing_order,
+                     find_by_label, fmt, sum_agrees)
 from .rendering import Diagram
+from .scene import (CURRENT, EDGE_LABELS, EXERCISES, HIGHLIGHT, INPUT, INTERMEDIATE, NEURON,
+                    OUTPUT, PARAMETER, PRESETS, ROLE_COLORS, Edge, Frame, Node, Options, Scene)
+from .structure import Structure
 
-__all__ = ["draw_graph", "DEFAULT_MAX_NODES", "EXERCISES", "ROLE_COLORS"]
+__all__ = ["draw_graph", "DEFAULT_MAX_NODES", "DEFAULT_MAX_EDGES", "EXERCISES", "EDGE_LABELS",
+           "ROLE_COLORS", "HIGHLIGHT", "CURRENT", "DiagramTooLarge"]
 
 DEFAULT_MAX_NODES = 250
-EXERCISES = ("grads", "local", "both")
-
-# the roles of values, each with its colour (a collapsed neuron is a role of its own)
-INPUT = "input or constant"
-PARAMETER = "parameter"
-INTERMEDIATE = "intermediate"
-OUTPUT = "output"
-NEURON = "neuron"
-ROLE_COLORS = {INPUT: "#dbeafe", PARAMETER: "#fde2b8", INTERMEDIATE: "#ffffff",
-               OUTPUT: "#c9ecc9", NEURON: "#ede4f7"}
-OP_COLOR = "#eeeeee"
-FONT = "Helvetica"
-INK = "#222222"
-GREY = "#6b6b6b"          # expression names of unlabelled values
-DIM_INK = "#b4b4b4"       # text and lines off the highlighted paths
-DIM_FILL = "#f7f7f7"
-HIGHLIGHT = "#c0392b"     # the highlighted paths
-CURRENT = "#e67e22"       # the node being processed in a backward trace
-BLANK = "?"
+# what makes a drawing unreadable is its arrows: MLP(2, [4, 4, 1]) on one sample has 97 arrows
+# and reads well, on four samples 388 arrows and it is a hairball
+DEFAULT_MAX_EDGES = 200
 
 
-# -------------------------------------------------------------------------------------------------
-# What is drawn, before it becomes DOT
+class DiagramTooLarge(ValueError):
+    """A graph with more values or arrows than a readable drawing holds.
+
+    ``values``, ``edges``, ``max_nodes``, ``max_edges`` and ``collapsed`` (whether the collapsed
+    view was tried) let a caller word its own advice (the command line names its options).
+    """
+
+    def __init__(self, message: str, *, values: int, edges: int, max_nodes: int,
+                 max_edges: int, collapsed: bool):
+        super().__init__(message)
+        self.values, self.edges, self.collapsed = values, edges, collapsed
+        self.max_nodes, self.max_edges = max_nodes, max_edges
 
 
-@dataclass
-class _Node:
-    key: str
-    kind: str                      # "value", "op" or "neuron"
-    title: str = ""                # bold label
-    caption: str = ""              # grey expression name
-    data: float | None = None
-    grad: float | None = None      # None: not known yet (trace) or blanked
-    role: str = INTERMEDIATE
-    text: str = ""                 # an op's symbol, a neuron's description
-    cluster: str | None = None
-
-
-@dataclass
-class _Edge:
-    src: str
-    dst: str
-    label: str | None = None
-    tooltip: str = ""
-
-
-@dataclass
-class _Scene:
-    nodes: dict = field(default_factory=dict)     # key -> _Node, in drawing order
-    edges: list = field(default_factory=list)
-    where: dict = field(default_factory=dict)     # Value -> keys that stand for it
-
-    def add(self, node: _Node, value: Value | None = None) -> _Node:
-        self.nodes[node.key] = node
-        if value is not None:
-            self.where.setdefault(value, []).append(node.key)
-        return node
-
-
-@dataclass
-class _Options:
-    rankdir: str = "LR"
-    show_local_grads: bool = True
-    show_grads: bool = True
-    exercise: str | None = None
-    expand_linear: bool = False
-    collapse: bool = False
-    legend: bool = True
-
-
-@dataclass
-class _Frame:
-    """What a backward trace shows on top of a drawing (see trace.py)."""
-    grads: Mapping                 # Value -> gradient accumulated so far
-    current: Value | None          # the node passing its gradient on
-    received: frozenset = frozenset()
-
-
-# -------------------------------------------------------------------------------------------------
-# Public entry point
-
-
-def draw_graph(root, *, rankdir: str = "LR", show_local_grads: bool = True,
-               show_grads: bool = True, highlight: Value | str | None = None,
-               params=None, max_nodes: int = DEFAULT_MAX_NODES, collapse: bool = False,
-               expand_linear: bool = False, exercise: str | None = None,
-               legend: bool = True) -> Diagram:
+def draw_graph(root, *, edge_labels: str = "local", rankdir: str | None = None,
+               show_local_grads: bool = True, show_grads: bool = True,
+               highlight: Value | str | None = None, params=None,
+               max_nodes: int = DEFAULT_MAX_NODES, max_edges: int = DEFAULT_MAX_EDGES,
+               collapse: bool = False, focus=None, expand_linear: bool = False,
+               exercise: str | None = None, answer_key: bool = False,
+               preset: str | None = None, legend: bool = True) -> Diagram:
     """The chain-rule diagram of everything ``root`` depends on, as a ``graphviz.Digraph``.
 
-    Edges carry local derivatives d out / d in (``formula = number``), boxes carry ``data`` and
-    ``grad``: d root / d v = sum over paths from root to v of the product of the edge labels.
-
-    - ``rankdir``: "LR" (left to right) or "TB" (top to bottom).
-    - ``show_local_grads`` / ``show_grads``: print the edge labels / the gradients.
+    - ``edge_labels``: "local" (default: the local derivative d out / d in, ``dz/dw1 = x1 =
+      1.5``, so d root / d v = sum over paths of the product of the labels, the chain rule as
+      the tutorial writes it), "flow" (the gradient each arrow carries back, ``-0.1256 x 1.5 =
+      -0.1884``, with the contributions a value adds up written in its box) or "both".
+    - ``rankdir``: "LR" (left to right, the default) or "TB" (top to bottom).
+    - ``show_local_grads`` / ``show_grads``: print the local derivatives / the gradients.
     - ``highlight``: a Value (or a label) whose paths to ``root`` are drawn bold, the rest dimmed.
-    - ``params``: the parameters, to colour them (a Module, Values, or labels).
-    - ``max_nodes``: past this many values, ValueError (``collapse=True`` draws neurons as one
-      node each and counts those instead; a whole MLP: ``draw_network(model)``).
+    - ``params``: the parameters, to colour them (a Module, Values, or labels). By default they
+      are recognised: the weights and bias of a neuron's linear node, and leaves labelled
+      ``w``, ``w1``, ``b``, ``L1.N2.w1``, ``L1.N2.b`` (see ``structure``).
+    - ``max_nodes`` / ``max_edges``: past this many values or arrows, DiagramTooLarge (a
+      ValueError) that points at ``collapse=True`` (each neuron drawn as one node, each layer and
+      each sample boxed) and ``draw_network(model)``.
+    - ``focus``: parameters (Values or labels) drawn apart in the collapsed view, with an arrow to
+      every neuron that uses them: each sample's contribution, and their sum, the gradient.
     - ``expand_linear``: draw each fused ``Value.linear`` node as its products and one sum.
-    - ``exercise``: blank with "?" the "grads", the "local" derivatives, or "both".
+    - ``exercise``: a worksheet with blanks for the "grads", the "local" derivatives, or "both";
+      ``answer_key=True`` fills them in, on the same layout.
+    - ``preset="slide"``: large type, top to bottom, a compact legend.
 
     A model (an object with ``.layers``) instead of a Value is drawn by ``draw_network``.
     The result displays in Jupyter and renders with ``render(graph, "x.svg" | "x.png" | "x.dot")``.
     """
     if not isinstance(root, Value) and hasattr(root, "layers"):
         from .network import draw_network
-        return draw_network(root, rankdir=rankdir, max_nodes=max_nodes)
-    options = _options(rankdir, show_local_grads, show_grads, exercise, expand_linear, collapse,
-                       legend, max_nodes)
-    return _draw(root, options, max_nodes=max_nodes, highlight=highlight, params=params)
+        return draw_network(root, rankdir=rankdir or "LR", max_nodes=max_nodes)
+    options = make_options(rankdir=rankdir, edge_labels=edge_labels, preset=preset,
+                           show_local_grads=show_local_grads, show_grads=show_grads,
+                           exercise=exercise, answer_key=answer_key,
+                           expand_linear=expand_linear, collapse=collapse or focus is not None,
+                           legend=legend)
+    _check_size(max_nodes, "max_nodes")
+    _check_size(max_edges, "max_edges")
+    return draw(root, options, max_nodes=max_nodes, max_edges=max_edges, highlight=highlight,
+                params=params, focus=focus)
 
 
-def _options(rankdir, show_local_grads, show_grads, exercise, expand_linear, collapse, legend,
-             max_nodes) -> _Options:
-    if rankdir not in ("LR", "TB", "RL", "BT"):
-        raise ValueError(f"rankdir must be 'LR', 'TB', 'RL' or 'BT', got {rankdir!r}")
-    if exercise is not None and exercise not in EXERCISES:
-        raise ValueError(f"exercise must be None or one of {', '.join(map(repr, EXERCISES))}, "
-                         f"got {exercise!r}")
-    if isinstance(max_nodes, bool) or not isinstance(max_nodes, int) or max_nodes < 1:
-        raise ValueError(f"max_nodes must be a positive int, got {max_nodes!r}")
-    return _Options(rankdir, bool(show_local_grads), bool(show_grads), exercise,
-                    bool(expand_linear), bool(collapse), bool(legend))
+def _check_size(n, name: str) -> int:
+    if isinstance(n, bool) or not isinstance(n, int):
+        raise TypeError(f"{name} must be an int, got {type(n).__name__}")
+    if n < 1:
+        raise ValueError(f"{name} must be a positive int, got {n!r}")
+    return n
 
 
-def _draw(root: Value, options: _Options, *, max_nodes: int = DEFAULT_MAX_NODES,
-          highlight=None, params=None, frame: _Frame | None = None) -> Diagram:
+def _choice(value, choices: tuple, name: str, none: bool = False):
+    if (value is None and none) or value in choices:
+        return value
+    allowed = ", ".join(map(repr, choices))
+    raise ValueError(f"{name} must be {'None or ' if none else ''}one of {allowed}, "
+                     f"got {value!r}")
+
+
+def make_options(*, rankdir=None, edge_labels="local", preset=None, exercise=None,
+                 answer_key=False, fixed=False, **flags) -> Options:
+    """Checked drawing options; ``flags`` are the boolean switches of ``Options``."""
+    _choice(preset, PRESETS, "preset", none=True)
+    rankdir = rankdir or ("TB" if preset == "slide" else "LR")
+    _choice(rankdir, ("LR", "TB", "RL", "BT"), "rankdir")
+    _choice(edge_labels, EDGE_LABELS, "edge_labels")
+    _choice(exercise, EXERCISES, "exercise", none=True)
+    if answer_key and exercise is None:
+        raise ValueError("answer_key=True fills in the blanks of a worksheet: pass exercise= too")
+    slide = preset == "slide"
+    return Options(rankdir=rankdir, edge_labels=edge_labels, exercise=exercise,
+                   answer_key=bool(answer_key), fixed=fixed or exercise is not None,
+                   font_size=20 if slide else 11, compact_legend=slide,
+                   **{k: bool(v) for k, v in flags.items()})
+
+
+def _too_large(values: int, edges: int, max_nodes: int, max_edges: int,
+               collapsed: bool) -> DiagramTooLarge:
+    sizes = f"{values} values and {edges} arrows"
+    limits = f"max_nodes={max_nodes}, max_edges={max_edges}"
+    if collapsed:
+        advice = ("draw one sample's graph, draw_network(model) for the whole network, or "
+                  "raise max_nodes / max_edges")
+        message = f"even with each neuron collapsed into one node the graph has {sizes}"
+    else:
+        advice = ("draw_graph(..., collapse=True) draws each neuron as one node (the collapsed "
+                  "view), draw_network(model) a whole MLP; or raise max_nodes / max_edges to "
+                  "draw every value anyway")
+        message = f"the graph of this value has {sizes}"
+    return DiagramTooLarge(f"{message}, more than {limits}: a drawing that big is unreadable "
+                           f"and slow to lay out. {advice}", values=values, edges=edges,
+                           max_nodes=max_nodes, max_edges=max_edges, collapsed=collapsed)
+
+
+def draw(root: Value, options: Options, *, max_nodes: int = DEFAULT_MAX_NODES,
+         max_edges: int = DEFAULT_MAX_EDGES, highlight=None, params=None, focus=None,
+         frame: Frame | None = None) -> Diagram:
+    """``draw_graph`` with checked options; ``frame``: a step of a backward trace."""
     if not isinstance(root, Value):
         raise TypeError(f"draw_graph needs a Value (or a model with .layers), "
                         f"got {type(root).__name__}")
     topo = drawing_order(root)
-    if len(topo) > max_nodes and not options.collapse:
-        raise ValueError(
-            f"the graph of this value has {len(topo)} values, more than max_nodes={max_nodes}; "
-            f"a drawing that big is unreadable and slow to lay out. Pass collapse=True to draw "
-            f"each neuron as one node, draw_network(model) to draw a whole MLP, or a larger "
-            f"max_nodes to draw every value anyway")
-    # collapsed neurons are called v<k>: their expression would name the hidden linear node
-    namer = Namer(topo, frozenset(_neurons(topo, root)) if options.collapse else frozenset())
-    param_values, param_labels = _parameters(params)
-    scene = _Scene()
+    n_edges = sum(len(v.operands) for v in topo)
+    if (len(topo) > max_nodes or n_edges > max_edges) and not options.collapse:
+        raise _too_large(len(topo), n_edges, max_nodes, max_edges, collapsed=False)
+    structure = Structure(topo, root, _parameters(params))
+    namer = Namer(topo, structure=structure)
+    final = dict(frame.final) if frame is not None and frame.final is not None else \
+        {v: v.grad for v in topo}
+    # the checks compare with d root / d v, which the boxes hold once backward has run
+    ran = final.get(root) == 1.0
+    digits = consistent_digits(topo, final, paths=ran and options.local,
+                               flows=ran and options.flow)
+    build = _Build(Scene(), namer, options, root, structure, frame, final)
     if options.collapse:
-        _collapsed_scene(scene, topo, namer, options, root, param_values, param_labels, frame)
+        build.collapsed(topo, _focus(focus, root))
+        scene = build.scene
         drawn = sum(1 for n in scene.nodes.values() if n.kind != "op")
-        if drawn > max_nodes:
-            raise ValueError(
-                f"even with each neuron collapsed into one node the graph has {drawn} nodes, "
-                f"more than max_nodes={max_nodes}; draw one sample's graph, use "
-                f"draw_network(model) for the whole network, or raise max_nodes")
+        if drawn > max_nodes or len(scene.edges) > max_edges:
+            raise _too_large(drawn, len(scene.edges), max_nodes, max_edges, collapsed=True)
     else:
-        _full_scene(scene, topo, namer, options, root, param_values, param_labels, frame)
+        build.full(topo)
+    scene = build.scene
+    options = dataclasses.replace(options, digits=_fork_digits(scene, options, digits))
     _keep_layout_fast(scene)
     on_path = None
     if highlight is not None:
         on_path = _paths_to(scene, _resolve(highlight, root, scene))
-    return _emit(scene, options, on_path, frame, root_key=scene.where[root][-1])
+    return emit(scene, options, on_path, frame, root_key=scene.where[root][-1])
+
+
+def _fork_digits(scene: Scene, options: Options, digits: int) -> int:
+    """Raise ``digits`` until every box's printed contributions add up to its printed grad."""
+    if not options.flow:
+        return digits
+    parts: dict = {}
+    for edge in scene.edges:
+        if edge.local is not None and not edge.quiet and edge.contribution is not None:
+            parts.setdefault(edge.src, []).extend(edge.contributions)
+    forks = [(scene.nodes[k].grad, p) for k, p in parts.items()
+             if len(p) > 1 and scene.nodes[k].grad is not None]
+    while digits < MAX_DIGITS and not all(
+            sum_agrees([float(fmt(c, digits + FACTOR_DIGITS)) for c in p], g, digits)
+            for g, p in forks):
+        digits += 1
+    return digits
 
 
 # -------------------------------------------------------------------------------------------------
 # Building the scene
 
 
-def _parameters(params) -> tuple:
+def _parameters(params) -> tuple | None:
+    """None (recognise them), or the (Values, labels) given."""
     if params is None:
-        return set(), set()
+        return None
     if hasattr(params, "parameters") and callable(params.parameters):
         params = params.parameters()
     if isinstance(params, (Value, str)):
@@ -216,197 +235,170 @@ def _parameters(params) -> tuple:
     return values, labels
 
 
-def _role(v: Value, root: Value, param_values: set, param_labels: set) -> str:
-    if v is root:
-        return OUTPUT
-    if v in param_values or (v.label and v.label in param_labels):
-        return PARAMETER
-    return INPUT if v.is_leaf() else INTERMEDIATE
+def _focus(focus, root: Value) -> list:
+    if focus is None:
+        return []
+    items = [focus] if isinstance(focus, (Value, str)) else list(focus)
+    found = []
+    for item in items:
+        if isinstance(item, str):
+            item = find_by_label(root, item)
+        if not isinstance(item, Value):
+            raise TypeError(f"focus must be Values or labels, got {type(item).__name__}")
+        found.append(item)
+    return found
 
 
-def _grad_of(v: Value, frame: _Frame | None) -> float | None:
-    if frame is None:
-        return v.grad
-    return frame.grads.get(v)
+class _Build:
+    """Fills a scene with the nodes and arrows of one graph."""
 
+    def __init__(self, scene: Scene, namer: Namer, options: Options, root: Value,
+                 structure: Structure, frame: Frame | None, final: dict):
+        self.scene, self.namer, self.options, self.root = scene, namer, options, root
+        self.structure, self.frame, self.final = structure, frame, final
 
-def _value_node(key: str, v: Value, namer: Namer, role: str, frame) -> _Node:
-    if v.label:
-        title, caption = v.label, ""
-    elif v.is_leaf():
-        title, caption = "", ""   # a constant: its data says it all
-    else:
-        title, caption = "", namer.name(v)
-    return _Node(key, "value", title=title, caption=caption, data=v.data,
-                 grad=_grad_of(v, frame), role=role)
+    def role(self, v: Value) -> str:
+        if v is self.root:
+            return OUTPUT
+        if v in self.structure.parameters:
+            return PARAMETER
+        return INPUT if v.is_leaf() else INTERMEDIATE
 
+    def grad(self, v: Value) -> float | None:
+        return v.grad if self.frame is None else self.frame.grads.get(v)
 
-def _edge_label(template: str, filled: str, local: float, options: _Options,
-                operand: tuple | None) -> str | None:
-    """``d/dw1 = x1 = 1.5``: which operand, the formula, the number (each part when it helps).
+    def upstream(self, v: Value) -> float | None:
+        """d root / d v once v has passed its gradient on (in a trace: after its step)."""
+        if self.frame is None:
+            return v.grad
+        return self.frame.grads.get(v) if v in self.frame.done else None
 
-    ``operand`` is the (name, precedence) of the operand, None for a constant (no d/d part).
-    """
-    if not options.show_local_grads:
-        return None
-    parts = []
-    if operand is not None:
-        parts.append("d/" + Namer.d(operand))
-    if options.exercise in ("local", "both"):
-        return " = ".join(parts + [BLANK])
-    if Namer.has_symbols(template):
-        parts.extend(filled.split(" = "))
-    parts.append(fmt(local))
-    kept = [p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1]]
-    return " = ".join(kept)
-
-
-def _operand_name(namer: Namer, p: Value) -> tuple | None:
-    return None if p.is_leaf() and not p.label else namer.named(p)
-
-
-def _full_scene(scene, topo, namer, options, root, param_values, param_labels, frame) -> None:
-    for k, v in enumerate(topo):
-        key = f"v{k}"
-        role = _role(v, root, param_values, param_labels)
-        if v.is_leaf():
-            scene.add(_value_node(key, v, namer, role, frame), v)
-            continue
-        if options.expand_linear and v.op is LINEAR and frame is None:
-            _expanded_linear(scene, k, v, namer, options)
+    def value_node(self, key: str, v: Value) -> Node:
+        if v.label:
+            title, caption = self.namer.name(v), ""
+        elif v.is_leaf():
+            title, caption = "", "constant"
         else:
-            _op_node(scene, f"op{k}", v, namer, options)
-        scene.add(_value_node(key, v, namer, role, frame), v)
-        scene.edges.append(_Edge(f"op{k}", key))
+            title, caption = "", self.namer.name(v)
+        return Node(key, "value", title=title, caption=caption, data=v.data, grad=self.grad(v),
+                    final_grad=self.final.get(v), role=self.role(v))
 
+    def arrow(self, src: str, dst: str, v: Value, i: int, p: Value, local: float) -> Edge:
+        """The arrow operand p (operand i of v) -> v's operation."""
+        named = self.namer.named
+        template = v.op.formula(i, len(v.operands))
+        formula = self.namer.formula(v, i) if Namer.has_symbols(template) else ""
+        return Edge(src, dst, derivative=f"{Namer.d(named(v))}/{Namer.d(named(p))}",
+                    formula=formula, local=local, upstream=self.upstream(v),
+                    final_upstream=self.final.get(v))
 
-def _op_node(scene, op_key: str, v: Value, namer: Namer, options: _Options) -> None:
-    """v's operation as a node, with an edge from each operand labelled d v / d operand."""
-    scene.add(_Node(op_key, "op", text=v.op.name))
-    operands = v.operands
-    for i, (p, local) in enumerate(zip(operands, v.local_grads)):
-        template = v.op.formula(i, len(operands))
-        label = _edge_label(template, namer.formula(v, i), local, options,
-                            _operand_name(namer, p))
-        scene.edges.append(_Edge(scene.where[p][-1], op_key, label))
+    def full(self, topo: list) -> None:
+        scene = self.scene
+        for k, v in enumerate(topo):
+            key = f"v{k}"
+            if not v.is_leaf():
+                if self.options.expand_linear and v.op is LINEAR and self.frame is None:
+                    self.expanded_linear(k, v)
+                else:
+                    self.op_node(f"op{k}", v)
+            scene.add(self.value_node(key, v), v)
+            if not v.is_leaf():
+                scene.edges.append(Edge(f"op{k}", key))
 
+    def op_node(self, op_key: str, v: Value) -> None:
+        """v's operation as a node, with an arrow from each operand."""
+        self.scene.add(Node(op_key, "op", text=v.op.name))
+        for i, (p, local) in enumerate(zip(v.operands, v.local_grads)):
+            self.scene.edges.append(self.arrow(self.scene.where[p][-1], op_key, v, i, p, local))
 
-def _expanded_linear(scene, k: int, v: Value, namer: Namer, options: _Options) -> None:
-    """z = sum_i w_i x_i + b drawn as n products and one sum, with the engine's MUL and SUM rules.
+    def expanded_linear(self, k: int, v: Value) -> None:
+        """z = sum_i w_i x_i + b drawn as n products and one sum, with the engine's MUL and SUM
+        rules: the products are not in the graph, so their data, local derivatives and
+        gradients (dz/dp_i from ``SUM.local``, times z.grad) are read off the rules backward
+        uses."""
+        scene, namer, operands = self.scene, self.namer, v.operands
+        n = (len(operands) - 1) // 2
+        products = []   # (value key, (name, precedence))
+        datas = [operands[i].data * operands[n + i].data for i in range(n)] + [operands[-1].data]
+        sum_locals = SUM.local(datas, v.data)
+        for i in range(n):
+            w, x = operands[i], operands[n + i]
+            named = [namer.named(w), namer.named(x)]
+            product = Namer.product(*named)
+            data = datas[i]
+            scene.add(Node(f"op{k}_p{i}", "op", text=MUL.name))
+            upstream = v.grad * sum_locals[i]
+            for j, (p, local) in enumerate(zip((w, x), MUL.local(w.data, x.data, data))):
+                template = MUL.formula(j, 2)
+                scene.edges.append(Edge(
+                    scene.where[p][-1], f"op{k}_p{i}",
+                    derivative=f"{Namer.d(product)}/{Namer.d(named[j])}",
+                    formula=Namer.fill(template, named, product), local=local,
+                    upstream=upstream))
+            scene.add(Node(f"v{k}_p{i}", "value", caption=product[0], data=data, grad=upstream))
+            scene.edges.append(Edge(f"op{k}_p{i}", f"v{k}_p{i}"))
+            products.append((f"v{k}_p{i}", product))
+        scene.add(Node(f"op{k}", "op", text="+"))
+        summands = products + [(scene.where[operands[-1]][-1], namer.named(operands[-1]))]
+        for (src, operand), local in zip(summands, sum_locals):
+            scene.edges.append(Edge(src, f"op{k}", local=local, upstream=v.grad,
+                                    derivative=f"{Namer.d(namer.named(v))}/{Namer.d(operand)}"))
 
-    The products are not in the graph, so their data, local derivatives (``MUL.local``) and
-    gradients (dz/dp_i from ``SUM.local``, times z.grad) are read off the same rules backward
-    uses.
-    """
-    operands = v.operands
-    n = (len(operands) - 1) // 2
-    bias = operands[-1]
-    products = []   # (value key, op key, data, (name, precedence))
-    for i in range(n):
-        w, x = operands[i], operands[n + i]
-        named = [namer.named(w), namer.named(x)]
-        product = Namer.product(*named)
-        data = w.data * x.data
-        op_key = f"op{k}_p{i}"
-        scene.add(_Node(op_key, "op", text=MUL.name))
-        for j, (p, local) in enumerate(zip((w, x), MUL.local(w.data, x.data, data))):
-            template = MUL.formula(j, 2)
-            label = _edge_label(template, Namer.fill(template, named, product), local, options,
-                                _operand_name(namer, p))
-            scene.edges.append(_Edge(scene.where[p][-1], op_key, label))
-        products.append((f"v{k}_p{i}", op_key, data, product))
-    sum_locals = SUM.local([data for _, _, data, _ in products] + [bias.data], v.data)
-    for (key, op_key, data, product), dz_dp in zip(products, sum_locals):
-        scene.add(_Node(key, "value", caption=product[0], data=data, grad=v.grad * dz_dp))
-        scene.edges.append(_Edge(op_key, key))
-    scene.add(_Node(f"op{k}", "op", text="+"))
-    summands = [(key, product) for key, _, _, product in products]
-    summands.append((scene.where[bias][-1], _operand_name(namer, bias)))
-    for i, ((src, operand), local) in enumerate(zip(summands, sum_locals)):
-        template = SUM.formula(i, len(summands))
-        label = _edge_label(template, template, local, options, operand)
-        scene.edges.append(_Edge(src, f"op{k}", label))
+    def collapsed(self, topo: list, focus: list) -> None:
+        """Each neuron (a ``linear`` node and the activation right after it) as one node.
 
+        Its weights and bias are folded into it when nothing else uses them (and they are not
+        in ``focus``); a neuron sits in a box for its layer (numbered like the model's layers),
+        inside a box for its sample when the graph holds several.
+        """
+        structure, scene = self.structure, self.scene
+        index = {v: k for k, v in enumerate(topo)}
+        folded = {v for v in structure.parameters if v not in focus
+                  and all(structure.neuron_of.get(u) is not None and u.op is LINEAR
+                          for u, _ in structure.consumers.get(v, []))}
+        for v in topo:
+            neuron = structure.neuron_of.get(v)
+            if v in folded or (neuron is not None and v is not neuron.out):
+                continue        # drawn inside its neuron
+            key = f"v{index[v]}"
+            if neuron is not None:
+                self.neuron_node(key, neuron, folded)
+                continue
+            if not v.is_leaf():
+                self.op_node(f"op{index[v]}", v)
+            node = self.value_node(key, v)
+            sample = structure.sample(v)
+            if sample is not None and v.is_leaf():
+                node.title = self.namer.short(v)
+                node.cluster = ((f"sample{sample}", f"sample {sample}"),)
+            scene.add(node, v)
+            if not v.is_leaf():
+                scene.edges.append(Edge(f"op{index[v]}", key))
 
-# What a neuron of nn applies after its linear node: nn's activation names ("linear" there means
-# none), which are also the names of the Value methods and of the engine Ops they record.
-_ACTIVATIONS = frozenset(op.name for op in OPS if op.activation)
-
-
-def _consumers(topo: list) -> dict:
-    """value -> [(a value computed from it, the operand position)]."""
-    consumers: dict = {}
-    for v in topo:
-        for i, p in enumerate(v.operands):
-            consumers.setdefault(p, []).append((v, i))
-    return consumers
-
-
-def _neurons(topo: list, root: Value, consumers: dict | None = None) -> dict:
-    """Each ``linear`` node, and the activation applied to it alone, -> the neuron's output."""
-    consumers = _consumers(topo) if consumers is None else consumers
-    neuron_of: dict = {}
-    for v in topo:
-        if v.op is not LINEAR:
-            continue
-        out = v
-        users = consumers.get(v, [])
-        if (len(users) == 1 and users[0][0].op is not None
-                and users[0][0].op.name in _ACTIVATIONS and v is not root):
-            out = users[0][0]
-        neuron_of[v] = neuron_of[out] = out
-    return neuron_of
-
-
-def _collapsed_scene(scene, topo, namer, options, root, param_values, param_labels,
-                     frame) -> None:
-    """Each neuron (a ``linear`` node and the activation right after it) as one node.
-
-    Its weights and bias are folded into it when nothing else uses them; neurons that read the
-    same inputs are boxed together as a layer.
-    """
-    index = {v: k for k, v in enumerate(topo)}
-    consumers = _consumers(topo)
-    neuron_of = _neurons(topo, root, consumers)
-    folded: set = set()
-    for v in topo:
-        users = consumers.get(v, [])
-        if v.is_leaf() and users and all(
-                u.op is LINEAR and (i < (len(u.operands) - 1) // 2 or i == len(u.operands) - 1)
-                for u, i in users):
-            folded.add(v)
-    layers: dict = {}
-    for v in topo:
-        if v in folded:
-            continue
-        key = f"v{index[v]}"
-        if v in neuron_of:
-            out = neuron_of[v]
-            if v is not out:
-                continue        # the linear part: drawn with its activation
-            linear = v if v.op is LINEAR else v.operands[0]
-            n = (len(linear.operands) - 1) // 2
-            inputs = linear.operands[n:2 * n]
-            activation = "" if out is linear else out.op.name
-            text = f"{activation}(w.x + b)" if activation else "w.x + b"
-            layer = layers.setdefault(tuple(index[x] for x in inputs), f"layer{len(layers) + 1}")
-            node = _Node(key, "neuron", title=out.label, caption=namer.name(out),
-                         text=f"{text}, {n} inputs",
-                         data=out.data, grad=_grad_of(out, frame), role=NEURON, cluster=layer)
-            scene.add(node, out)
-            scene.where.setdefault(linear, []).append(key)
-            for w in linear.operands[:n] + linear.operands[-1:]:
-                if w in folded:
-                    scene.where.setdefault(w, []).append(key)
-            for x in inputs:
-                scene.edges.append(_Edge(scene.where[x][-1], key))
-            continue
-        role = _role(v, root, param_values, param_labels)
-        if not v.is_leaf():
-            _op_node(scene, f"op{index[v]}", v, namer, options)
-        scene.add(_value_node(key, v, namer, role, frame), v)
-        if not v.is_leaf():
-            scene.edges.append(_Edge(f"op{index[v]}", key))
+    def neuron_node(self, key: str, neuron, folded: set) -> None:
+        out, linear, scene = neuron.out, neuron.linear, self.scene
+        activation = "" if out is linear else out.op.name
+        text = f"{activation}(w.x + b)" if activation else "w.x + b"
+        cluster = ((f"layer{neuron.layer}", f"layer {neuron.layer}"),)
+        if neuron.sample is not None:
+            cluster = ((f"sample{neuron.sample}", f"sample {neuron.sample}"),
+                       (f"sample{neuron.sample}_layer{neuron.layer}", f"layer {neuron.layer}"))
+        scene.add(Node(key, "neuron", title=out.label or self.namer.short(out),
+                       text=f"{text}, {neuron.width} inputs", data=out.data,
+                       grad=self.grad(out), final_grad=self.final.get(out), role=NEURON,
+                       cluster=cluster), out)
+        scene.where.setdefault(linear, []).append(key)
+        # d out / d operand through the neuron: the activation's slope times dz/d operand
+        slope = 1.0 if out is linear else out.local_grads[0]
+        for i, (p, local) in enumerate(zip(linear.operands, linear.local_grads)):
+            if p in folded:
+                scene.where.setdefault(p, []).append(key)
+                continue
+            named = self.namer.named
+            scene.edges.append(Edge(
+                scene.where[p][-1], key, local=slope * local, upstream=self.upstream(out),
+                final_upstream=self.final.get(out), quiet=p not in self.structure.parameters,
+                derivative=f"{Namer.d(named(out))}/{Namer.d(named(p))}"))
 
 
 # -------------------------------------------------------------------------------------------------
@@ -419,11 +411,11 @@ def _collapsed_scene(scene, topo, namer, options, root, param_values, param_labe
 SPAN_BUDGET = 1000
 
 
-def _keep_layout_fast(scene: _Scene) -> None:
+def _keep_layout_fast(scene: Scene) -> None:
     """Make the scene cheap to lay out, without changing what it says.
 
     - Parallel edges (the same operand twice, as in ``x*x``) are drawn once, their labels
-      joined and counted: ``d/dx = x = 3 (×2)``.
+      joined and counted: ``d(x*x)/dx = x = 3 (×2)``.
     - While the edges span more than ``SPAN_BUDGET`` ranks in total, the longest one is cut:
       its source is drawn again beside its destination, titled "<name> (again)", with the
       same data and grad.
@@ -431,20 +423,9 @@ def _keep_layout_fast(scene: _Scene) -> None:
     merged: dict = {}
     for edge in scene.edges:
         merged.setdefault((edge.src, edge.dst), []).append(edge)
-    scene.edges = [_merge(group) for group in merged.values()]
-    rank: dict = {}
-    incoming: dict = {}
-    for edge in scene.edges:
-        incoming.setdefault(edge.dst, []).append(edge.src)
-    for key in scene.nodes:     # drawing order: sources before the nodes they feed
-        rank[key] = 1 + max((rank[src] for src in incoming.get(key, ())), default=-1)
-    first_reader: dict = {}     # the layout puts a source just before its first reader
-    for edge in scene.edges:
-        if edge.src not in incoming:
-            first_reader[edge.src] = min(first_reader.get(edge.src, rank[edge.dst]),
-                                         rank[edge.dst])
-    for key, reader in first_reader.items():
-        rank[key] = reader - 1
+    scene.edges = [group[0] if len(group) == 1 else
+                   dataclasses.replace(group[0], merged=tuple(group)) for group in merged.values()]
+    rank = _ranks(scene)
     spans = sorted(((rank[e.dst] - rank[e.src], i) for i, e in enumerate(scene.edges)),
                    reverse=True)
     total = sum(span for span, _ in spans)
@@ -454,32 +435,38 @@ def _keep_layout_fast(scene: _Scene) -> None:
             break
         edge = scene.edges[i]
         original = scene.nodes[edge.src]
-        copy = _Node(f"{edge.src}_again{i}", original.kind,
-                     title=f"{original.title or original.caption or fmt(original.data)} (again)",
-                     data=original.data, grad=original.grad, role=original.role,
-                     text=original.text, cluster=original.cluster)
+        copy = dataclasses.replace(
+            original, key=f"{edge.src}_again{i}", caption="", copy_of=edge.src,
+            title=f"{original.title or original.caption or fmt(original.data)} (again)")
         scene.add(copy, key_of.get(edge.src))
         edge.src = copy.key
         total -= span - 1
 
 
-def _merge(edges: list) -> _Edge:
-    """One edge for the parallel ``edges``: each distinct label once, with how often it occurs."""
-    if len(edges) == 1:
-        return edges[0]
-    counts: dict = {}
-    for edge in edges:
-        counts[edge.label or ""] = counts.get(edge.label or "", 0) + 1
-    label = "; ".join(f"{text} (×{n})" if text and n > 1 else (text or f"×{n}")
-                      for text, n in counts.items())
-    return _Edge(edges[0].src, edges[0].dst, label, edges[0].tooltip)
+def _ranks(scene: Scene) -> dict:
+    """key -> the rank (column) a longest-path layering puts it in, sources just before their
+    first reader (where the layout program puts them)."""
+    rank: dict = {}
+    incoming: dict = {}
+    for edge in scene.edges:
+        incoming.setdefault(edge.dst, []).append(edge.src)
+    for key in scene.nodes:     # drawing order: sources before the nodes they feed
+        rank[key] = 1 + max((rank[src] for src in incoming.get(key, ())), default=-1)
+    first_reader: dict = {}
+    for edge in scene.edges:
+        if edge.src not in incoming:
+            first_reader[edge.src] = min(first_reader.get(edge.src, rank[edge.dst]),
+                                         rank[edge.dst])
+    for key, reader in first_reader.items():
+        rank[key] = reader - 1
+    return rank
 
 
 # -------------------------------------------------------------------------------------------------
 # Highlighting: every path from the root down to one value
 
 
-def _resolve(highlight, root: Value, scene: _Scene) -> list:
+def _resolve(highlight, root: Value, scene: Scene) -> list:
     if isinstance(highlight, str):
         highlight = find_by_label(root, highlight)
     if not isinstance(highlight, Value):
@@ -490,7 +477,7 @@ def _resolve(highlight, root: Value, scene: _Scene) -> list:
     return keys
 
 
-def _paths_to(scene: _Scene, start: list) -> set:
+def _paths_to(scene: Scene, start: list) -> set:
     """Keys of the nodes on some path from the root down to the start keys.
 
     Every node of the drawing feeds the root, so these are the nodes the start feeds.
@@ -506,168 +493,3 @@ def _paths_to(scene: _Scene, start: list) -> set:
                 seen.add(nxt)
                 stack.append(nxt)
     return seen
-
-
-# -------------------------------------------------------------------------------------------------
-# DOT
-
-
-def _cell(text: str, ink: str, bold: bool = False, italic: bool = False, attrs: str = "") -> str:
-    body = html.escape(text)
-    if bold:
-        body = f"<B>{body}</B>"
-    if italic:
-        body = f"<I>{body}</I>"
-    return f'<TD{attrs}><FONT COLOR="{ink}">{body}</FONT></TD>'
-
-
-def _value_label(node: _Node, options: _Options, dim: bool, blank_grad: bool,
-                 received: bool, frame_colour: str | None = None) -> str:
-    """The box of a value: an HTML table; arrows arrive at the ``data`` cell and leave from
-    the last cell of that row (ports "in" and "out"), so they never cross the label row.
-    ``frame_colour`` draws a thick outer frame (highlighted or being processed)."""
-    ink = DIM_INK if dim else INK
-    fill = DIM_FILL if dim else ROLE_COLORS[node.role]
-    rows = []
-    columns = 2 if options.show_grads else 1
-    span = f' COLSPAN="{columns}"'
-    if node.title:
-        rows.append(_cell(node.title, ink, bold=True, attrs=span))
-    elif node.caption:
-        rows.append(_cell(node.caption, DIM_INK if dim else GREY, italic=True, attrs=span))
-    if node.kind == "neuron":
-        rows.append(_cell(node.text, ink, attrs=span))
-    if options.show_grads:
-        grad = BLANK if blank_grad or node.grad is None else fmt(node.grad)
-        cells = (_cell(f"data {fmt(node.data)}", ink, attrs=' PORT="in"')
-                 + _cell(f"grad {grad}", CURRENT if received else ink, bold=received,
-                         attrs=' PORT="out"'))
-    else:
-        cells = _cell(f"data {fmt(node.data)}", ink, attrs=' PORT="in"')
-    rows.append(cells)
-    border = DIM_INK if dim else "#555555"
-    table = "".join(f"<TR>{r}</TR>" for r in rows)
-    table = (f'<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" '
-             f'BGCOLOR="{fill}" COLOR="{border}">{table}</TABLE>')
-    if frame_colour:
-        table = (f'<TABLE BORDER="3" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0" '
-                 f'COLOR="{frame_colour}"><TR><TD>{table}</TD></TR></TABLE>')
-    return f"<{table}>"
-
-
-def _legend_label(roles: list, options: _Options) -> str:
-    rows = ['<TR><TD COLSPAN="2"><B>legend</B></TD></TR>']
-    for role in roles:
-        rows.append(f'<TR><TD BGCOLOR="{ROLE_COLORS[role]}" WIDTH="18"> </TD>'
-                    f'<TD ALIGN="LEFT">{html.escape(role)}</TD></TR>')
-    rows.append(f'<TR><TD BGCOLOR="{OP_COLOR}">op</TD>'
-                f'<TD ALIGN="LEFT">operation</TD></TR>')
-    if options.show_local_grads:
-        rows.append('<TR><TD>d/dx = ...</TD><TD ALIGN="LEFT">on an arrow: local derivative '
-                    'd out / d in</TD></TR>')
-    if options.show_grads:
-        rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT">grad of a box = sum over paths from the '
-                    'output<BR ALIGN="LEFT"/>of the product of the labels along the path'
-                    '<BR ALIGN="LEFT"/></TD></TR>')
-    table = "".join(rows)
-    return (f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3" '
-            f'COLOR="#999999">{table}</TABLE>>')
-
-
-def _emit(scene: _Scene, options: _Options, on_path: set | None, frame: _Frame | None,
-          root_key: str) -> Diagram:
-    graph = Diagram(name="chain_rule", format="svg")
-    graph.attr(rankdir=options.rankdir, fontname=FONT, nodesep="0.18",
-               ranksep="0.7" if options.collapse else "0.35", bgcolor="white")
-    graph.attr("node", fontname=FONT, fontsize="11")
-    graph.attr("edge", fontname=FONT, fontsize="10", arrowsize="0.6", color="#444444")
-
-    current_keys, received_keys = set(), set()
-    if frame is not None:
-        if frame.current is not None:
-            current_keys = set(scene.where.get(frame.current, ()))
-        for v in frame.received:
-            received_keys.update(scene.where.get(v, ()))
-    current_ops = {"op" + k[1:] for k in current_keys if k.startswith("v")}
-
-    def dim(key: str) -> bool:
-        if on_path is not None:
-            return key not in on_path
-        if frame is not None:
-            node = scene.nodes[key]
-            return node.kind != "op" and node.grad is None
-        return False
-
-    blank_grads = options.exercise in ("grads", "both")
-    # arrows leave a box on the side facing the flow and enter on the opposite side
-    leave, enter = {"LR": ("e", "w"), "RL": ("w", "e"), "TB": ("s", "n"),
-                    "BT": ("n", "s")}[options.rankdir]
-    clusters: dict = {}
-    for node in scene.nodes.values():
-        if node.cluster:
-            clusters.setdefault(node.cluster, []).append(node)
-    emitted_clusters = set()
-
-    def emit_node(target, node: _Node) -> None:
-        dimmed = dim(node.key)
-        if node.kind == "op":
-            hot = node.key in current_ops
-            ink = DIM_INK if dimmed else INK
-            target.node(node.key, label=f'<<FONT COLOR="{ink}">{html.escape(node.text)}</FONT>>',
-                        shape="ellipse", style="filled",
-                        fillcolor=CURRENT if hot else (DIM_FILL if dimmed else OP_COLOR),
-                        color=DIM_INK if dimmed else "#777777", width="0.3", height="0.3",
-                        margin="0.04")
-            return
-        blank = blank_grads and node.key != root_key
-        frame_colour = None
-        if node.key in current_keys:
-            frame_colour = CURRENT
-        elif on_path is not None and node.key in on_path and not dimmed:
-            frame_colour = HIGHLIGHT
-        label = _value_label(node, options, dimmed, blank, node.key in received_keys,
-                             frame_colour)
-        target.node(node.key, label=label, shape="plain", margin="0")
-
-    for node in scene.nodes.values():
-        if node.cluster:
-            if node.cluster in emitted_clusters:
-                continue
-            emitted_clusters.add(node.cluster)
-            with graph.subgraph(name=f"cluster_{node.cluster}") as box:
-                box.attr(label=node.cluster.replace("layer", "layer "), style="rounded",
-                         color="#9b87c1", fontname=FONT, fontsize="10")
-                for member in clusters[node.cluster]:
-                    emit_node(box, member)
-            continue
-        emit_node(graph, node)
-
-    for edge in scene.edges:
-        attrs = {}
-        if edge.label is not None:
-            # a padded cell keeps the text off the line it labels
-            attrs["label"] = (f'<<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="3">'
-                              f'<TR><TD>{html.escape(edge.label)}</TD></TR></TABLE>>')
-        if on_path is not None:
-            if edge.src in on_path and edge.dst in on_path:
-                attrs.update(color=HIGHLIGHT, penwidth="2.2", fontcolor=HIGHLIGHT)
-            else:
-                attrs.update(color=DIM_INK, fontcolor=DIM_INK)
-        elif frame is not None and edge.dst in current_ops:
-            attrs.update(color=CURRENT, penwidth="2.2", fontcolor=CURRENT, dir="back")
-        tail = f"{edge.src}:out:{leave}" if scene.nodes[edge.src].kind != "op" else edge.src
-        head = edge.dst
-        if scene.nodes[edge.dst].kind != "op":
-            # across the flow (LR) the data cell's outer side is the box's; along it (TB) the
-            # data cell sits under the label row, so arrows enter the box itself
-            head = f"{edge.dst}:in:{enter}" if enter in "we" else f"{edge.dst}:{enter}"
-        graph.edge(tail, head, **attrs)
-
-    if options.legend:
-        roles = [r for r in (INPUT, PARAMETER, INTERMEDIATE, OUTPUT, NEURON)
-                 if any(n.role == r and n.kind != "op" for n in scene.nodes.values())]
-        with graph.subgraph(name="legend_rank") as corner:
-            corner.attr(rank="sink")
-            corner.node("legend", label=_legend_label(roles, options), shape="plain",
-                        fontsize="9")
-    return graph

@@ -9,7 +9,8 @@ from __future__ import annotations
 
 import html
 
-from .diagram import DEFAULT_MAX_NODES, FONT, INPUT, NEURON, ROLE_COLORS
+from .diagram import DEFAULT_MAX_NODES
+from .scene import FONT, INPUT, NEURON, ROLE_COLORS
 from .naming import fmt
 from .rendering import Diagram
 

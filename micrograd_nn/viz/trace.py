@@ -18,8 +18,9 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from ..engine import Value, backward_walk
-from .diagram import DEFAULT_MAX_NODES, _draw, _Frame, _options
+from ..engine import Value, _term, backward_walk
+from .diagram import DEFAULT_MAX_NODES, draw, make_options
+from .scene import Frame as _Frame
 from .naming import Namer, drawing_order, fmt
 from .rendering import pipe, write_atomically
 
@@ -52,37 +53,60 @@ def trace_backward(root: Value) -> Iterator[Frame]:
     for step, (v, g, grads) in enumerate(backward_walk(root), start=1):
         received = []
         parts = []
-        for p, local in zip(v.operands, v.local_grads):
+        # the walk has added this step's terms already: start from what came before them
+        terms = [0.0 if g == 0.0 else _term(g, local) for local in v.local_grads]
+        running = {p: grads[p] for p in v.operands}
+        for p, term in zip(v.operands, terms):
+            running[p] -= term
+        for p, local, term in zip(v.operands, v.local_grads, terms):
+            running[p] += term
             if p not in received:
                 received.append(p)
-            parts.append(f"{Namer.d(top)}/{Namer.d(namer.named(p))} += {fmt(g)} * {fmt(local)}")
+            parts.append(f"{Namer.d(top)}/{Namer.d(namer.named(p))} += {fmt(g)} * {fmt(local)} "
+                         f"= {fmt(term)}, now {fmt(running[p])}")
         text = (f"step {step}: {namer.name(v)} has its gradient {Namer.d(top)}/"
                 f"{Namer.d(namer.named(v))} = {fmt(g)} and passes it to its operands: "
                 + "; ".join(parts))
         yield Frame(step, v, dict(grads), tuple(received), text)
 
 
-def _frame_svgs(root: Value, options, max_nodes: int, params) -> list:
-    pictures = []
-    for frame in trace_backward(root):
-        graph = _draw(root, options, max_nodes=max_nodes, params=params,
-                      frame=_Frame(frame.grads, frame.node, frozenset(frame.received)))
-        pictures.append((frame, pipe(graph, "svg").decode("utf-8")))
-    return pictures
+def trace_graphs(root: Value, *, edge_labels: str = "local", rankdir: str | None = None,
+                 params=None, max_nodes: int = DEFAULT_MAX_NODES, preset: str | None = None):
+    """Yield (frame, diagram) for each step of backward, every diagram on one fixed layout.
+
+    Cells that change between steps (gradients, what flows back) are sized for their last
+    text, so the boxes never move: only colours and numbers change.
+    """
+    options = make_options(rankdir=rankdir, edge_labels=edge_labels, preset=preset, fixed=True)
+    frames = list(trace_backward(root))
+    final = frames[-1].grads
+    done: set = set()
+    for frame in frames:
+        if frame.step:
+            done.add(frame.node)
+        yield frame, draw(root, options, max_nodes=max_nodes, params=params,
+                          frame=_Frame(frame.grads, frame.node, frozenset(frame.received),
+                                       frozenset(done), final))
 
 
-def trace_svgs(root: Value, directory, *, rankdir: str = "LR", params=None,
+def _frame_svgs(root: Value, **options) -> list:
+    return [(frame, pipe(graph, "svg").decode("utf-8"))
+            for frame, graph in trace_graphs(root, **options)]
+
+
+def trace_svgs(root: Value, directory, *, edge_labels: str = "local",
+               rankdir: str | None = None, params=None,
                max_nodes: int = DEFAULT_MAX_NODES) -> list:
     """Write one SVG per backward step, ``step_000.svg``, ``step_001.svg``, ... in ``directory``.
 
     Returns the paths written. Each picture marks the node being processed (orange) and shows
-    the gradients accumulated so far (values not reached yet are greyed).
+    the gradients accumulated so far (values not reached yet are greyed); all share one layout.
     """
     directory = pathlib.Path(directory)
     directory.mkdir(parents=True, exist_ok=True)
-    options = _options(rankdir, True, True, None, False, False, True, max_nodes)
     paths = []
-    for frame, svg in _frame_svgs(root, options, max_nodes, params):
+    for frame, svg in _frame_svgs(root, edge_labels=edge_labels, rankdir=rankdir, params=params,
+                                  max_nodes=max_nodes):
         paths.append(write_atomically(directory / f"step_{frame.step:03d}.svg",
                                       svg.encode("utf-8")))
     return paths
@@ -95,8 +119,11 @@ _PAGE = """<!DOCTYPE html>
 <title>{title}</title>
 <style>
 body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }}
-.frame {{ display: none; }}
-.frame.shown {{ display: block; }}
+.js .frame {{ display: none; }}
+.js .frame.shown {{ display: block; }}
+.frame {{ border-top: 1px solid #ccc; padding-top: 0.5em; }}
+.controls {{ display: none; }}
+.js .controls {{ display: block; }}
 .frame svg {{ max-width: 100%; height: auto; }}
 .caption {{ font-family: Menlo, Consolas, monospace; font-size: 0.9em; margin: 0.8em 0;
            white-space: pre-wrap; }}
@@ -108,10 +135,13 @@ button {{ font-size: 1em; padding: 0.3em 1em; }}
 <p>Backward visits the values from the output back to the inputs. At each step the orange
 node's gradient is complete; it multiplies it by the local derivative on each of its arrows
 and adds the product to that operand's gradient. Grey values have received nothing yet.</p>
-<p><button id="prev">&larr; previous</button> <button id="next">next &rarr;</button>
+<noscript><p>Without JavaScript every step is shown below, one after the other.</p></noscript>
+<p class="controls"><button id="prev">&larr; previous</button>
+<button id="next">next &rarr;</button>
 <span id="where"></span> (keys: left and right arrows)</p>
 {frames}
 <script>
+document.body.classList.add("js");
 var frames = document.querySelectorAll(".frame"), at = 0;
 function show(k) {{
   at = Math.max(0, Math.min(frames.length - 1, k));
@@ -137,16 +167,20 @@ def _inline(svg: str) -> str:
     return svg[start:] if start >= 0 else svg
 
 
-def trace_html(root: Value, path, *, rankdir: str = "LR", params=None,
-               max_nodes: int = DEFAULT_MAX_NODES, title: str | None = None) -> pathlib.Path:
+def trace_html(root: Value, path, *, edge_labels: str = "local", rankdir: str | None = None,
+               params=None, max_nodes: int = DEFAULT_MAX_NODES, title: str | None = None,
+               preset: str | None = None) -> pathlib.Path:
     """Write a self-contained HTML page stepping through backward (inline SVGs, no network).
 
-    Previous/next buttons (or the arrow keys) move between the frames of ``trace_backward``.
+    Previous/next buttons (or the arrow keys) move between the frames of ``trace_backward``,
+    all drawn on one layout; ``edge_labels="flow"`` writes on each arrow what it has carried
+    back so far. Without JavaScript the page shows every frame, one under the other.
     Returns the path written.
     """
-    options = _options(rankdir, True, True, None, False, False, True, max_nodes)
     frames = []
-    for k, (frame, svg) in enumerate(_frame_svgs(root, options, max_nodes, params)):
+    pictures = _frame_svgs(root, edge_labels=edge_labels, rankdir=rankdir, params=params,
+                           max_nodes=max_nodes, preset=preset)
+    for k, (frame, svg) in enumerate(pictures):
         svg = re.sub(r"<!--.*?-->\n?", "", _inline(svg), flags=re.S)
         frames.append(f'<div class="frame" id="step{k}">\n'
                       f'<div class="caption">{html.escape(frame.text)}</div>\n{svg}</div>')

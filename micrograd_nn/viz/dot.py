@@ -1,0 +1,430 @@
+"""Writing a scene (scene.py) as DOT: boxes as HTML tables, labelled arrows, nested boxes, legend.
+
+Colours say one thing each, and the legend lists every one the drawing uses: forward values are
+green, gradients and what flows back red, arrows that carry nothing back dashed grey, the
+highlighted paths violet, the node being processed in a trace orange.
+
+Results (gradients, contributions) are printed with ``options.digits`` significant digits and
+the factors that make them (local derivatives, the gradient above an arrow) with two more, so
+that the printed factors multiply to the printed result (``naming.consistent_digits``).
+
+Worksheets, their answer keys and the frames of a trace size every cell that changes for the
+longest text it will hold (``options.fixed``), so all of them have one layout.
+"""
+
+from __future__ import annotations
+
+import html
+
+from ..engine import _term
+from .naming import FACTOR_DIGITS, fmt
+from .rendering import Diagram
+from .scene import (BLANK, BLOCKED, BOX, CURRENT, DATA_INK, DIM_FILL, DIM_INK, FONT, GRAD_INK,
+                    GREY, HIGHLIGHT, INK, INPUT, INTERMEDIATE, NEURON, OP_COLOR, OUTPUT,
+                    PARAMETER, ROLE_COLORS, Edge, Node, Options, Scene)
+
+__all__ = ["emit"]
+
+
+def emit(scene: Scene, options: Options, on_path: set | None, frame, root_key: str) -> Diagram:
+    """The DOT graph of ``scene``: ``on_path`` highlighted, ``frame`` a step of a trace."""
+    graph = Diagram(name="chain_rule", format="svg")
+    graph.digits = options.digits   # results' significant digits (factors get 2 more)
+    graph.attr(rankdir=options.rankdir, fontname=FONT, nodesep="0.18", ordering="out",
+               ranksep="0.7" if options.collapse else "0.35", bgcolor="white")
+    graph.attr("node", fontname=FONT, fontsize=str(options.font_size))
+    graph.attr("edge", fontname=FONT, fontsize=str(options.font_size - 1), arrowsize="0.6",
+               color="#444444")
+    look = _Look(scene, options, on_path, frame, root_key)
+    _emit_nodes(graph, scene, look)
+    for edge in scene.edges:
+        look.edge(graph, edge)
+    if options.legend:
+        with graph.subgraph(name="legend_rank") as corner:
+            corner.attr(rank="sink")
+            corner.node("legend", label=_legend(look.used, options), shape="plain",
+                        fontsize=str(max(9, options.font_size - 2)))
+    return graph
+
+
+def _emit_nodes(graph, scene: Scene, look: "_Look") -> None:
+    """Every node, those of a cluster inside its (possibly nested) boxes, in scene order."""
+    tree: dict = {}          # cluster path -> the nodes and sub-boxes directly in it
+    loose = []
+    for node in scene.nodes.values():
+        if not node.cluster:
+            loose.append(node)
+            continue
+        for depth in range(len(node.cluster)):
+            members = tree.setdefault(node.cluster[:depth], [])
+            if node.cluster[:depth + 1] not in members:
+                members.append(node.cluster[:depth + 1])
+        tree.setdefault(node.cluster, []).append(node)
+    for item in tree.get((), []):
+        _emit_box(graph, item, tree, look)
+    for node in loose:
+        look.node(graph, node)
+
+
+def _emit_box(target, path: tuple, tree: dict, look: "_Look") -> None:
+    key, label = path[-1]
+    look.used.add("box")
+    with target.subgraph(name=f"cluster_{key}") as box:
+        box.attr(label=label, style="rounded", color=BOX, fontname=FONT,
+                 fontsize=str(look.options.font_size - 1))
+        for item in tree[path]:
+            if isinstance(item, tuple):
+                _emit_box(box, item, tree, look)
+            else:
+                look.node(box, item)
+
+
+# -------------------------------------------------------------------------------------------------
+# Cells of text
+
+
+def _width(chars: int, size: int) -> int:
+    """Points wide enough for ``chars`` characters of Helvetica at ``size`` points."""
+    return int(chars * size * 0.62) + 10
+
+
+def _cell(text: str, ink: str, *, bold: bool = False, italic: bool = False, attrs: str = "",
+          fit: str | None = None, size: int = 11) -> str:
+    """A table cell; ``fit``: the longest text the cell will ever hold (it is sized for it)."""
+    body = html.escape(text) or " "
+    if bold:
+        body = f"<B>{body}</B>"
+    if italic:
+        body = f"<I>{body}</I>"
+    if fit is not None:
+        attrs += (f' WIDTH="{_width(max(len(fit), len(text)), size)}" HEIGHT="{size + 14}" '
+                  f'FIXEDSIZE="TRUE"')
+    return f'<TD{attrs}><FONT COLOR="{ink}">{body}</FONT></TD>'
+
+
+def _blank(answer: str) -> str:
+    """A line to write on, longer than the answer and never shorter than 8 characters."""
+    return BLANK * max(8, len(answer) + 2)
+
+
+def _sum_text(parts: list, total: float, options: Options) -> str:
+    factor = options.digits + FACTOR_DIGITS
+    terms = fmt(parts[0], factor)
+    for p in parts[1:]:
+        terms += f" - {fmt(-p, factor)}" if p < 0 else f" + {fmt(p, factor)}"
+    return f"grad = {terms} = {fmt(total, options.digits)}"
+
+
+# -------------------------------------------------------------------------------------------------
+# Nodes and edges
+
+
+class _Look:
+    """How each node and edge looks; records in ``used`` what the legend must explain."""
+
+    def __init__(self, scene: Scene, options: Options, on_path, frame, root_key: str):
+        self.scene, self.options, self.on_path, self.frame = scene, options, on_path, frame
+        self.root_key = root_key
+        self.used: set = set()
+        if options.exercise:   # a worksheet and its key share one legend, as they share a layout
+            self.used.add("blank")
+            self.used.update(("local",) if options.local else ())
+            self.used.update(("flow",) if options.flow else ())
+            self.used.update(("grad",) if options.show_grads else ())
+        self.current, self.received = set(), set()
+        if frame is not None:
+            if frame.current is not None:
+                self.current = set(scene.where.get(frame.current, ()))
+            for v in frame.received:
+                self.received.update(scene.where.get(v, ()))
+        self.current_ops = {"op" + k[1:] for k in self.current if k.startswith("v")}
+        # arrows leave a box on the side facing the flow and enter on the opposite side
+        self.leave, self.enter = {"LR": ("e", "w"), "RL": ("w", "e"), "TB": ("s", "n"),
+                                  "BT": ("n", "s")}[options.rankdir]
+        self.parts = _parts(scene, options)
+        if frame is not None:   # every frame of a trace has the legend of the whole trace
+            self.used.update(("current", "received", "dim", "data", "grad"))
+            self.used.update(("local",) if options.local else ())
+            self.used.update(("flow", "fork") if options.flow and self.parts else
+                             ("flow",) if options.flow else ())
+            if any(e.local is not None and not e.quiet and (e.local == 0.0 or e.final_upstream == 0.0)
+                   for e in scene.edges):
+                self.used.add("blocked")
+
+    def dim(self, key: str) -> bool:
+        if self.on_path is not None:
+            return key not in self.on_path
+        if self.frame is not None:
+            node = self.scene.nodes[key]
+            return node.kind != "op" and node.grad is None
+        return False
+
+    def node(self, target, node: Node) -> None:
+        dimmed = self.dim(node.key)
+        if dimmed:
+            self.used.add("dim")
+        self.used.add(node.role if node.kind != "op" else "op")
+        if node.kind == "op":
+            hot = node.key in self.current_ops
+            ink = DIM_INK if dimmed else INK
+            target.node(node.key, label=f'<<FONT COLOR="{ink}">{html.escape(node.text)}</FONT>>',
+                        shape="ellipse", style="filled",
+                        fillcolor=CURRENT if hot else (DIM_FILL if dimmed else OP_COLOR),
+                        color=DIM_INK if dimmed else "#777777", width="0.3", height="0.3",
+                        margin="0.04")
+            return
+        frame_colour = None
+        if node.key in self.current:
+            frame_colour = CURRENT
+            self.used.add("current")
+        elif self.on_path is not None and node.key in self.on_path and not dimmed:
+            frame_colour = HIGHLIGHT
+            self.used.add("highlight")
+        target.node(node.key, label=self._value_label(node, dimmed, frame_colour),
+                    shape="plain", margin="0")
+
+    def _value_label(self, node: Node, dim: bool, frame_colour: str | None) -> str:
+        """The box of a value: an HTML table; arrows arrive at the ``data`` cell and leave from
+        the last cell of that row (ports "in" and "out"), so they never cross the label row.
+        ``frame_colour`` draws a thick outer frame (highlighted or being processed)."""
+        options = self.options
+        size = options.font_size
+        ink = DIM_INK if dim else INK
+        columns = 2 if options.show_grads else 1
+        span = f' COLSPAN="{columns}"'
+        rows = []
+        if node.title:
+            rows.append(_cell(node.title, ink, bold=True, attrs=span, size=size))
+        elif node.caption:
+            self.used.add("caption")
+            rows.append(_cell(node.caption, DIM_INK if dim else GREY, italic=True, attrs=span,
+                              size=size))
+        if node.kind == "neuron":
+            rows.append(_cell(node.text, ink, attrs=span, size=size))
+        self.used.add("data")
+        cells = _cell(f"data {fmt(node.data, options.digits)}", DIM_INK if dim else DATA_INK,
+                      attrs=' PORT="in"', size=size)
+        if options.show_grads:
+            cells += self._grad_cell(node, dim)
+        rows.append(cells)
+        fork = self._fork_row(node, dim, span)
+        if fork:
+            rows.append(fork)
+        return _frame(rows, ROLE_COLORS[node.role] if not dim else DIM_FILL,
+                      DIM_INK if dim else "#555555", frame_colour, options.fixed)
+
+    def _grad_cell(self, node: Node, dim: bool) -> str:
+        options = self.options
+        final = node.grad if node.final_grad is None else node.final_grad
+        answer = f"grad {fmt(final, options.digits)}" if final is not None else "grad ?"
+        blank = options.blank_grads and node.key != self.root_key
+        if blank:
+            text = "grad " + _blank(answer[5:])
+            self.used.add("blank")
+        elif node.grad is None:
+            text = "grad ?"
+        else:
+            text = f"grad {fmt(node.grad, options.digits)}"
+            self.used.add("grad")
+        fit = None
+        if options.fixed or options.exercise:
+            fit = max(answer, "grad " + _blank(answer[5:]), key=len)
+        received = node.key in self.received
+        if received:
+            self.used.add("received")
+        ink = CURRENT if received else (DIM_INK if dim else GRAD_INK)
+        return _cell(text, ink, bold=received, attrs=' PORT="out"', fit=fit,
+                     size=options.font_size)
+
+    def _fork_row(self, node: Node, dim: bool, span: str) -> str | None:
+        parts = self.parts.get(node.key)
+        if not parts:
+            return None
+        options = self.options
+        final = node.grad if node.final_grad is None else node.final_grad
+        answer = _sum_text([p for p in parts if p is not None] or [0.0], final or 0.0, options)
+        if options.blank_grads:
+            text = "grad = " + _blank(answer)
+        else:
+            known = [p for p in parts if p is not None]
+            text = _sum_text(known, node.grad, options) if known and node.grad is not None \
+                else "grad = ?"
+            self.used.add("fork")
+        fit = answer if (options.fixed or options.exercise) else None
+        return _cell(text, DIM_INK if dim else GRAD_INK, attrs=span, fit=fit,
+                     size=options.font_size)
+
+    def edge(self, graph, edge: Edge) -> None:
+        attrs = {}
+        label = _edge_label(edge, self.options, self.used)
+        if label is not None:
+            attrs["label"] = label
+        contribution = edge.contribution
+        if (contribution == 0.0 and edge.local is not None and not self.options.blank_grads
+                and self.options.show_grads):
+            attrs.update(style="dashed", color=BLOCKED)
+            self.used.add("blocked")
+        if self.on_path is not None:
+            if edge.src in self.on_path and edge.dst in self.on_path:
+                attrs.update(color=HIGHLIGHT, penwidth="2.2")
+            else:
+                attrs.update(color=DIM_INK)
+        elif self.frame is not None and edge.dst in self.current_ops:
+            attrs.update(color=CURRENT, penwidth="2.2", dir="back")
+        graph.edge(*self._ends(edge), **attrs)
+
+    def _ends(self, edge: Edge) -> tuple:
+        nodes = self.scene.nodes
+        tail = f"{edge.src}:out:{self.leave}" if nodes[edge.src].kind != "op" else edge.src
+        head = edge.dst
+        if nodes[edge.dst].kind != "op":
+            # across the flow (LR) the data cell's outer side is the box's; along it (TB) the
+            # data cell sits under the label row, so arrows enter the box itself
+            head = (f"{edge.dst}:in:{self.enter}" if self.enter in "we"
+                    else f"{edge.dst}:{self.enter}")
+        return tail, head
+
+
+def _parts(scene: Scene, options: Options) -> dict:
+    """node key -> the contributions arriving along its arrows (None: not yet), for values
+    that pass their gradient into two or more arrows, when flows are drawn."""
+    if not options.flow:
+        return {}
+    arrows: dict = {}
+    for edge in scene.edges:
+        if edge.local is not None and not edge.quiet:
+            original = scene.nodes[edge.src].copy_of or edge.src
+            arrows.setdefault(original, []).extend(edge.contributions)
+    for key, node in scene.nodes.items():   # a copy shows the sum of the original
+        if node.copy_of in arrows:
+            arrows[key] = arrows[node.copy_of]
+    return {key: parts for key, parts in arrows.items() if len(parts) > 1}
+
+
+def _frame(rows: list, fill: str, border: str, frame_colour: str | None, fixed: bool) -> str:
+    table = "".join(f"<TR>{r}</TR>" for r in rows)
+    table = (f'<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="4" '
+             f'BGCOLOR="{fill}" COLOR="{border}">{table}</TABLE>')
+    if frame_colour or fixed:   # a fixed layout keeps room for the frame on every box
+        table = (f'<TABLE BORDER="3" CELLBORDER="0" CELLSPACING="0" CELLPADDING="0" '
+                 f'COLOR="{frame_colour or "white"}"><TR><TD>{table}</TD></TR></TABLE>')
+    return f"<{table}>"
+
+
+def _edge_label(edge: Edge, options: Options, used: set) -> str | None:
+    """The label of an arrow: its local derivative and/or the gradient it carries back.
+
+    Parallel arrows drawn as one (x*x) give each distinct label once, with its count."""
+    if edge.local is None or edge.quiet:
+        return None
+    size = options.font_size - 1
+    groups: dict = {}
+    for member in edge.merged or (edge,):
+        lines = []
+        if options.local and member.derivative:
+            lines.append(_local_line(member, options, used))
+        if options.flow:
+            lines.append(_flow_line(member, options, used))
+        groups[tuple(lines)] = groups.get(tuple(lines), 0) + 1
+    lines = []
+    for group, n in groups.items():
+        if n > 1 and group:
+            text, ink, fit = group[-1]
+            group = group[:-1] + ((f"{text} (\u00d7{n})", ink, fit and f"{fit} (\u00d7{n})"),)
+        elif n > 1:
+            group = ((f"\u00d7{n}", INK, None),)
+        lines.extend(group)
+    if not lines:
+        return None
+    rows = "".join(f"<TR>{_cell(text, ink, fit=fit, size=size)}</TR>" for text, ink, fit in lines)
+    # padding keeps the text off the line it labels
+    return f'<<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="2">{rows}</TABLE>>'
+
+
+def _local_line(edge: Edge, options: Options, used: set) -> tuple:
+    number = fmt(edge.local, options.digits + FACTOR_DIGITS)
+    parts = [edge.derivative] + ([edge.formula] if edge.formula else []) + [number]
+    answer = " = ".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
+    fit = None
+    if options.exercise in ("local", "both"):
+        fit = max(answer, f"{edge.derivative} = {_blank(answer)}", key=len)
+    if options.blank_local:
+        used.add("blank")
+        return f"{edge.derivative} = {_blank(answer)}", INK, fit
+    used.add("local")
+    return answer, INK, fit
+
+
+def _flow_line(edge: Edge, options: Options, used: set) -> tuple:
+    factor = options.digits + FACTOR_DIGITS
+
+    def text(upstream: float | None) -> str:
+        if upstream is None:
+            return ""
+        c = 0.0 if upstream == 0.0 else _term(upstream, edge.local)
+        return f"{fmt(upstream, factor)} \u00d7 {fmt(edge.local, factor)} = {fmt(c, options.digits)}"
+
+    final = text(edge.upstream if edge.final_upstream is None else edge.final_upstream)
+    fit = final if (options.fixed or options.exercise) else None
+    if options.blank_grads:
+        used.add("blank")
+        return _blank(final), GRAD_INK, max(final, _blank(final), key=len)
+    if edge.upstream is not None:
+        used.add("flow")
+    return text(edge.upstream), GRAD_INK, fit
+
+
+# -------------------------------------------------------------------------------------------------
+# The legend: one row for every colour and mark the drawing uses
+
+
+_ROLE_ORDER = (INPUT, PARAMETER, INTERMEDIATE, OUTPUT, NEURON)
+
+
+def _legend_rows(used: set, options: Options) -> list:
+    """(swatch cell, text) for each thing used, in a fixed order."""
+    compact = options.compact_legend
+    rows = [(f'<TD BGCOLOR="{ROLE_COLORS[r]}" WIDTH="18"> </TD>', r)
+            for r in _ROLE_ORDER if r in used]
+    entries = [
+        ("op", f'<TD BGCOLOR="{OP_COLOR}">op</TD>', "operation"),
+        ("box", f'<TD><FONT COLOR="{BOX}">[ ]</FONT></TD>', "a layer (inside a sample)"),
+        ("caption", f'<TD><FONT COLOR="{GREY}"><I>w*x</I></FONT></TD>',
+         "unnamed value" if compact else "an unnamed value, called by what made it"),
+        ("data", f'<TD><FONT COLOR="{DATA_INK}">data</FONT></TD>', "forward value"),
+        ("grad", f'<TD><FONT COLOR="{GRAD_INK}">grad</FONT></TD>',
+         "d output / d value" if compact else "gradient d output / d value (backward)"),
+        ("local", "<TD>dz/dw1 = ...</TD>",
+         "local derivative" if compact else "on an arrow: local derivative d out / d in"),
+        ("flow", f'<TD><FONT COLOR="{GRAD_INK}">g \u00d7 l = c</FONT></TD>',
+         "flows back" if compact else "on an arrow: gradient above \u00d7 local derivative = "
+                                      "what flows back"),
+        ("fork", f'<TD><FONT COLOR="{GRAD_INK}">grad = a + b</FONT></TD>',
+         "sum of arrows" if compact else "a value used twice adds what flows back on each arrow"),
+        ("blocked", f'<TD><FONT COLOR="{BLOCKED}">- - -&gt;</FONT></TD>',
+         "nothing flows back" if compact else "nothing flows back: the gradient above or the "
+                                              "local derivative is 0 (a dead ReLU)"),
+        ("highlight", f'<TD><FONT COLOR="{HIGHLIGHT}"><B>&#8212;&gt;</B></FONT></TD>',
+         "the paths from the output to the highlighted value"),
+        ("current", f'<TD BGCOLOR="{CURRENT}"> </TD>', "passing its gradient on in this step"),
+        ("received", f'<TD><FONT COLOR="{CURRENT}"><B>grad</B></FONT></TD>',
+         "received a contribution in this step"),
+        ("dim", f'<TD BGCOLOR="{DIM_FILL}"><FONT COLOR="{DIM_INK}">grey</FONT></TD>',
+         "off the highlighted paths" if "highlight" in used else "not reached yet"),
+        ("blank", f"<TD>{BLANK * 4}</TD>", "to fill in"),
+    ]
+    rows += [(cell, text) for key, cell, text in entries if key in used]
+    return rows
+
+
+def _legend(used: set, options: Options) -> str:
+    rows = ['<TR><TD COLSPAN="2"><B>legend</B></TD></TR>']
+    for cell, text in _legend_rows(used, options):
+        rows.append(f'<TR>{cell}<TD ALIGN="LEFT">{html.escape(text)}</TD></TR>')
+    if not options.compact_legend and used & {"local", "flow"}:
+        rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT">grad of a box = sum over paths from the '
+                    f'output<BR ALIGN="LEFT"/>of the product of the local derivatives along the '
+                    f'path;<BR ALIGN="LEFT"/>factors carry {FACTOR_DIGITS} more digits than '
+                    f'results<BR ALIGN="LEFT"/></TD></TR>')
+    return (f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3" '
+            f'COLOR="#999999">{"".join(rows)}</TABLE>>')

@@ -1,0 +1,169 @@
+"""What a graph of Values is made of: parameters, neurons, layers and samples.
+
+The diagrams and ``explain`` name things the way a network's author thinks of them, read off
+the graph alone (viz knows nothing of ``nn``):
+
+* **parameters**: a leaf that is a weight or the bias of a ``linear`` node (as a neuron makes),
+  or whose label is a parameter's name: ``w``, ``w1``, ``b``, ``b2``, or a dotted name ending
+  in one of those (``L1.N2.w1``, ``L1.N2.b``, the labels of an MLP's parameters);
+* **neurons**: a ``linear`` node z = w.x + b, with the activation applied to it alone
+  (an op the table, ``micrograd_nn.ops``, marks as an activation). A neuron whose bias is labelled ``L1.N2.b`` is called
+  ``L1.N2`` (its linear part ``L1.N2.z``) and sits in layer 1; an unlabelled one is named by its
+  depth (layer) and its place among that layer's neurons;
+* **samples**: the first-layer neurons fed by the same inputs belong to one sample, numbered in
+  the order the graph was built (``Value.sum`` over samples keeps their order); every value
+  computed from one sample only belongs to it. A graph with several samples calls their values
+  ``s2.L1.N2``, ``s2.x1``, ...
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+
+from ..engine import LINEAR, Value
+from ..ops import OPS
+
+__all__ = ["Structure", "NeuronInfo", "is_parameter_label", "ACTIVATION_NAMES"]
+
+# the ops a neuron applies after its linear node: those the op table marks as activations
+ACTIVATION_NAMES = frozenset(op.name for op in OPS if op.activation)
+
+_PARAMETER_LABEL = re.compile(r"(?:[\w.]*\.)?[wb]\d*")
+_NEURON_PREFIX = re.compile(r"(.+)\.b")
+_LAYER = re.compile(r"(?:.*\.)?L(\d+)\.N\d+")
+
+
+def is_parameter_label(label: str) -> bool:
+    """``w``, ``w1``, ``b``, ``b2``, ``L1.N2.w1``, ``L1.N2.b``: names given to parameters."""
+    return bool(label) and _PARAMETER_LABEL.fullmatch(label) is not None
+
+
+@dataclass(eq=False)
+class NeuronInfo:
+    linear: Value          # z = w.x + b
+    out: Value             # the activation of z, or z itself
+    name: str              # L1.N2
+    layer: int             # numbered like the model's layers, from 1
+    sample: int | None     # 1, 2, ... (None: the graph has one sample, or a mix)
+
+    @property
+    def width(self) -> int:
+        return (len(self.linear.operands) - 1) // 2
+
+    @property
+    def inputs(self) -> tuple:
+        n = self.width
+        return self.linear.operands[n:2 * n]
+
+    @property
+    def weights(self) -> tuple:
+        return self.linear.operands[:self.width] + self.linear.operands[-1:]
+
+
+def _consumers(topo: list) -> dict:
+    """value -> [(a value computed from it, the operand position)]."""
+    consumers: dict = {}
+    for v in topo:
+        for i, p in enumerate(v.operands):
+            consumers.setdefault(p, []).append((v, i))
+    return consumers
+
+
+class Structure:
+    """Parameters, neurons and samples of the graph of ``topo`` (operands first) under ``root``.
+
+    ``params``: None to recognise parameters as the module docstring says, else exactly the
+    Values and labels given.
+    """
+
+    def __init__(self, topo: list, root: Value, params: tuple | None = None):
+        self.topo = topo
+        self.root = root
+        self.consumers = _consumers(topo)
+        self.parameters = self._parameters(params)
+        self.neurons = self._neurons()          # in drawing order
+        self.neuron_of = {}
+        for n in self.neurons:
+            self.neuron_of[n.linear] = self.neuron_of[n.out] = n
+        self.sample_of = self._samples()
+        self.n_samples = len({s for s in self.sample_of.values() if s is not None})
+        if self.n_samples < 2:
+            self.sample_of = {}
+        for n in self.neurons:
+            n.sample = self.sample_of.get(n.out)
+
+    # ---- parameters ---------------------------------------------------------------------------
+
+    def _parameters(self, params) -> set:
+        if params is not None:
+            values, labels = params
+            return {v for v in self.topo if v.is_leaf()
+                    and (v in values or (v.label and v.label in labels))}
+        found = set()
+        for v in self.topo:
+            if v.op is LINEAR:
+                n = (len(v.operands) - 1) // 2
+                found.update(p for p in v.operands[:n] + v.operands[-1:] if p.is_leaf())
+            elif v.is_leaf() and is_parameter_label(v.label):
+                found.add(v)
+        return found
+
+    # ---- neurons ------------------------------------------------------------------------------
+
+    def _neurons(self) -> list:
+        found = []
+        for v in self.topo:
+            if v.op is not LINEAR:
+                continue
+            out = v
+            users = self.consumers.get(v, [])
+            if (v is not self.root and len(users) == 1 and users[0][0].op is not None
+                    and users[0][0].op.name in ACTIVATION_NAMES):
+                out = users[0][0]
+            found.append(NeuronInfo(v, out, "", 0, None))
+        self._name_neurons(found)
+        return found
+
+    def _name_neurons(self, found: list) -> None:
+        """L1.N2 from the bias label, else from the neuron's depth and its place in its layer."""
+        depth: dict = {}
+        outs = {n.out: n for n in found}
+        per_layer: dict = {}
+        for n in found:
+            below = [depth[outs[x]] for x in n.inputs if x in outs and outs[x] in depth]
+            depth[n] = 1 + max(below, default=0)
+            bias = n.linear.operands[-1].label
+            prefix = _NEURON_PREFIX.fullmatch(bias) if bias else None
+            if prefix:
+                n.name = prefix.group(1)
+                layer = _LAYER.fullmatch(n.name)
+                n.layer = int(layer.group(1)) if layer else depth[n]
+            else:
+                n.layer = depth[n]
+                index = per_layer.setdefault(n.layer, {}).setdefault(
+                    tuple(n.inputs), len(per_layer[n.layer]) + 1)
+                n.name = f"L{n.layer}.N{index}"
+
+    # ---- samples ------------------------------------------------------------------------------
+
+    def _samples(self) -> dict:
+        """value -> sample number, for the values computed from one sample's inputs only."""
+        sample_of: dict = {}
+        by_inputs: dict = {}
+        for v in self.topo:
+            n = self.neuron_of.get(v)
+            if n is not None and v is n.linear and not any(x in self.neuron_of for x in n.inputs):
+                key = tuple(n.inputs)     # a first-layer neuron: its inputs are one sample
+                s = by_inputs.setdefault(key, len(by_inputs) + 1)
+                for x in n.inputs:
+                    sample_of.setdefault(x, s)
+                sample_of[v] = s
+                continue
+            found = {sample_of[p] for p in v.operands if p in sample_of}
+            if len(found) == 1:
+                sample_of[v] = found.pop()
+        return sample_of
+
+    def sample(self, v: Value) -> int | None:
+        return self.sample_of.get(v)
