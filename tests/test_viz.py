@@ -287,6 +287,21 @@ def test_a_call_of_a_compound_name_has_one_pair_of_parentheses():
     assert explain(y, "w").count("exp(w*x)") >= 1 and "((" not in explain(y, "w")
 
 
+def test_a_create_graph_gradient_draws_without_power_1_and_times_1():
+    x = Value(1.5, "x")
+    (dy,) = micrograd_nn.grad(x ** 3, [x], create_graph=True)          # 1*3*x**2
+    (d2y,) = micrograd_nn.grad(dy, [x], create_graph=True)             # ... 2*x**1 ...
+    for g in (dy, d2y):
+        source = draw_graph(g).source
+        texts = " ".join(node_texts(source).values()) + " ".join(
+            label for _, _, label, _ in edges_of(source) if label)
+        assert "**1" not in texts and not re.search(r"(?<![\d.])1\*|\*1(?![\d.])", texts), texts
+    source = draw_graph(d2y).source
+    assert "d(3*2*x)/d(2*x) = 3" in [label for _, _, label, _ in edges_of(source)]
+    out = re.search(rf'BGCOLOR="{ROLE_COLORS["output"]}"[^\n]*', source).group(0)
+    assert "data 9<" in out     # 6x at 1.5, in the output's box
+
+
 def test_parameters_are_recognised_without_params():
     loss = seed_neuron(fused=False)      # no linear node: recognised by their labels
     source = draw_graph(loss).source
@@ -598,14 +613,43 @@ def test_explain_writes_the_tutorials_chain_rule_with_numbers():
     loss = seed_neuron()
     text = explain(loss, by_label(loss)["w1"])
     assert "path 1: loss -> yhat - y -> yhat -> z -> w1" in text
-    for row in ("dloss/d(yhat - y) = 2*(yhat - y)  = -0.5989", "dyhat/dz          = yhat*(1-yhat)",
+    for row in ("dloss/d(yhat - y) = 2*(yhat - y)  = -0.598866",
+                "dyhat/dz          = yhat*(1-yhat) = 0.209773",
                 "dz/dw1            = x1            = 1.5", "= product           =     "
                 "            -0.1884"):
         assert row in text
     assert "= w1.grad = -0.1884" in text
+    # the printed factors multiply to the printed product
+    factors = [float(line.rsplit("= ", 1)[-1]) for line in text.splitlines()
+               if line.startswith(("      dloss", "    * "))]
+    assert fmt(math.prod(factors)) == "-0.1884"
     assert explain(loss, "w1") == text
     with pytest.raises(ValueError, match="labelled 'w9'"):
         explain(loss, "w9")
+
+
+def test_explain_lists_contributing_paths_first_with_per_sample_subtotals():
+    model, loss = mlp_441(4)
+    w = model.layers[0].neurons[1].w[0]
+    text = explain(loss, w, max_paths=16)
+    blocks = text.split("\npath ")[1:]
+    rows = [next(line for line in block.splitlines() if "= product" in line) for block in blocks]
+    products = [float(row.split("=", 2)[2].strip().split(",")[0]) for row in rows]
+    counted = [p != 0.0 and "counted as 0" not in row for p, row in zip(products, rows)]
+    assert len(products) == 16 and any(counted) and not all(counted)
+    assert counted == sorted(counted, reverse=True)       # every contributing path first
+    subtotals = re.search(r"per sample: (.*)", text).group(1)
+    numbers = [float(x) for x in re.findall(r"sample \d: (\S+?)(?:,|$)", subtotals)]
+    assert re.findall(r"sample (\d)", subtotals) == ["1", "2", "3", "4"]
+    assert sum(numbers) == pytest.approx(w.grad, rel=1e-4)
+    # sample k's subtotal is d loss_k / d w for that sample's own loss
+    for k, number in enumerate(numbers):
+        alone, _ = mlp_441(1)
+        alone.zero_grad()
+        x, y = [([1.0, -0.5], 1.0), ([0.3, 0.8], -1.0), ([-0.7, 0.2], 1.0), ([0.5, 0.5], -1.0)][k]
+        ((alone(x) - y) ** 2).backward()
+        assert number == pytest.approx(alone.layers[0].neurons[1].w[0].grad, rel=1e-5, abs=1e-9)
+    assert "path 1: loss -> (s1.L3.N1 - 1)**2 -> " in text     # samples named s1, s2, ...
 
 
 def sum_line(text):
@@ -632,7 +676,7 @@ def test_explain_caps_the_paths_listed_but_sums_them_all():
         y = y * 1.0 + y * 1.0
     y.label = "y"
     text = explain(y, x, max_paths=2)
-    assert "There are 1048576 paths." in text
+    assert "There are 1048576 paths; those that contribute come first." in text
     assert text.count("path ") >= 2 and "path 3:" not in text
     assert "1048574 more paths not listed" in text
     assert sum_line(text) == pytest.approx(2.0 ** 20, rel=1e-3)   # printed to 4 digits

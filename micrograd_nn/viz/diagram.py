@@ -258,7 +258,7 @@ class _Build:
         self.structure, self.frame, self.final = structure, frame, final
 
     def role(self, v: Value) -> str:
-        if v is self.root:
+        if v is self.root or v is self.structure.alias.get(self.root):
             return OUTPUT
         if v in self.structure.parameters:
             return PARAMETER
@@ -293,8 +293,12 @@ class _Build:
                     final_upstream=self.final.get(v))
 
     def full(self, topo: list) -> None:
-        scene = self.scene
+        scene, structure = self.scene, self.structure
         for k, v in enumerate(topo):
+            if structure.hidden(v):
+                if v in structure.alias:    # drawn as the value it equals
+                    scene.where[v] = scene.where[structure.alias[v]]
+                continue
             key = f"v{k}"
             if not v.is_leaf():
                 if self.options.expand_linear and v.op is LINEAR and self.frame is None:
@@ -304,6 +308,10 @@ class _Build:
             scene.add(self.value_node(key, v), v)
             if not v.is_leaf():
                 scene.edges.append(Edge(f"op{k}", key))
+        # a constant 1 that only identities used feeds nothing drawn
+        feeding = {e.src for e in scene.edges} | {scene.where[self.root][-1]}
+        for key in [k for k, n in scene.nodes.items() if n.kind == "value" and k not in feeding]:
+            del scene.nodes[key]
 
     def op_node(self, op_key: str, v: Value) -> None:
         """v's operation as a node, with an arrow from each operand."""

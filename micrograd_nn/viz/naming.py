@@ -182,6 +182,8 @@ class Namer:
     def _make(self, v: Value, k: int) -> tuple:
         structure = self._structure
         if structure is not None:
+            if v in structure.alias:       # x**1, 1*y: called by what they equal
+                return self._names[structure.alias[v]]
             neuron = structure.neuron_of.get(v)
             sample = structure.sample(v)
             prefix = f"s{sample}." if sample is not None and v not in structure.parameters else ""

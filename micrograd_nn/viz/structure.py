@@ -10,6 +10,10 @@ the graph alone (viz knows nothing of ``nn``):
   (an op the table, ``micrograd_nn.ops``, marks as an activation). A neuron whose bias is labelled ``L1.N2.b`` is called
   ``L1.N2`` (its linear part ``L1.N2.z``) and sits in layer 1; an unlabelled one is named by its
   depth (layer) and its place among that layer's neurons;
+* **identities**: ``x**1`` and a product with the unlabelled constant 1 (gradients built with
+  ``create_graph=True`` are full of them: ``1*2*x**1``) stand for their other operand; the
+  diagrams draw that operand instead (its local derivative is exactly 1, so no product
+  changes) and names read ``2*x``;
 * **samples**: the first-layer neurons fed by the same inputs belong to one sample, numbered in
   the order the graph was built (``Value.sum`` over samples keeps their order); every value
   computed from one sample only belongs to it. A graph with several samples calls their values
@@ -61,6 +65,10 @@ class NeuronInfo:
         return self.linear.operands[:self.width] + self.linear.operands[-1:]
 
 
+def _is_one(v: Value) -> bool:
+    return v.is_leaf() and not v.label and v.data == 1.0
+
+
 def _consumers(topo: list) -> dict:
     """value -> [(a value computed from it, the operand position)]."""
     consumers: dict = {}
@@ -81,6 +89,8 @@ class Structure:
         self.topo = topo
         self.root = root
         self.consumers = _consumers(topo)
+        self.alias = self._identities()
+        self._targets = set(self.alias.values())
         self.parameters = self._parameters(params)
         self.neurons = self._neurons()          # in drawing order
         self.neuron_of = {}
@@ -92,6 +102,35 @@ class Structure:
             self.sample_of = {}
         for n in self.neurons:
             n.sample = self.sample_of.get(n.out)
+
+    # ---- identities ---------------------------------------------------------------------------
+
+    def _identities(self) -> dict:
+        """value -> the value it equals and is drawn as (x**1 -> x, 1*y -> y), chains followed."""
+        alias: dict = {}
+        for v in self.topo:
+            if v.op is None:
+                continue
+            other = None
+            if v.op.name == "**1":
+                other = v.operands[0]
+            elif v.op.name == "*" and len(v.operands) == 2:
+                a, b = (alias.get(p, p) for p in v.operands)
+                if _is_one(a):
+                    other = b
+                elif _is_one(b):
+                    other = a
+            if other is not None:
+                alias[v] = alias.get(other, other)
+        return alias
+
+    def hidden(self, v: Value) -> bool:
+        """True for what is not drawn: an identity, and a constant 1 used only by identities."""
+        if v in self.alias:
+            return True
+        users = self.consumers.get(v, [])
+        return (_is_one(v) and bool(users) and all(u in self.alias for u, _ in users)
+                and v not in self._targets)
 
     # ---- parameters ---------------------------------------------------------------------------
 
