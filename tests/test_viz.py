@@ -596,14 +596,44 @@ def test_draw_network_edges_are_weights_coloured_by_sign():
     edges = edges_of(source)
     weights = [w for layer in model.layers for n in layer.neurons for w in n.w]
     assert len(edges) == len(weights) == 2 * 3 + 3
-    for (_, _, label, attrs), w in zip(edges, weights):
+    for (_, _, _, attrs), w in zip(edges, weights):
         assert ("#2b6cb0" if w.data >= 0 else "#c53030") in attrs
-        assert label == f"w {fmt(w.data)}<BR/>g {fmt(w.grad)}"
+        assert f"dloss/dw = {fmt(w.grad)}" in attrs        # the tooltip
+    texts = node_texts(source)
+    for li, layer in enumerate(model.layers, start=1):    # each neuron lists its weights
+        for ni, neuron in enumerate(layer.neurons, start=1):
+            text = " ".join(texts[f"L{li}N{ni}"].split())
+            assert text.startswith(f"L{li}.N{ni} w1 {fmt(neuron.w[0].data)} "
+                                   f"{fmt(neuron.w[0].grad)}")
     assert draw_graph(model).source == source   # a model given to draw_graph
     with pytest.raises(TypeError, match="layers"):
         draw_network(object())
     with pytest.raises(ValueError, match="max_nodes"):
         draw_network(model, max_nodes=3)
+
+
+def pinned(source: str) -> dict:
+    return {key: tuple(map(float, pos.split(",")))
+            for key, pos in re.findall(r'^\t(\w+) \[.*pos="([-\d.]+,[-\d.]+)!"', source, re.M)}
+
+
+def test_draw_network_keeps_neurons_in_order_and_arrows_between_layer_boxes():
+    from micrograd_nn.nn import MLP
+    model = MLP(2, [4, 4, 1], seed=1)
+    for rankdir, across, along in (("LR", 1, 0), ("TB", 0, 1)):
+        source = draw_network(model, rankdir=rankdir).source
+        assert "layout=neato" in source     # positions are pinned: nothing reorders them
+        at = pinned(source)
+        for li in (1, 2):
+            coords = [at[f"L{li}N{ni}"] for ni in range(1, 5)]
+            # N1 first: top to bottom (LR), left to right (TB)
+            steps = [a[across] - b[across] for a, b in zip(coords, coords[1:])]
+            assert all(step > 0 for step in steps) if rankdir == "LR" else all(
+                step < 0 for step in steps)
+        # every arrow joins two neighbouring columns, straight, so it stays between the boxes
+        for tail, head, _, _ in edges_of(source):
+            assert at[head][along] != at[tail][along]
+        assert "splines=false" in source
 
 
 # ---- explain -----------------------------------------------------------------------------------

@@ -1,8 +1,8 @@
-"""A whole MLP at a glance: neurons as nodes, weights as edges.
+"""A whole MLP at a glance: neurons as nodes, weights as arrows.
 
-An edge's colour is the sign of its weight (blue positive, red negative) and its width grows
-with |w|; its label (on small networks; a tooltip in SVG always) gives w and d loss/d w, the
-gradient left by the last ``backward()``. A neuron shows its activation, bias and d loss/d b.
+An arrow's colour is the sign of its weight (blue positive, red negative) and its width grows
+with |w| (an SVG tooltip gives w and d loss/d w). A neuron lists its weights and bias with
+d loss/d w and d loss/d b, the gradients left by the last ``backward()``.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 import html
 
 from .diagram import DEFAULT_MAX_NODES
-from .scene import FONT, INPUT, NEURON, ROLE_COLORS
+from .scene import BOX, FONT, GRAD_INK, INPUT, NEURON, ROLE_COLORS
 from .naming import fmt
 from .rendering import Diagram
 
@@ -18,7 +18,6 @@ __all__ = ["draw_network"]
 
 POSITIVE = "#2b6cb0"
 NEGATIVE = "#c53030"
-MAX_LABELLED_EDGES = 40   # more weight labels than this only clutter; tooltips remain
 
 
 def _layers(model) -> list:
@@ -41,10 +40,13 @@ def _layers(model) -> list:
 
 def draw_network(model, *, rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NODES,
                  weight_labels: bool | None = None) -> Diagram:
-    """The network as a graph: inputs, then each layer (a box) of neurons, weights as edges.
+    """The network as a graph: inputs, then each layer (a box) of neurons, weights as arrows.
 
-    ``weight_labels``: print ``w`` and ``grad`` on each edge (default: when there are at most
-    40 weights). Past ``max_nodes`` neurons, ValueError.
+    Neurons sit in their order (N1 on top) and arrows run straight from one layer's box to the
+    next: every position is computed here and pinned (``layout=neato``), so no layout program
+    reorders them. Each neuron lists its weights w1, w2, ... with d loss / d w and its bias
+    (``weight_labels``, default: neurons of at most 8 inputs). ``rankdir="TB"`` stacks the
+    layers top to bottom. Past ``max_nodes`` neurons, ValueError.
     """
     layers = _layers(model)
     n_inputs = len(layers[0].neurons[0].w)
@@ -52,70 +54,116 @@ def draw_network(model, *, rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NOD
     if n_nodes > max_nodes:
         raise ValueError(f"the network has {n_nodes} inputs and neurons, more than "
                          f"max_nodes={max_nodes}; raise max_nodes to draw it anyway")
-    n_weights = sum(len(n.w) for layer in layers for n in layer.neurons)
+    if rankdir not in ("LR", "TB"):
+        raise ValueError(f"rankdir must be 'LR' or 'TB', got {rankdir!r}")
     if weight_labels is None:
-        weight_labels = n_weights <= MAX_LABELLED_EDGES
-    biggest = max((abs(w.data) for layer in layers for n in layer.neurons for w in n.w),
-                  default=0.0) or 1.0
-
-    graph = Diagram(name="network", format="svg")
-    graph.attr(rankdir=rankdir, fontname=FONT, nodesep="0.25", ranksep="1.1", bgcolor="white",
-               newrank="true", ordering="out")
-    graph.attr("node", fontname=FONT, fontsize="11")
-    graph.attr("edge", fontname=FONT, fontsize="9", arrowsize="0.5")
-
-    with graph.subgraph(name="cluster_inputs") as box:
-        box.attr(label="inputs", style="rounded", color="#999999", fontsize="10")
-        for i in range(n_inputs):
-            box.node(f"x{i + 1}", label=f"x{i + 1}", shape="circle", style="filled",
-                     fillcolor=ROLE_COLORS[INPUT], width="0.45", fixedsize="true")
-    previous = [f"x{i + 1}" for i in range(n_inputs)]
+        weight_labels = max(len(n.w) for layer in layers for n in layer.neurons) <= 8
     for li, layer in enumerate(layers, start=1):
-        keys = []
-        activation = getattr(layer, "activation", "")
-        with graph.subgraph(name=f"cluster_layer{li}") as box:
-            kind = "output layer" if li == len(layers) else "hidden layer"
-            box.attr(label=f"layer {li} ({kind}, {activation})" if activation else f"layer {li}",
-                     style="rounded", color="#9b87c1", fontsize="10")
-            for ni, neuron in enumerate(layer.neurons, start=1):
-                key = f"L{li}N{ni}"
-                keys.append(key)
-                b = neuron.b
-                rows = (f'<TR><TD><B>N{ni}</B></TD></TR>'
-                        f'<TR><TD>b {html.escape(fmt(b.data))}</TD></TR>'
-                        f'<TR><TD>grad {html.escape(fmt(b.grad))}</TD></TR>')
-                box.node(key, label=f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="0" '
-                                    f'CELLPADDING="1">{rows}</TABLE>>',
-                         shape="ellipse", style="filled", fillcolor=ROLE_COLORS[NEURON],
-                         margin="0.05")
-        if len(previous) != len(layer.neurons[0].w):
+        expected = n_inputs if li == 1 else len(layers[li - 2].neurons)
+        if len(layer.neurons[0].w) != expected:
             raise ValueError(f"draw_network: layer {li} expects {len(layer.neurons[0].w)} "
-                             f"inputs but the layer before gives {len(previous)}")
-        for key, neuron in zip(keys, layer.neurons):
-            for src, w in zip(previous, neuron.w):
-                width = 0.4 + 3.6 * abs(w.data) / biggest
-                tip = f"{w.label or 'w'} = {fmt(w.data)}, dloss/dw = {fmt(w.grad)}"
-                colour = POSITIVE if w.data >= 0 else NEGATIVE
-                # the label in the edge's colour, so it is clear which edge it belongs to
-                attrs = dict(color=colour, fontcolor=colour, penwidth=f"{width:.2f}", tooltip=tip)
-                if weight_labels:
-                    attrs["label"] = (f"<w {html.escape(fmt(w.data))}<BR/>"
-                                      f"g {html.escape(fmt(w.grad))}>")
-                graph.edge(src, key, **attrs)
-        previous = keys
-
-    legend = ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3" '
-              'COLOR="#999999">'
-              '<TR><TD COLSPAN="2"><B>legend</B></TD></TR>'
-              f'<TR><TD BGCOLOR="{POSITIVE}" WIDTH="24"> </TD>'
-              '<TD ALIGN="LEFT">weight &gt; 0</TD></TR>'
-              f'<TR><TD BGCOLOR="{NEGATIVE}" WIDTH="24"> </TD>'
-              '<TD ALIGN="LEFT">weight &lt; 0</TD></TR>'
-              '<TR><TD COLSPAN="2" ALIGN="LEFT">width grows with |w|; w = weight,<BR ALIGN="LEFT"/>'
-              'g = dloss/dw from the last backward()<BR ALIGN="LEFT"/></TD></TR>'
-              '<TR><TD COLSPAN="2" ALIGN="LEFT">neuron: b = bias, grad = dloss/db'
-              '<BR ALIGN="LEFT"/></TD></TR></TABLE>>')
-    with graph.subgraph(name="legend_rank") as corner:
-        corner.attr(rank="sink")
-        corner.node("legend", label=legend, shape="plain", fontsize="9")
+                             f"inputs but the layer before gives {expected}")
+    graph = Diagram(name="network", format="svg")
+    graph.attr(layout="neato", splines="false", fontname=FONT, bgcolor="white",
+               outputorder="nodesfirst")
+    graph.attr("node", fontname=FONT, fontsize="11", pin="true")
+    graph.attr("edge", fontname=FONT, fontsize="9", arrowsize="0.5")
+    widest = max(len(n.w) for layer in layers for n in layer.neurons)   # rows of a neuron
+    place = _Place(rankdir, [n_inputs] + [len(layer.neurons) for layer in layers],
+                   3.4 if weight_labels else 2.2,
+                   0.45 + 0.24 * (widest + 2) if weight_labels else 0.9)
+    columns = [[f"x{i + 1}" for i in range(n_inputs)]]
+    place.box(graph, 0, "inputs", "#999999")
+    for i, key in enumerate(columns[0]):
+        graph.node(key, label=key, shape="circle", style="filled", fillcolor=ROLE_COLORS[INPUT],
+                   width="0.45", fixedsize="true", pos=place.at(0, i))
+    for li, layer in enumerate(layers, start=1):
+        kind = "output layer" if li == len(layers) else "hidden layer"
+        activation = getattr(layer, "activation", "")
+        place.box(graph, li, f"layer {li} ({kind}, {activation})" if activation else
+                  f"layer {li}", BOX)
+        columns.append([f"L{li}N{ni}" for ni in range(1, len(layer.neurons) + 1)])
+        for ni, neuron in enumerate(layer.neurons):
+            graph.node(columns[li][ni], label=_neuron_label(li, ni + 1, neuron, weight_labels),
+                       shape="box", style="rounded,filled", fillcolor=ROLE_COLORS[NEURON],
+                       color=BOX, margin="0.06", pos=place.at(li, ni))
+        _weight_arrows(graph, columns[li - 1], columns[li], layer, model)
+    graph.node("legend", label=_LEGEND, shape="plain", fontsize="9",
+               pos=place.legend())
     return graph
+
+
+class _Place:
+    """Pinned positions (inches): column c, row r; columns LR, or rows of layers TB."""
+
+    def __init__(self, rankdir: str, sizes: list, step: float, row: float):
+        self.tb, self.sizes, self.step, self.row = rankdir == "TB", sizes, step, row
+        self.height = max(sizes) * row
+
+    def xy(self, c: float, r: float, n: int) -> tuple:
+        across = (n - 1) / 2 * self.row - r * self.row      # centred, first on top (or left)
+        along = c * self.step
+        return (-across, -along) if self.tb else (along, across)
+
+    def at(self, c: int, r: int) -> str:
+        x, y = self.xy(c, r, self.sizes[c])
+        return f"{x:.3f},{y:.3f}!"
+
+    def box(self, graph, c: int, title: str, colour: str) -> None:
+        """A rounded box behind column c, its title above it (drawn first: behind)."""
+        n = self.sizes[c]
+        x, y = self.xy(c, (n - 1) / 2, n)
+        long_side, short_side = n * self.row + 0.2, self.step * 0.62
+        width, height = (long_side, short_side) if self.tb else (short_side, long_side)
+        graph.node(f"box{c}", label="", shape="box", style="rounded", color=colour,
+                   width=f"{width:.2f}", height=f"{height:.2f}", fixedsize="true",
+                   pos=f"{x:.3f},{y:.3f}!")
+        tx, ty = (x - width / 2 - 0.9, y) if self.tb else (x, y + height / 2 + 0.18)
+        graph.node(f"title{c}", label=title, shape="plaintext", fontsize="10",
+                   fontcolor=colour, pos=f"{tx:.3f},{ty:.3f}!")
+
+    def legend(self) -> str:
+        c = len(self.sizes)
+        x, y = self.xy(c - 0.35, 0, 1)
+        return f"{x + (0 if self.tb else 0.6):.3f},{y - (0.6 if self.tb else 0):.3f}!"
+
+
+def _neuron_label(li: int, ni: int, neuron, weights: bool) -> str:
+    rows = [f'<TR><TD COLSPAN="3"><B>L{li}.N{ni}</B></TD></TR>']
+    if weights:
+        for k, w in enumerate(neuron.w, start=1):
+            rows.append(f'<TR><TD ALIGN="LEFT">w{k}</TD><TD ALIGN="RIGHT">{fmt(w.data)}</TD>'
+                        f'<TD ALIGN="RIGHT"><FONT COLOR="{GRAD_INK}">{fmt(w.grad)}</FONT>'
+                        f'</TD></TR>')
+    b = neuron.b
+    rows.append(f'<TR><TD ALIGN="LEFT">b</TD><TD ALIGN="RIGHT">{fmt(b.data)}</TD>'
+                f'<TD ALIGN="RIGHT"><FONT COLOR="{GRAD_INK}">{fmt(b.grad)}</FONT></TD></TR>')
+    return (f'<<TABLE BORDER="0" CELLBORDER="0" CELLSPACING="2" CELLPADDING="1">'
+            f'{"".join(rows)}</TABLE>>')
+
+
+def _weight_arrows(graph, sources: list, targets: list, layer, model) -> None:
+    biggest = max((abs(w.data) for lay in model.layers for n in lay.neurons for w in n.w),
+                  default=0.0) or 1.0
+    for key, neuron in zip(targets, layer.neurons):
+        for src, w in zip(sources, neuron.w):
+            width = 0.4 + 3.6 * abs(w.data) / biggest
+            tip = f"{w.label or 'w'} = {fmt(w.data)}, dloss/dw = {fmt(w.grad)}"
+            colour = POSITIVE if w.data >= 0 else NEGATIVE
+            graph.edge(src, key, color=colour, penwidth=f"{width:.2f}", tooltip=tip)
+
+
+_LEGEND = ('<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3" '
+           'COLOR="#999999">'
+           '<TR><TD COLSPAN="2"><B>legend</B></TD></TR>'
+           f'<TR><TD BGCOLOR="{POSITIVE}" WIDTH="24"> </TD>'
+           '<TD ALIGN="LEFT">weight &gt; 0 (width grows with |w|)</TD></TR>'
+           f'<TR><TD BGCOLOR="{NEGATIVE}" WIDTH="24"> </TD>'
+           '<TD ALIGN="LEFT">weight &lt; 0</TD></TR>'
+           f'<TR><TD BGCOLOR="{ROLE_COLORS[INPUT]}"> </TD><TD ALIGN="LEFT">input</TD></TR>'
+           f'<TR><TD BGCOLOR="{ROLE_COLORS[NEURON]}"> </TD><TD ALIGN="LEFT">neuron: its '
+           f'weights w1, w2, ... and bias b</TD></TR>'
+           f'<TR><TD><FONT COLOR="{GRAD_INK}">0.12</FONT></TD><TD ALIGN="LEFT">d loss / d w '
+           f'from the last backward()</TD></TR>'
+           f'<TR><TD><FONT COLOR="{BOX}">[ ]</FONT></TD><TD ALIGN="LEFT">a layer</TD></TR>'
+           '</TABLE>>')
