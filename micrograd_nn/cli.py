@@ -182,6 +182,11 @@ def build_parser() -> argparse.ArgumentParser:
                           help="seed of the data, the weights and the shuffling (default 0)")
     _add_output_arguments(train)
 
+    _add_graph_command(sub)
+    return parser
+
+
+def _add_graph_command(sub) -> None:
     graph = sub.add_parser(
         "graph", help="draw a computational graph (see graph --help)",
         description="Draw the chain-rule diagram of the seed tutorial's neuron, or of an "
@@ -195,7 +200,6 @@ def build_parser() -> argparse.ArgumentParser:
     viz = _viz()
     if viz is not None:
         add_graph_arguments(graph, viz)
-    return parser
 
 
 def add_graph_arguments(parser: argparse.ArgumentParser, viz) -> None:

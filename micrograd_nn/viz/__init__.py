@@ -1,7 +1,8 @@
 """Pictures and text that show the chain rule at work on a graph of Values.
 
-- ``draw_graph(root)``: the diagram (edges carry local derivatives, boxes data and grad);
-  ``draw_network(model)``: a whole MLP, neurons as nodes, weights as edges.
+- ``draw_graph(root)``: the diagram (arrows carry local derivatives, or with
+  ``edge_labels="flow"`` the gradient they pass back; boxes carry data and grad);
+  ``draw_network(model)``: a whole MLP, neurons in order, weights as arrows.
 - ``render(graph, path)``: write .svg, .png or .dot (finds a system ``dot`` or ``graphviz-pure``).
 - ``explain(root, wrt)``: the chain rule written out, path by path.
 - ``trace_backward(root)`` / ``trace_html(root, path)``: backward step by step.

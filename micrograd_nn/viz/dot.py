@@ -147,8 +147,8 @@ class _Look:
             self.used.update(("local",) if options.local else ())
             self.used.update(("flow", "fork") if options.flow and self.parts else
                              ("flow",) if options.flow else ())
-            if any(e.local is not None and not e.quiet and (e.local == 0.0 or e.final_upstream == 0.0)
-                   for e in scene.edges):
+            if any(e.local is not None and not e.quiet
+                   and (e.local == 0.0 or e.final_upstream == 0.0) for e in scene.edges):
                 self.used.add("blocked")
 
     def dim(self, key: str) -> bool:
@@ -362,7 +362,8 @@ def _flow_line(edge: Edge, options: Options, used: set) -> tuple:
         if upstream is None:
             return ""
         c = 0.0 if upstream == 0.0 else _term(upstream, edge.local)
-        return f"{fmt(upstream, factor)} \u00d7 {fmt(edge.local, factor)} = {fmt(c, options.digits)}"
+        return (f"{fmt(upstream, factor)} \u00d7 {fmt(edge.local, factor)} = "
+                f"{fmt(c, options.digits)}")
 
     final = text(edge.upstream if edge.final_upstream is None else edge.final_upstream)
     fit = final if (options.fixed or options.exercise) else None

@@ -6,10 +6,10 @@ the graph alone (viz knows nothing of ``nn``):
 * **parameters**: a leaf that is a weight or the bias of a ``linear`` node (as a neuron makes),
   or whose label is a parameter's name: ``w``, ``w1``, ``b``, ``b2``, or a dotted name ending
   in one of those (``L1.N2.w1``, ``L1.N2.b``, the labels of an MLP's parameters);
-* **neurons**: a ``linear`` node z = w.x + b, with the activation applied to it alone
-  (an op the table, ``micrograd_nn.ops``, marks as an activation). A neuron whose bias is labelled ``L1.N2.b`` is called
-  ``L1.N2`` (its linear part ``L1.N2.z``) and sits in layer 1; an unlabelled one is named by its
-  depth (layer) and its place among that layer's neurons;
+* **neurons**: a ``linear`` node z = w.x + b, with the activation applied to it alone (an op
+  the table, ``micrograd_nn.ops``, marks as an activation). A neuron whose bias is labelled
+  ``L1.N2.b`` is called ``L1.N2`` (its linear part ``L1.N2.z``) and sits in layer 1; an
+  unlabelled one is named by its depth (layer) and its place among that layer's neurons;
 * **identities**: ``x**1`` and a product with the unlabelled constant 1 (gradients built with
   ``create_graph=True`` are full of them: ``1*2*x**1``) stand for their other operand; the
   diagrams draw that operand instead (its local derivative is exactly 1, so no product
