@@ -298,6 +298,8 @@ def test_a_create_graph_gradient_draws_without_power_1_and_times_1():
         assert "**1" not in texts and not re.search(r"(?<![\d.])1\*|\*1(?![\d.])", texts), texts
     source = draw_graph(d2y).source
     assert "d(3*2*x)/d(2*x) = 3" in [label for _, _, label, _ in edges_of(source)]
+    dy.label = "dy/dx"       # a labelled output keeps its name on the box it is drawn as
+    assert "<B>dy/dx</B>" in draw_graph(dy).source
     out = re.search(rf'BGCOLOR="{ROLE_COLORS["output"]}"[^\n]*', source).group(0)
     assert "data 9<" in out     # 6x at 1.5, in the output's box
 

@@ -274,7 +274,10 @@ class _Build:
         return self.frame.grads.get(v) if v in self.frame.done else None
 
     def value_node(self, key: str, v: Value) -> Node:
-        if v.label:
+        root = self.root
+        if root.label and self.structure.alias.get(root) is v:   # the output, 1*v, drawn as v
+            title, caption = root.label, ""
+        elif v.label:
             title, caption = self.namer.name(v), ""
         elif v.is_leaf():
             title, caption = "", "constant"
