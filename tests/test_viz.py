@@ -165,7 +165,7 @@ def test_every_edge_label_is_the_local_derivative_and_every_box_the_grad(case):
         assert [tail for tail, _ in arrows] == list(expected)
         for tail, label in arrows:
             shown = Counter()
-            for piece in label.split("\n"):     # a row per distinct label
+            for piece in re.split("\n|; ", label):     # each distinct label once
                 number, times = re.fullmatch(r"(?:.* = )?(\S+?)(?: \(×(\d+)\))?", piece).groups()
                 shown[number] += int(times or 1)
             assert shown == expected[tail]
@@ -205,7 +205,7 @@ def test_flow_labels_multiply_and_forks_add_up_as_printed(case):
     if digits == MAX_DIGITS:
         return   # precision gave up (products that underflow): nothing more to check
     for _, _, label, _ in edges_of(source):
-        for line in label.split("\n") if label else ():   # "g x l = c": factors give c
+        for line in re.split("\n|; ", label) if label else ():   # "g x l = c": factors give c
             g, l, c = re.fullmatch(r"(\S+) \u00d7 (\S+) = (\S+)(?: \(\u00d7\d+\))?",
                                    line).groups()
             assert fmt(float(g) * float(l), digits) == c

@@ -336,6 +336,9 @@ def _edge_label(edge: Edge, options: Options, used: set) -> str | None:
         lines.extend(group)
     if not lines:
         return None
+    if len(groups) > 1 and all(len(group) == 1 for group in groups):
+        # one line per arrow (x/x): the distinct labels on one row, as "a; b"
+        lines = [("; ".join(text for text, _, _ in lines), lines[0][1], None)]
     rows = "".join(f"<TR>{_cell(text, ink, fit=fit, size=size)}</TR>" for text, ink, fit in lines)
     # padding keeps the text off the line it labels
     return f'<<TABLE BORDER="0" CELLBORDER="0" CELLPADDING="2">{rows}</TABLE>>'
