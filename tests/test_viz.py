@@ -542,6 +542,15 @@ def test_the_full_view_of_a_4_4_1_network_on_4_samples_is_refused_for_the_collap
     draw_graph(mlp_441(1)[1])       # one sample draws in full
 
 
+@needs_renderer
+def test_the_collapsed_view_draws_the_samples_in_order():
+    model, loss = mlp_441(4)
+    svg = ET.fromstring(pipe(draw_graph(loss, collapse=True), "svg"))
+    tops = {t.text: float(t.get("y")) for t in svg.iter(f"{SVG_NS}text")
+            if re.fullmatch(r"sample \d", t.text or "")}
+    assert sorted(tops, key=tops.get) == ["sample 1", "sample 2", "sample 3", "sample 4"]
+
+
 def test_one_weight_across_samples_shows_each_contribution_and_their_sum():
     model, loss = mlp_441(4)
     w = model.layers[0].neurons[1].w[0]

@@ -32,6 +32,10 @@ def emit(scene: Scene, options: Options, on_path: set | None, frame, root_key: s
     graph.digits = options.digits   # results' significant digits (factors get 2 more)
     graph.attr(rankdir=options.rankdir, fontname=FONT, nodesep="0.18", ordering="out",
                ranksep="0.7" if options.collapse else "0.35", bgcolor="white")
+    if options.collapse:
+        # boxes of samples and layers are drawn in the order the graph was built: little
+        # crossing minimisation, so the layout keeps that order (sample 1 on top)
+        graph.attr(mclimit="0.01")
     graph.attr("node", fontname=FONT, fontsize=str(options.font_size))
     graph.attr("edge", fontname=FONT, fontsize=str(options.font_size - 1), arrowsize="0.6",
                color="#444444")
