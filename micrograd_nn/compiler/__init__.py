@@ -1,0 +1,210 @@
+"""``compile(fn, *example)``: trace a function of one sample once, then run it over batches.
+
+::
+
+    model = MLP(2, [16, 16, 1])
+    def sample_loss(x, y):                  # one sample's inputs arrive as Values
+        return (1 - y * model(x)).relu()
+    program = compile(sample_loss, [0.5, -0.2], 1.0)
+    losses = program(X, Y)                  # per-sample outputs, shape (n,)
+    model.zero_grad()
+    program.backward(X, Y, reduction="mean")  # p.grad += d mean(loss) / dp, as backward() would
+    optimizer.step()                        # parameters keep their .data: any optimizer works
+
+Parameters are the Values that existed before the call and that ``fn`` reads (a model's
+weights); their current ``.data`` is read on every call. Numbers passed as inputs become input
+leaves; every other number in the graph is a constant. See `Program` for the guards.
+"""
+
+from __future__ import annotations
+
+from typing import Any, Callable
+
+import numpy as np
+
+from .trace import (CompileError, DataDependenceError, Graph, argument_names, compare,
+                    perturbed, run_once, sample_shape)
+
+__all__ = ["compile", "Program", "CompileError", "DataDependenceError", "BACKENDS"]
+
+BACKENDS = ("python", "numpy")
+REDUCTIONS = ("sum", "mean")
+
+
+def compile(fn: Callable, *example: Any, backend: str = "python") -> "Program":
+    """Trace ``fn`` on ``example`` (one sample's arguments: numbers or lists of numbers) and
+    return a `Program` that runs it over batches with the chosen backend.
+
+    ``backend`` is "python" (straight-line float code, the engine's arithmetic) or "numpy"
+    (vectorised over the batch). Raises DataDependenceError (a ValueError) when the graph
+    depends on the data, CompileError when an operation has no code for the backend, TypeError
+    for a non-callable ``fn`` or arguments that are not numbers or lists of numbers.
+    """
+    if not callable(fn):
+        raise TypeError(f"compile() needs a function, got {type(fn).__name__}: {fn!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    return Program(fn, example, backend)
+
+
+def _backend_class(backend: str):
+    if backend == "python":
+        from .python_backend import PythonProgram
+        return PythonProgram
+    from .numpy_backend import NumpyProgram
+    return NumpyProgram
+
+
+class Program:
+    """A traced function compiled for a backend; one compiled graph per input shape.
+
+    ``program(*batch)`` returns the per-sample outputs as an array ((n,) for a function that
+    returns one Value, (n, k) for k Values). Each argument of a batch has a leading batch
+    dimension: n numbers for a number, n lists for a list.
+    ``program.backward(*batch, reduction="sum", grad=None)`` also adds into each parameter's
+    ``.grad`` what ``backward()`` would on the engine's graph of the sum (or the mean) of the
+    outputs over the batch; ``grad`` (shape (n,) or (n, k)) weights each sample's outputs
+    instead. ``.source`` is the generated code of the example's shape, ``.params`` the
+    parameters in the order the code reads them.
+
+    Guards. The function is traced on the example and on a second input far from it, and on
+    the first batch of each shape it is traced again on its first, middle and last samples. If
+    a constant differs between two traces ("this number came from your data: pass it as an
+    input") or the graph's shape does (a Python ``if`` on ``.data``), DataDependenceError is
+    raised instead of replaying a graph that is wrong for some inputs. A branch that none of
+    the traced samples takes the other way cannot be seen: ``verify(*batch)`` traces every
+    sample. A batch whose shape is new (a longer sequence) gets its own trace and code.
+    """
+
+    def __init__(self, fn: Callable, example: tuple, backend: str):
+        self.fn = fn
+        self.backend = backend
+        self.names = argument_names(fn, len(example))
+        self._compiled: dict = {}
+        self._reference: dict = {}
+        self._checked: set = set()
+        shape = tuple(sample_shape(a, f"argument {n!r}") for a, n in zip(example, self.names))
+        self._add_shape(shape, list(example))
+        self._example_shape = shape
+
+    # ---- compiling ---------------------------------------------------------------------------
+
+    def _add_shape(self, shape: tuple, sample: list):
+        """Trace fn on ``sample`` and on a perturbed copy, compare, and compile the graph."""
+        first = run_once(self.fn, sample, shape, self.names)
+        try:
+            second = run_once(self.fn, perturbed(sample), shape, self.names)
+        except Exception:  # the perturbed input left fn's domain: trace the same input again
+            second = run_once(self.fn, sample, shape, self.names)
+        graph = compare(first, second, shape, self.names)
+        self._reference[shape] = first
+        self._compiled[shape] = _backend_class(self.backend)(graph, _function_name(self.fn))
+        return self._compiled[shape]
+
+    def _program_for(self, batch: list):
+        shape = tuple(a.shape[1:] for a in batch)
+        compiled = self._compiled.get(shape)
+        if compiled is None:
+            compiled = self._add_shape(shape, _sample(batch, 0))
+        if shape not in self._checked:
+            n = batch[0].shape[0] if batch else 1
+            self._check(shape, batch, sorted({0, n // 2, n - 1}) if batch else [])
+            self._checked.add(shape)
+        return compiled
+
+    def _check(self, shape: tuple, batch: list, indices: list) -> None:
+        reference = self._reference[shape]
+        for i in indices:
+            other = run_once(self.fn, _sample(batch, i), shape, self.names)
+            compare(reference, other, shape, self.names)
+
+    def verify(self, *batch: Any) -> None:
+        """Trace every sample of ``batch`` with the engine and check that each graph is the
+        compiled one (DataDependenceError if not). Slow: as slow as the engine's forward pass."""
+        arrays = self._as_batch(batch)
+        shape = tuple(a.shape[1:] for a in arrays)
+        if shape not in self._compiled:
+            self._program_for(arrays)
+        n = arrays[0].shape[0] if arrays else 1
+        self._check(shape, arrays, list(range(n)) if arrays else [])
+
+    # ---- running -------------------------------------------------------------------------------
+
+    def __call__(self, *batch: Any) -> np.ndarray:
+        arrays = self._as_batch(batch)
+        compiled = self._program_for(arrays)
+        return np.asarray(compiled.forward(compiled.graph.params, arrays), dtype=float)
+
+    def backward(self, *batch: Any, reduction: str = "sum", grad: Any = None) -> np.ndarray:
+        """Run the batch forward and backward; returns the per-sample outputs.
+
+        Adds d L / d p into ``p.grad`` for each parameter p, where L is the sum over samples
+        (``reduction="sum"``), the mean (``"mean"``) or the ``grad``-weighted sum of the outputs.
+        """
+        arrays = self._as_batch(batch)
+        compiled = self._program_for(arrays)
+        n = arrays[0].shape[0] if arrays else 1
+        seeds = self._seeds(compiled.graph, n, reduction, grad)
+        return np.asarray(compiled.backward(compiled.graph.params, arrays, seeds), dtype=float)
+
+    @property
+    def source(self) -> str:
+        """The generated code for the example's shape."""
+        return self._compiled[self._example_shape].source
+
+    @property
+    def params(self) -> list:
+        """The parameters (Values) the example's graph reads, in the order its code reads them."""
+        return list(self._compiled[self._example_shape].graph.params)
+
+    @property
+    def shapes(self) -> list:
+        """The per-sample argument shapes compiled so far."""
+        return list(self._compiled)
+
+    # ---- arguments -----------------------------------------------------------------------------
+
+    def _as_batch(self, batch: tuple) -> list:
+        if len(batch) != len(self.names):
+            raise TypeError(f"the compiled function takes {len(self.names)} batched "
+                            f"arguments ({', '.join(self.names)}), got {len(batch)}")
+        arrays = []
+        for arg, name in zip(batch, self.names):
+            try:
+                a = np.asarray(arg, dtype=float)
+            except (TypeError, ValueError) as e:
+                raise ValueError(f"argument {name!r} must be an array of numbers with the "
+                                 f"batch first; samples of different lengths go in separate "
+                                 f"batches ({e})") from None
+            if a.ndim == 0:
+                raise ValueError(f"argument {name!r} needs a leading batch dimension, "
+                                 f"got a single number")
+            arrays.append(a)
+        if len({a.shape[0] for a in arrays}) > 1:
+            raise ValueError("every argument needs the same batch size, got "
+                             + ", ".join(f"{n}: {a.shape[0]}" for n, a in zip(self.names, arrays)))
+        return arrays
+
+    @staticmethod
+    def _seeds(graph: Graph, n: int, reduction: str, grad: Any) -> np.ndarray:
+        k = len(graph.outputs)
+        if grad is not None:
+            seeds = np.asarray(grad, dtype=float)
+            want = (n,) if k == 1 else (n, k)
+            if seeds.shape != want:
+                raise ValueError(f"grad must have shape {want} (one weight per sample"
+                                 f"{' and output' if k > 1 else ''}), got {seeds.shape}")
+            return seeds
+        if reduction not in REDUCTIONS:
+            raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
+        weight = 1.0 if reduction == "sum" else 1.0 / n
+        return np.full((n,) if k == 1 else (n, k), weight)
+
+
+def _sample(batch: list, i: int) -> list:
+    return [a[i].tolist() if a.ndim > 1 else float(a[i]) for a in batch]
+
+
+def _function_name(fn: Callable) -> str:
+    name = getattr(fn, "__name__", "")
+    return name if name.isidentifier() and not name.startswith("<") else "program"

@@ -1,0 +1,65 @@
+"""Variable names for generated code: a value's label where it has one, else t1, t2, ...
+
+Every name the generated code uses for itself starts with an underscore (``_params``,
+``_exp``), and no name made from a label does, so a label can never shadow one of them.
+"""
+
+from __future__ import annotations
+
+import keyword
+import math
+import re
+
+from .trace import CONST, INPUT, OP, PARAM, Graph
+
+__all__ = ["value_names", "literal"]
+
+
+def literal(x: float) -> str:
+    """A float as a Python expression (inf and nan as the names _INF and _NAN)."""
+    if math.isnan(x):
+        return "_NAN"
+    if math.isinf(x):
+        return "_INF" if x > 0 else "(-_INF)"
+    return repr(x) if x >= 0 and not str(x).startswith("-") else f"({x!r})"
+
+
+def _identifier(label: str) -> str:
+    name = re.sub(r"\W", "_", label).strip("_")
+    if not name:
+        return ""
+    if name[0].isdigit():
+        name = "v" + name
+    return name + "_" if keyword.iskeyword(name) else name
+
+
+def value_names(graph: Graph) -> tuple[list, list]:
+    """(name of each node's value, name of its gradient or None), for the generated code.
+
+    Constants are written as literals; inputs, parameters and operation results get names:
+    their label where it makes an identifier, else x1.., p1.., t1... A gradient is "d" + name.
+    """
+    taken: set = set()
+    names: list = []
+    counters = {INPUT: 0, PARAM: 0, OP: 0}
+    prefix = {INPUT: "x", PARAM: "p", OP: "t"}
+    for node in graph.nodes:
+        if node.kind == CONST:
+            names.append(literal(node.ref))
+            continue
+        counters[node.kind] += 1
+        fallback = f"{prefix[node.kind]}{counters[node.kind]}"
+        names.append(_fresh(taken, _identifier(node.label) or fallback))
+    grads = [None if n.kind in (CONST, INPUT) else _fresh(taken, "d" + names[i])
+             for i, n in enumerate(graph.nodes)]
+    return names, grads
+
+
+def _fresh(taken: set, name: str) -> str:
+    """name, or name_2, name_3, ... whichever is not taken yet (and take it)."""
+    candidate, k = name, 1
+    while candidate in taken:
+        k += 1
+        candidate = f"{name}_{k}"
+    taken.add(candidate)
+    return candidate

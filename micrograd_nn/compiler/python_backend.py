@@ -1,0 +1,206 @@
+"""The "python" backend: a traced graph as straight-line Python over floats.
+
+One generated function runs a whole batch: it reads every parameter's ``.data`` once, then for
+each sample runs the forward pass line by line and, when asked for gradients, the backward pass:
+the chain rule written out, one line per edge of the graph (``dz = dyhat * (yhat * (1 - yhat))``).
+It uses the engine's arithmetic (its checked exp, log and power functions, the same order of
+additions) and its zero-gradient rule: a node whose gradient is 0 passes nothing back, so 0 times
+an infinite local derivative adds 0, as in ``backward()``. Gradients flow only towards
+parameters: inputs and constants get none.
+"""
+
+from __future__ import annotations
+
+from .names import value_names
+from .optable import MAY_BE_INFINITE, PYTHON_HELPERS, code_for, power_exponent
+from .trace import CONST, INPUT, OP, PARAM, Graph
+
+__all__ = ["python_source", "build"]
+
+_CONSTANT_LOCALS = ("1.0", "-1.0")
+_GUARD_FROM = 3  # an op with this many gradient edges skips them all when its gradient is 0
+
+
+def _guarded(op, edges: list) -> bool:
+    """Whether a node's backward lines sit under ``if d<node>:``, the engine's rule that a zero
+    gradient passes nothing back. It changes a result only where a local derivative is infinite
+    or nan (0 * inf), which for finite values only these ops can give; wide nodes are guarded
+    anyway because skipping them is faster (the gradient behind a dead relu is 0)."""
+    if all(d in _CONSTANT_LOCALS for _, d in edges):
+        return False
+    return (op.name in MAY_BE_INFINITE or power_exponent(op.name) not in (None, 2.0)
+            or len(edges) >= _GUARD_FROM)
+
+
+def _parenthesised(expr: str) -> str:
+    """expr, in parentheses if it has a + or - (or an if) outside any parentheses."""
+    depth = 0
+    for k, c in enumerate(expr):
+        depth += (c == "(") - (c == ")")
+        if depth == 0 and k > 0 and (expr.startswith(" + ", k - 1) or expr.startswith(" - ", k - 1)
+                                     or expr.startswith(" if ", k - 1)):
+            return f"({expr})"
+    return expr
+
+
+def _unpack_target(names: list, shape: tuple, start: int) -> tuple[str, int]:
+    """The for-loop target for one argument of one sample, nested like the argument."""
+    if not shape:
+        return names[start], start + 1
+    parts = []
+    for _ in range(shape[0]):
+        part, start = _unpack_target(names, shape[1:], start)
+        parts.append(part)
+    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")", start
+
+
+def _forward_expr(node, args: list) -> str:
+    """The Python expression computing one operation node from its operands' expressions."""
+    name = node.op.name
+    if name == "linear":  # operands w_1..w_n, x_1..x_n, b: b + w_1 * x_1 + ... as the engine sums
+        n = (len(args) - 1) // 2
+        return " + ".join([args[-1]] + [f"{w} * {x}" for w, x in zip(args[:n], args[n:-1])])
+    if name == "sum":
+        return " + ".join(args) if args else "0.0"
+    if name == "logsumexp":
+        return f"_logsumexp({', '.join(args)})"
+    template, _ = code_for(node.op, "python")
+    return template.format(*args)
+
+
+def _locals(node, args: list, out: str) -> list:
+    """The expressions of d out / d operand, one per operand."""
+    name = node.op.name
+    if name == "linear":
+        n = (len(args) - 1) // 2
+        return [*args[n:-1], *args[:n], "1.0"]
+    if name == "sum":
+        return ["1.0"] * len(args)
+    if name == "logsumexp":
+        return [f"_exp({a} - {out})" for a in args]
+    _, templates = code_for(node.op, "python")
+    return [t.format(*args, out=out) for t in templates]
+
+
+def _needs_grad(graph: Graph) -> list:
+    """For each node: does a parameter lie behind it (so its gradient is worth computing)?"""
+    needs = []
+    for node in graph.nodes:
+        needs.append(node.kind == PARAM or (node.kind == OP and any(needs[a] for a in node.args)))
+    return needs
+
+
+def _forward_lines(graph: Graph, names: list) -> list:
+    return [f"{names[i]} = {_forward_expr(node, [names[a] for a in node.args])}"
+            for i, node in enumerate(graph.nodes) if node.kind == OP]
+
+
+def _backward_lines(graph: Graph, names: list, grads: list, seeds: list) -> list:
+    """The chain rule from the outputs back to the parameters, in the engine's order."""
+    needs = _needs_grad(graph)
+    is_set = [node.kind == PARAM for node in graph.nodes]  # params accumulate over the batch
+    lines = []
+    for k, i in enumerate(graph.outputs):
+        if needs[i]:
+            lines.append(f"{grads[i]} {'+=' if is_set[i] else '='} {seeds[k]}")
+            is_set[i] = True
+    for i in reversed(range(len(graph.nodes))):
+        node = graph.nodes[i]
+        if node.kind != OP or not is_set[i] or not needs[i]:
+            continue
+        args = [names[a] for a in node.args]
+        local = _locals(node, args, names[i])
+        edges = [(a, d) for a, d in zip(node.args, local) if needs[a]]
+        guarded = _guarded(node.op, edges)
+        block = []
+        for a, d in edges:
+            if guarded and not is_set[a]:
+                lines.append(f"{grads[a]} = 0.0")
+                is_set[a] = True
+            block.append(_contribution(grads[a], d, grads[i], is_set[a]))
+            is_set[a] = True
+        if guarded:  # the engine's rule: a zero gradient passes nothing back
+            lines.append(f"if {grads[i]}:")
+            block = ["    " + line for line in block]
+        lines += block
+    return lines
+
+
+def _contribution(target: str, local: str, g: str, accumulate: bool) -> str:
+    if local == "1.0":
+        term, op = g, "+="
+    elif local == "-1.0":
+        term, op = g, "-="
+    else:
+        term, op = f"{_parenthesised(local)} * {g}", "+="
+    if accumulate:
+        return f"{target} {op} {term}"
+    return f"{target} = {'-' if op == '-=' else ''}{term}"
+
+
+def python_source(graph: Graph, backward: bool, name: str = "program") -> str:
+    """The generated function as text: ``name(_params, _batch[, _seeds])`` returns the list of
+    per-sample outputs; with ``backward`` it also adds each parameter's gradient into ``.grad``."""
+    names, grads = value_names(graph)
+    by_ref = {n.ref: names[i] for i, n in enumerate(graph.nodes) if n.kind == INPUT}
+    flat = [by_ref.get(k, "_") for k in range(graph.n_inputs)]
+    targets, start = [], 0
+    for shape in graph.shape:
+        target, start = _unpack_target(flat, shape, start)
+        targets.append(target)
+    by_param = sorted((n.ref, i) for i, n in enumerate(graph.nodes) if n.kind == PARAM)
+    params = [names[i] for _, i in by_param]
+    pgrads = [grads[i] for _, i in by_param]
+    seeds = [f"_seed{k}" for k in range(len(graph.outputs))] if len(graph.outputs) > 1 else ["_seed"]
+    outs = [names[i] for i in graph.outputs]
+    sig = "_params, _batch, _seeds" if backward else "_params, _batch"
+    lines = [f"def {name}({sig}):"]
+    body = []
+    if params:
+        body.append(f"({', '.join(params)},) = [_p.data for _p in _params]")
+    if backward and params:
+        body.append(" = ".join(pgrads) + " = 0.0")
+    body.append("_outs = []")
+    seed = f"({', '.join(seeds)},)" if len(seeds) > 1 else seeds[0]
+    if not graph.shape:  # no inputs: one run
+        body.append(f"for {seed} in _seeds:" if backward else "for _ in ((),):")
+    else:
+        loop = ", ".join(targets + ([seed] if backward else [])) + ","
+        body.append(f"for {loop} in _zip(*_batch{', _seeds' if backward else ''}):")
+    inner = ["# forward"] + _forward_lines(graph, names)
+    inner.append(f"_outs.append({outs[0] if graph.single else '(' + ', '.join(outs) + ',)'})")
+    if backward:
+        inner += ["# backward: the chain rule, from the output back to the parameters"]
+        inner += _backward_lines(graph, names, grads, seeds)
+    body += ["    " + line for line in inner]
+    if backward and params:
+        body.append(f"for _p, _d in _zip(_params, ({', '.join(pgrads)},)):")
+        body.append("    _p.grad += _d")
+    body.append("return _outs")
+    lines += ["    " + line for line in body]
+    return "\n".join(lines) + "\n"
+
+
+def build(source: str, name: str = "program"):
+    """Compile generated source and return the function it defines."""
+    namespace = dict(PYTHON_HELPERS, _zip=zip)
+    exec(compile(source, f"<compiled {name}>", "exec"), namespace)
+    return namespace[name]
+
+
+class PythonProgram:
+    """A graph compiled to Python: ``forward`` and ``backward`` over a batch of arrays."""
+
+    backend = "python"
+
+    def __init__(self, graph: Graph, name: str = "program"):
+        self.graph = graph
+        self.source = python_source(graph, backward=True, name=name)
+        self._backward = build(self.source, name)
+        self._forward = build(python_source(graph, backward=False, name=name), name)
+
+    def forward(self, params: list, batch: list) -> list:
+        return self._forward(params, [a.tolist() for a in batch])
+
+    def backward(self, params: list, batch: list, seeds) -> list:
+        return self._backward(params, [a.tolist() for a in batch], seeds.tolist())

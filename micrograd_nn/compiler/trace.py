@@ -1,0 +1,297 @@
+"""Tracing: run a function once on Values, and read the graph it built as a program.
+
+A traced graph is a list of `Node`s in the engine's topological order (operands first). Each
+node is an input (a number of one sample), a parameter (a Value that existed before the call:
+its current ``.data`` is read on every run, and its ``.grad`` receives the gradient), a constant
+(a number the function wrote into the graph) or an operation of the engine.
+
+The guards live here too. A function is traced at least twice, on different inputs, and the two
+graphs are compared node by node: a constant whose value changed came from the data, and a
+graph whose shape changed was shaped by the data (a Python ``if`` on ``.data``). Both are refused
+with `DataDependenceError`, because replaying either would give wrong answers without any error.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+import numbers
+from dataclasses import dataclass
+from typing import Any, Callable, Sequence
+
+from ..engine import Value, enable_grad, topological_order
+
+__all__ = ["Node", "Graph", "CompileError", "DataDependenceError", "trace", "compare", "sample_shape",
+           "perturbed"]
+
+INPUT, PARAM, CONST, OP = "input", "param", "const", "op"
+
+
+class CompileError(ValueError):
+    """A function that cannot be compiled; the message says why and what to do instead."""
+
+
+class DataDependenceError(CompileError):
+    """The traced graph depends on the numbers it was traced with, so it cannot be replayed."""
+
+
+@dataclass(frozen=True)
+class Node:
+    """One value of a traced graph.
+
+    ``kind`` is "input" (``ref`` = its position among the flattened inputs), "param"
+    (``ref`` = its position in ``Graph.params``), "const" (``ref`` = the number) or "op"
+    (``op`` = the engine's Op, ``args`` = the positions of its operands).
+    """
+
+    kind: str
+    ref: Any = None
+    op: Any = None
+    args: tuple = ()
+    label: str = ""
+
+
+@dataclass
+class Graph:
+    """A traced function: its nodes (operands first), outputs and parameters."""
+
+    nodes: list
+    outputs: list          # node positions of the outputs, in the order fn returned them
+    params: list           # the parameter Values, in the order the graph first reads them
+    shape: tuple           # the per-sample shape of each argument (() for a number)
+    names: tuple           # fn's argument names
+    single: bool           # fn returned one Value (not a list)
+
+    @property
+    def n_inputs(self) -> int:
+        return sum(math.prod(s) for s in self.shape)
+
+
+@dataclass
+class _Trace:
+    """What one call of fn left behind: its input leaves and every value it depends on."""
+
+    inputs: list
+    outputs: list
+    order: list
+    single: bool
+
+
+# -------------------------------------------------------------------------------------------------
+# Inputs
+
+
+def sample_shape(arg: Any, what: str) -> tuple:
+    """The shape of one argument of one sample: () for a number, (n,) for a list of n numbers,
+    (n, m) for a list of lists, ... TypeError for anything else, ValueError if ragged."""
+    if isinstance(arg, bool) or isinstance(arg, Value):
+        raise TypeError(f"{what} must be a number or a list of numbers, "
+                        f"got {type(arg).__name__}: {arg!r}")
+    if isinstance(arg, numbers.Real):
+        return ()
+    if hasattr(arg, "tolist") and hasattr(arg, "shape"):  # a numpy array
+        arg = arg.tolist()
+    if not isinstance(arg, (list, tuple)):
+        raise TypeError(f"{what} must be a number or a list of numbers, "
+                        f"got {type(arg).__name__}: {arg!r}")
+    shapes = {sample_shape(a, f"{what}[{i}]") for i, a in enumerate(arg)}
+    if len(shapes) > 1:
+        raise ValueError(f"{what} is ragged: its items have the shapes {sorted(shapes)}")
+    return (len(arg), *(shapes.pop() if shapes else ()))
+
+
+def _flatten(arg: Any) -> list:
+    if isinstance(arg, numbers.Real):
+        return [float(arg)]
+    if hasattr(arg, "tolist"):
+        arg = arg.tolist()
+    return [x for a in arg for x in _flatten(a)]
+
+
+def _leaves(values: list, shape: tuple, name: str, start: int) -> Any:
+    """Input leaves for one argument, nested like it; labels x1, x2 (x1_2 for nested lists)."""
+    if not shape:
+        return Value(values[start], name)
+    step = math.prod(shape[1:])
+    return [_leaves(values, shape[1:], f"{name}{i + 1}" if len(name) and not name[-1].isdigit()
+                    else f"{name}_{i + 1}", start + i * step) for i in range(shape[0])]
+
+
+def argument_names(fn: Callable, count: int) -> tuple:
+    """fn's positional parameter names (a, b, ... where it has none we can read)."""
+    try:
+        params = [p.name for p in inspect.signature(fn).parameters.values()
+                  if p.kind in (p.POSITIONAL_ONLY, p.POSITIONAL_OR_KEYWORD)]
+    except (TypeError, ValueError):
+        params = []
+    names = params[:count]
+    return tuple(names + [f"arg{i + 1}" for i in range(len(names), count)])
+
+
+def perturbed(example: Sequence) -> list:
+    """A second example far from the first: every number x becomes -1.37 x + 0.61, so signs
+    flip and magnitudes change (a branch on an input's sign or size is taken the other way)."""
+    def move(a):
+        if isinstance(a, numbers.Real):
+            return -1.37 * float(a) + 0.61
+        if hasattr(a, "tolist"):
+            a = a.tolist()
+        return [move(x) for x in a]
+    return [move(a) for a in example]
+
+
+# -------------------------------------------------------------------------------------------------
+# One trace
+
+
+def run_once(fn: Callable, example: Sequence, shape: tuple, names: tuple) -> _Trace:
+    """Call fn on input leaves made from ``example`` and collect the graph it returns."""
+    args, inputs = [], []
+    for value, s, name in zip(example, shape, names):
+        flat = _flatten(value)
+        leaves = _leaves(flat, s, name, 0)
+        args.append(leaves)
+        inputs.extend(_iter_leaves(leaves))
+    with enable_grad():
+        out = fn(*args)
+    single = isinstance(out, Value)
+    outputs = [out] if single else _output_list(out)
+    order, seen = [], set()
+    for o in outputs:
+        for node in topological_order(o):
+            if id(node) not in seen:
+                seen.add(id(node))
+                order.append(node)
+    return _Trace(inputs, outputs, order, single)
+
+
+def _iter_leaves(leaves: Any) -> list:
+    if isinstance(leaves, Value):
+        return [leaves]
+    return [v for item in leaves for v in _iter_leaves(item)]
+
+
+def _output_list(out: Any) -> list:
+    if isinstance(out, (list, tuple)) and out and all(isinstance(o, Value) for o in out):
+        return list(out)
+    raise TypeError("the compiled function must return a Value or a non-empty list of Values, "
+                    f"got {type(out).__name__}: {out!r}")
+
+
+def trace(fn: Callable, examples: Sequence[Sequence], names: tuple) -> Graph:
+    """Trace fn on each example (at least two, the same shape) and return the first trace as a
+    Graph, after checking that every other trace has the same graph (see `compare`)."""
+    shape = tuple(sample_shape(a, f"argument {n!r}") for a, n in zip(examples[0], names))
+    first = run_once(fn, examples[0], shape, names)
+    others = [run_once(fn, ex, shape, names) for ex in examples[1:]]
+    graph = None
+    for other in others:
+        graph = compare(first, other, shape, names)
+    return graph
+
+
+# -------------------------------------------------------------------------------------------------
+# Comparing two traces
+
+
+def compare(a: _Trace, b: _Trace, shape: tuple, names: tuple) -> Graph:
+    """The Graph of trace ``a``, checked against trace ``b`` of the same fn on other inputs.
+
+    Parameters are the leaves both traces share (the same object: it existed before the calls);
+    constants are leaves each call made anew, and must hold the same number in both.
+    Raises DataDependenceError where the traces differ.
+    """
+    if len(a.order) != len(b.order) or len(a.outputs) != len(b.outputs):
+        raise _shape_error(f"one input gave {len(a.order)} values, another {len(b.order)}")
+    where_a = {id(v): i for i, v in enumerate(a.order)}
+    where_b = {id(v): i for i, v in enumerate(b.order)}
+    input_a = {id(v): i for i, v in enumerate(a.inputs)}
+    input_b = {id(v): i for i, v in enumerate(b.inputs)}
+    nodes, params, param_pos = [], [], {}
+    for va, vb in zip(a.order, b.order):
+        nodes.append(_pair(va, vb, where_a, where_b, input_a, input_b, params, param_pos))
+    outputs = [where_a[id(o)] for o in a.outputs]
+    if outputs != [where_b[id(o)] for o in b.outputs]:
+        raise _shape_error("the outputs sit at different places in the two graphs")
+    return _params_in_reading_order(Graph(nodes, outputs, params, shape, names, a.single))
+
+
+def _params_in_reading_order(graph: Graph) -> Graph:
+    """Number the parameters in the order the operations read them (w1, w2, b for a neuron)
+    rather than the order the topological sort met them."""
+    order: dict = {}
+    for node in graph.nodes:
+        for a in node.args:
+            if graph.nodes[a].kind == PARAM:
+                order.setdefault(graph.nodes[a].ref, len(order))
+    for k, node in enumerate(graph.nodes):  # a parameter returned as it is, read by no op
+        if node.kind == PARAM:
+            order.setdefault(node.ref, len(order))
+    nodes = [Node(PARAM, order[n.ref], label=n.label) if n.kind == PARAM else n
+             for n in graph.nodes]
+    params = [None] * len(order)
+    for old, new in order.items():
+        params[new] = graph.params[old]
+    return Graph(nodes, graph.outputs, params, graph.shape, graph.names, graph.single)
+
+
+def _pair(va, vb, where_a, where_b, input_a, input_b, params, param_pos) -> Node:
+    """The Node for a value of trace a and its counterpart in trace b (checked to agree)."""
+    ia, ib = input_a.get(id(va)), input_b.get(id(vb))
+    if ia is not None or ib is not None:
+        if ia != ib:
+            raise _shape_error(f"input {va.label or ia} is read at different places")
+        return Node(INPUT, ia, label=va.label)
+    if va is vb:  # the same object in both calls: it existed before them
+        if not va.is_leaf():
+            raise DataDependenceError(
+                f"the function reads a Value computed before it was called ({_describe(va)}); "
+                "compile treats Values that exist before the call as parameters, which must be "
+                "leaves: compute it inside the function, or use .detach() for a fixed number")
+        if id(va) not in param_pos:
+            param_pos[id(va)] = len(params)
+            params.append(va)
+        return Node(PARAM, param_pos[id(va)], label=va.label)
+    if va.is_leaf() and vb.is_leaf():
+        same = va.data == vb.data or (math.isnan(va.data) and math.isnan(vb.data))
+        if not same:
+            raise DataDependenceError(
+                f"this number came from your data: pass it as an input. The function made a "
+                f"constant {_describe(va)} that was {va.data!r} on one input and {vb.data!r} on "
+                "another (a float taken from .data, or a number computed from the data)")
+        return Node(CONST, va.data, label=va.label)
+    if va.is_leaf() or vb.is_leaf() or not _same_op(va.op, vb.op):
+        if _both_constant_powers(va, vb):
+            raise DataDependenceError(
+                f"this number came from your data: pass it as an input. An exponent was "
+                f"{va.op.name[2:]} on one input and {vb.op.name[2:]} on another")
+        raise _shape_error(f"one input computed {_describe(va)} where another computed "
+                           f"{_describe(vb)}")
+    args_a = tuple(where_a[id(p)] for p in va.operands)
+    args_b = tuple(where_b[id(p)] for p in vb.operands)
+    if args_a != args_b:
+        raise _shape_error(f"{_describe(va)} has different operands on different inputs")
+    return Node(OP, op=va.op, args=args_a, label=va.label)
+
+
+def _same_op(a, b) -> bool:
+    # x ** n makes one Op per exponent, cached up to a limit: equal names are the same op
+    return a is b or a.name == b.name
+
+
+def _both_constant_powers(va, vb) -> bool:
+    return (not va.is_leaf() and not vb.is_leaf() and len(va.operands) == 1
+            and len(vb.operands) == 1 and va.op.name.startswith("**")
+            and vb.op.name.startswith("**"))
+
+
+def _describe(v: Value) -> str:
+    what = "a leaf" if v.is_leaf() else f"the result of {v.op.name!r}"
+    return f"{v.label!r} ({what})" if v.label else what
+
+
+def _shape_error(detail: str) -> DataDependenceError:
+    return DataDependenceError(
+        "the graph's shape depends on the data, so one trace cannot stand for every input: "
+        f"{detail}. A Python `if` (or min, max, sorted, a loop bound) on .data does this; "
+        "write kinks with relu/abs, which are operations, or compile one program per case")

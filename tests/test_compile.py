@@ -1,0 +1,289 @@
+"""micrograd_nn.compile: compiled programs give the engine's outputs and gradients, and the
+guards refuse functions whose graph depends on the data."""
+
+import math
+
+import numpy as np
+import pytest
+from hypothesis import assume, given, settings
+from hypothesis import strategies as st
+
+from micrograd_nn import MLP, Value
+from micrograd_nn.compiler import CompileError, DataDependenceError, compile
+
+from strategies import BINARY, UNARY
+
+BACKENDS = {"python": 1e-13}
+
+
+# ---- helpers -------------------------------------------------------------------------------
+
+
+def engine_run(fn, params, batch, reduction="mean"):
+    """Outputs and parameter gradients of fn over a batch, by the engine's backward()."""
+    for p in params:
+        p.grad = 0.0
+    outs = [fn(*[_as_values(a) for a in sample]) for sample in zip(*batch)]
+    loss = Value.sum(outs)
+    if reduction == "mean":
+        loss = loss / len(outs)
+    loss.backward()
+    return [o.data for o in outs], [p.grad for p in params]
+
+
+def compiled_run(program, params, batch, reduction="mean"):
+    for p in params:
+        p.grad = 0.0
+    outs = program.backward(*batch, reduction=reduction)
+    return list(outs), [p.grad for p in params]
+
+
+def _as_values(a):
+    return [Value(x) for x in a] if isinstance(a, list) else Value(a)
+
+
+def assert_close(got, want, rel):
+    """Equal to ``rel`` relative to the largest magnitude of the vector (sums of many terms
+    are added in another order, so a small component is compared to the scale of the whole)."""
+    got, want = np.asarray(got, dtype=float), np.asarray(want, dtype=float)
+    assert got.shape == want.shape
+    scale = max(np.max(np.abs(want)), 1e-300) if want.size else 1.0
+    bad = np.abs(got - want) > rel * scale
+    assert not bad.any(), f"compiled {got[bad]} != engine {want[bad]} (scale {scale})"
+
+
+# ---- random expression graphs ----------------------------------------------------------------
+
+N_INPUTS, N_PARAMS = 2, 3
+
+
+@st.composite
+def programs(draw, max_ops=8):
+    """A straight-line program over 2 inputs and 3 parameters: each step applies one of the
+    engine's ops (tests/strategies.py) to earlier values, so values are reused."""
+    steps, n = [], N_INPUTS + N_PARAMS
+    for _ in range(draw(st.integers(1, max_ops))):
+        if draw(st.booleans()):
+            steps.append((draw(st.sampled_from(sorted(UNARY))), draw(st.integers(0, n - 1))))
+        else:
+            steps.append((draw(st.sampled_from(sorted(BINARY))), draw(st.integers(0, n - 1)),
+                          draw(st.integers(0, n - 1))))
+        n += 1
+    return steps
+
+
+def program_fn(steps, params):
+    def fn(x):
+        values = [*x, *params]
+        for name, *args in steps:
+            f = UNARY[name][0] if len(args) == 1 else BINARY[name][0]
+            values.append(f(*[values[a] for a in args]))
+        return Value.sum(values[N_INPUTS + N_PARAMS:])
+    return fn
+
+
+numbers = st.floats(-2, 2, allow_nan=False, allow_infinity=False)
+batches = st.lists(st.lists(numbers, min_size=N_INPUTS, max_size=N_INPUTS), min_size=1,
+                   max_size=4)
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@settings(max_examples=40)
+@given(steps=programs(), start=st.lists(numbers, min_size=N_PARAMS, max_size=N_PARAMS),
+       data=st.lists(batches, min_size=3, max_size=3))
+def test_random_graphs_match_the_engine_over_sgd_steps(backend, steps, start, data):
+    params = [Value(v, f"p{i}") for i, v in enumerate(start)]
+    fn = program_fn(steps, params)
+    try:
+        engine_run(fn, params, [data[0]])
+        program = compile(fn, data[0][0], backend=backend)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        assume(False)  # outside an op's domain (log of a negative number, an overflow)
+    for batch in data:  # fresh data on every step, and the parameters move
+        try:
+            want_outs, want_grads = engine_run(fn, params, [batch])
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return
+        assume(all(math.isfinite(v) for v in want_outs + want_grads))
+        got_outs, got_grads = compiled_run(program, params, [batch])
+        assert_close(got_outs, want_outs, BACKENDS[backend])
+        assert_close(got_grads, want_grads, BACKENDS[backend])
+        for p, g in zip(params, want_grads):
+            p.data -= 0.01 * g
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@settings(max_examples=15)
+@given(seed=st.integers(0, 2 ** 16), sizes=st.lists(st.integers(1, 4), min_size=1, max_size=3),
+       activation=st.sampled_from(["relu", "tanh", "sigmoid"]), data=st.data())
+def test_small_mlps_match_the_engine_over_sgd_steps(backend, seed, sizes, activation, data):
+    import random
+    random.seed(seed)
+    model = MLP(2, [*sizes, 1], activation=activation)
+    params = model.parameters()
+
+    def sample_loss(x, y):
+        return (1 - y * model(x)).relu()
+
+    rows = st.lists(numbers, min_size=2, max_size=2)
+    batch = lambda: (data.draw(st.lists(rows, min_size=1, max_size=6)),)  # noqa: E731
+    first = batch()[0]
+    program = compile(sample_loss, first[0], 1.0, backend=backend)
+    for _ in range(3):
+        X = batch()[0]
+        Y = [data.draw(st.sampled_from([-1.0, 1.0])) for _ in X]
+        want_outs, want_grads = engine_run(sample_loss, params, [X, Y])
+        got_outs, got_grads = compiled_run(program, params, [X, Y])
+        assert_close(got_outs, want_outs, BACKENDS[backend])
+        assert_close(got_grads, want_grads, BACKENDS[backend])
+        for p, g in zip(params, want_grads):
+            p.data -= 0.1 * g
+
+
+# ---- the API -------------------------------------------------------------------------------
+
+
+def test_tutorial_neuron_source_is_the_chain_rule():
+    w1, w2, b = Value(0.25, "w1"), Value(-0.75, "w2"), Value(0.1, "b")
+
+    def neuron(x, y):
+        z = Value.linear([w1, w2], x, b)
+        z.label = "z"
+        yhat = z.sigmoid()
+        yhat.label = "yhat"
+        return (yhat - y) ** 2
+
+    program = compile(neuron, [1.5, -0.5], 1.0)
+    assert "z = b + w1 * x1 + w2 * x2" in program.source
+    assert "dz = yhat * (1 - yhat) * dyhat" in program.source
+    assert program.params == [w1, w2, b]
+    out = program.backward([[1.5, -0.5]], [1.0])
+    assert out.tolist() == [((1 / (1 + math.exp(-0.85))) - 1) ** 2]
+    got = [p.grad for p in (w1, w2, b)]
+    for p in (w1, w2, b):
+        p.grad = 0.0
+    neuron([Value(1.5), Value(-0.5)], 1.0).backward()
+    assert got == [w1.grad, w2.grad, b.grad]  # bit for bit
+
+
+def test_backward_adds_into_grad_and_reads_current_data():
+    w = Value(2.0, "w")
+    program = compile(lambda x: w * x, 3.0)
+    program.backward([1.0, 2.0])
+    assert w.grad == 3.0
+    program.backward([1.0, 2.0], reduction="mean")
+    assert w.grad == 4.5
+    w.data = -1.0  # an optimizer's update is seen by the next call
+    assert program([1.0, 2.0]).tolist() == [-1.0, -2.0]
+    w.grad = 0.0
+    program.backward([1.0, 2.0], grad=[10.0, 0.5])
+    assert w.grad == 11.0
+
+
+def test_several_outputs_give_columns():
+    w = Value(2.0, "w")
+    program = compile(lambda x: [w * x, (w * x).relu()], 1.0)
+    assert program([1.0, -1.0]).tolist() == [[2.0, 2.0], [-2.0, 0.0]]
+    program.backward([1.0, -1.0], grad=[[1.0, 0.0], [0.0, 1.0]])
+    assert w.grad == 1.0  # d(w*1)/dw from the first sample; the relu is dead in the second
+
+
+def test_function_without_inputs_runs_once():
+    ps = [Value(1.0), Value(-2.0)]
+    program = compile(lambda: Value.sum([p * p for p in ps]))
+    assert program().tolist() == [5.0]
+    program.backward()
+    assert [p.grad for p in ps] == [2.0, -4.0]
+
+
+def test_kinks_replay_for_any_data():
+    w = Value(1.0, "w")
+    program = compile(lambda x: (w * x).relu() + (w * x - 1).abs(), 2.0)
+    X = [-3.0, -0.5, 0.0, 0.5, 3.0]
+    want_outs, want = engine_run(lambda x: (w * x).relu() + (w * x - 1).abs(), [w], [X], "sum")
+    got_outs, got = compiled_run(program, [w], [X], "sum")
+    assert got_outs == want_outs and got == want
+
+
+def test_a_new_sequence_length_gets_its_own_program():
+    w = Value(0.5, "w")
+
+    def f(xs):
+        return Value.sum([w * x for x in xs]).tanh()
+
+    program = compile(f, [1.0, 2.0, 3.0])
+    got = program([[1.0, 2.0, 3.0, 4.0, 5.0]]).tolist()
+    assert got == [math.tanh(0.5 * 15)]
+    assert sorted(program.shapes) == [((3,),), ((5,),)]
+
+
+# ---- the guards ----------------------------------------------------------------------------
+
+
+def test_frozen_data_is_refused():
+    w = Value(2.0, "w")
+    with pytest.raises(DataDependenceError, match="this number came from your data"):
+        compile(lambda x: w * x.data, 3.0)
+    with pytest.raises(DataDependenceError, match="this number came from your data"):
+        compile(lambda x: w * Value(x.data * 2), 3.0)
+    with pytest.raises(DataDependenceError, match="this number came from your data"):
+        compile(lambda x: w ** round(x.data), 3.0)
+
+
+def test_a_branch_on_data_is_refused_when_compiled():
+    w = Value(2.0, "w")
+    with pytest.raises(DataDependenceError, match="shape depends on the data"):
+        compile(lambda x: w * x if x.data > 0 else w * x * x, 3.0)
+
+
+def test_a_hard_example_filter_is_refused_on_the_first_batch():
+    w = Value(1.0, "w")
+
+    def hard_only(x):  # the loss of easy examples is dropped: a graph shaped by the data
+        loss = (1 - w * x).relu()
+        return loss if loss.data > 0.5 else loss * 0.0
+
+    with pytest.raises(DataDependenceError, match="shape depends on the data"):
+        compile(hard_only, -3.0)  # its perturbed copy, 4.72, is an easy example
+    program = compile(hard_only, 0.1)  # 0.1 and 0.473 are both hard: the compile sees one case
+    with pytest.raises(DataDependenceError, match="shape depends on the data"):
+        program.backward([0.1, 0.9, 0.8])  # the first batch's samples are traced too
+
+
+def test_verify_finds_a_branch_the_first_batch_missed():
+    w = Value(1.0, "w")
+
+    def rare(x):
+        return w * x if x.data < 100 else w * x * x
+
+    program = compile(rare, 1.0)
+    program([1.0, 2.0, 3.0])
+    with pytest.raises(DataDependenceError):
+        program.verify([1.0, 500.0, 3.0])
+
+
+def test_a_value_computed_before_the_call_is_refused():
+    w = Value(2.0, "w")
+    h = w * 3
+    with pytest.raises(DataDependenceError, match="computed before"):
+        compile(lambda x: h * x, 1.0)
+
+
+def test_bad_arguments():
+    with pytest.raises(TypeError, match="needs a function"):
+        compile(3.0, 1.0)
+    with pytest.raises(ValueError, match="unknown backend"):
+        compile(lambda x: x, 1.0, backend="fortran")
+    with pytest.raises(TypeError, match="must be a number or a list"):
+        compile(lambda x: x, "a")
+    with pytest.raises(TypeError, match="must return a Value"):
+        compile(lambda x: 3.0, 1.0)
+    program = compile(lambda x: x * 2, 1.0)
+    with pytest.raises(TypeError, match="takes 1 batched"):
+        program([1.0], [2.0])
+    with pytest.raises(ValueError, match="leading batch dimension"):
+        program(1.0)
+    with pytest.raises(ValueError, match="reduction"):
+        program.backward([1.0], reduction="max")
+    with pytest.raises(ValueError, match="grad must have shape"):
+        program.backward([1.0, 2.0], grad=[1.0])
