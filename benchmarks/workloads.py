@@ -138,6 +138,40 @@ def w1_step(engine: Engine, model, X, y, alpha: float = 1e-4,
 
 
 # -------------------------------------------------------------------------------------------------
+# W1 compiled: the same step, traced once by micrograd_nn.compile and replayed
+
+
+def w1_compile(model, X, y, backend: str, alpha: float = 1e-4):
+    """Compile the demo's loss for ``model`` (micrograd_nn.compile).
+
+    Per sample the function returns the objective hinge_i + alpha * sum_p p**2 (whose mean over
+    the batch is the demo's loss) and the score (for the accuracy). The L2 term depends on the
+    parameters only, so both backends compute it once per batch, not once per sample.
+    """
+    from micrograd_nn import compile
+    params = model.parameters()
+
+    def sample(x, yi):
+        score = model(x)
+        reg_loss = alpha * sum((p * p for p in params))
+        return [(1 + -yi * score).relu() + reg_loss, score]
+
+    return compile(sample, X[0], y[0], backend=backend)
+
+
+def w1_compiled_step(model, program, X, y, learning_rate: float = 0.1) -> tuple[float, float]:
+    """One SGD step of the demo with a compiled program; X, y are numpy arrays. The same loss,
+    gradients and update as `w1_step`: p.data -= learning_rate * p.grad."""
+    n = len(y)
+    model.zero_grad()
+    outs = program.backward(X, y, grad=[[1.0 / n, 0.0]] * n)  # the mean of the objectives
+    accuracy = float(((y > 0) == (outs[:, 1] > 0)).mean())
+    for p in model.parameters():
+        p.data -= learning_rate * p.grad
+    return float(outs[:, 0].mean()), accuracy
+
+
+# -------------------------------------------------------------------------------------------------
 # W1 limits: the same step without a graph
 
 

@@ -90,23 +90,27 @@ def _needs_grad(graph: Graph) -> list:
     return needs
 
 
-def _forward_lines(graph: Graph, names: list) -> list:
-    return [f"{names[i]} = {_forward_expr(node, [names[a] for a in node.args])}"
-            for i, node in enumerate(graph.nodes) if node.kind == OP]
+def _batched(graph: Graph) -> list:
+    """For each node: does it depend on the inputs (else it is computed once per batch)?"""
+    batched = []
+    for node in graph.nodes:
+        batched.append(node.kind == INPUT or (node.kind == OP and any(batched[a] for a in node.args)))
+    return batched
 
 
-def _backward_lines(graph: Graph, names: list, grads: list, seeds: list) -> list:
-    """The chain rule from the outputs back to the parameters, in the engine's order."""
-    needs = _needs_grad(graph)
-    is_set = [node.kind == PARAM for node in graph.nodes]  # params accumulate over the batch
+def _forward_lines(graph: Graph, names: list, nodes: list) -> list:
+    return [f"{names[i]} = {_forward_expr(graph.nodes[i], [names[a] for a in graph.nodes[i].args])}"
+            for i in nodes]
+
+
+def _chain_rule(graph: Graph, names: list, grads: list, nodes: list, is_set: list,
+                needs: list) -> list:
+    """Backward lines for ``nodes`` (in reverse): each operand's share of the node's gradient,
+    the first share assigned, the next ones added; in the engine's order."""
     lines = []
-    for k, i in enumerate(graph.outputs):
-        if needs[i]:
-            lines.append(f"{grads[i]} {'+=' if is_set[i] else '='} {seeds[k]}")
-            is_set[i] = True
-    for i in reversed(range(len(graph.nodes))):
+    for i in reversed(nodes):
         node = graph.nodes[i]
-        if node.kind != OP or not is_set[i] or not needs[i]:
+        if not is_set[i] or not needs[i]:
             continue
         args = [names[a] for a in node.args]
         local = _locals(node, args, names[i])
@@ -138,47 +142,63 @@ def _contribution(target: str, local: str, g: str, accumulate: bool) -> str:
     return f"{target} = {'-' if op == '-=' else ''}{term}"
 
 
-def python_source(graph: Graph, backward: bool, name: str = "program") -> str:
-    """The generated function as text: ``name(_params, _batch[, _seeds])`` returns the list of
-    per-sample outputs; with ``backward`` it also adds each parameter's gradient into ``.grad``."""
-    names, grads = value_names(graph)
+def _loop_header(graph: Graph, names: list, seeds: list, backward: bool) -> str:
+    """The for statement over the samples, unpacking each sample's arguments (and seeds)."""
     by_ref = {n.ref: names[i] for i, n in enumerate(graph.nodes) if n.kind == INPUT}
     flat = [by_ref.get(k, "_") for k in range(graph.n_inputs)]
     targets, start = [], 0
     for shape in graph.shape:
         target, start = _unpack_target(flat, shape, start)
         targets.append(target)
-    by_param = sorted((n.ref, i) for i, n in enumerate(graph.nodes) if n.kind == PARAM)
-    params = [names[i] for _, i in by_param]
-    pgrads = [grads[i] for _, i in by_param]
-    seeds = [f"_seed{k}" for k in range(len(graph.outputs))] if len(graph.outputs) > 1 else ["_seed"]
-    outs = [names[i] for i in graph.outputs]
-    sig = "_params, _batch, _seeds" if backward else "_params, _batch"
-    lines = [f"def {name}({sig}):"]
-    body = []
-    if params:
-        body.append(f"({', '.join(params)},) = [_p.data for _p in _params]")
-    if backward and params:
-        body.append(" = ".join(pgrads) + " = 0.0")
-    body.append("_outs = []")
     seed = f"({', '.join(seeds)},)" if len(seeds) > 1 else seeds[0]
     if not graph.shape:  # no inputs: one run
-        body.append(f"for {seed} in _seeds:" if backward else "for _ in ((),):")
-    else:
-        loop = ", ".join(targets + ([seed] if backward else [])) + ","
-        body.append(f"for {loop} in _zip(*_batch{', _seeds' if backward else ''}):")
-    inner = ["# forward"] + _forward_lines(graph, names)
+        return f"for {seed} in _seeds:" if backward else "for _ in ((),):"
+    loop = ", ".join(targets + ([seed] if backward else [])) + ","
+    return f"for {loop} in _zip(*_batch{', _seeds' if backward else ''}):"
+
+
+def python_source(graph: Graph, backward: bool, name: str = "program") -> str:
+    """The generated function as text: ``name(_params, _batch[, _seeds])`` returns the list of
+    per-sample outputs; with ``backward`` it also adds each parameter's gradient into ``.grad``.
+
+    Values that depend on parameters only (an L2 term) are computed once, before the loop over
+    the samples; their gradients are summed over the samples, then passed back once after it.
+    """
+    names, grads = value_names(graph)
+    batched, needs = _batched(graph), _needs_grad(graph)
+    ops = [i for i, n in enumerate(graph.nodes) if n.kind == OP]
+    once = [i for i in ops if not batched[i]]
+    each = [i for i in ops if batched[i]]
+    by_param = sorted((n.ref, i) for i, n in enumerate(graph.nodes) if n.kind == PARAM)
+    params = [names[i] for _, i in by_param]
+    accumulators = [grads[i] for _, i in by_param] + [grads[i] for i in once if needs[i]]
+    seeds = [f"_seed{k}" for k in range(len(graph.outputs))] if len(graph.outputs) > 1 else ["_seed"]
+    outs = [names[i] for i in graph.outputs]
+    body = [f"({', '.join(params)},) = [_p.data for _p in _params]"] if params else []
+    body += _forward_lines(graph, names, once)
+    if backward and accumulators:
+        body.append(" = ".join(accumulators) + " = 0.0")
+    body += ["_outs = []", _loop_header(graph, names, seeds, backward)]
+    inner = ["# forward"] + _forward_lines(graph, names, each)
     inner.append(f"_outs.append({outs[0] if graph.single else '(' + ', '.join(outs) + ',)'})")
     if backward:
+        is_set = [n.kind == PARAM or (n.kind == OP and not batched[i])
+                  for i, n in enumerate(graph.nodes)]
         inner += ["# backward: the chain rule, from the output back to the parameters"]
-        inner += _backward_lines(graph, names, grads, seeds)
+        for k, i in enumerate(graph.outputs):
+            if needs[i]:
+                inner.append(f"{grads[i]} {'+=' if is_set[i] else '='} {seeds[k]}")
+                is_set[i] = True
+        inner += _chain_rule(graph, names, grads, each, is_set, needs)
     body += ["    " + line for line in inner]
-    if backward and params:
-        body.append(f"for _p, _d in _zip(_params, ({', '.join(pgrads)},)):")
-        body.append("    _p.grad += _d")
+    if backward:
+        body += _chain_rule(graph, names, grads, once, is_set, needs)
+        if params:
+            body.append(f"for _p, _d in _zip(_params, ({', '.join(grads[i] for _, i in by_param)},)):")
+            body.append("    _p.grad += _d")
     body.append("return _outs")
-    lines += ["    " + line for line in body]
-    return "\n".join(lines) + "\n"
+    return f"def {name}({'_params, _batch, _seeds' if backward else '_params, _batch'}):\n" + \
+        "\n".join("    " + line for line in body) + "\n"
 
 
 def build(source: str, name: str = "program"):

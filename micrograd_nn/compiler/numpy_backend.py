@@ -1,0 +1,444 @@
+"""The "numpy" backend: a traced graph vectorised over the batch, nodes grouped into array ops.
+
+The nodes of one sample's graph are put in groups: same operation, same depth in the graph,
+same number of operands. A group computes all its nodes for the whole batch in one numpy call,
+on an array of shape (batch, nodes in the group) (or (nodes,) for values that depend on
+parameters only). The neurons of a layer are one group: their ``linear`` nodes share their inputs,
+so the group is one matrix product ``h @ W.T + b``, and its backward pass two more
+(``dh = dz @ W``, ``dW = dz.T @ h``).
+
+Where it differs from the engine (documented in the README):
+* sums and matrix products add in numpy's order, so results agree to about 1e-15 relative,
+  not bit for bit;
+* where the engine raises for a domain error (log of a number <= 0, division by zero, exp
+  overflowing) numpy gives nan or inf, and numpy's warnings are silenced;
+* the zero-gradient rule (0 times an infinite local derivative counts 0) is applied to the
+  ops whose derivatives can be infinite for finite values (division, powers, log); elsewhere
+  an infinite or nan value gives nan where the engine may give 0.
+"""
+
+from __future__ import annotations
+
+import math
+from dataclasses import dataclass, field
+from operator import attrgetter
+
+from .optable import MAY_BE_INFINITE, code_for, numpy_helpers, power_exponent
+from .trace import CONST, INPUT, OP, PARAM, Graph, Node
+
+__all__ = ["NumpyProgram", "numpy_source"]
+
+_data = attrgetter("data")
+
+
+@dataclass
+class Group:
+    """Nodes computed by one array operation; ``position[node]`` is its column."""
+
+    kind: str
+    members: list
+    batched: bool
+    op: object = None
+    operands: list = field(default_factory=list)  # one Gather per operand slot
+    matrix: bool = False  # a linear group with shared inputs: one matrix product
+
+
+@dataclass
+class Gather:
+    """How a group reads one operand: columns ``idx`` of the concatenation of ``srcs``."""
+
+    srcs: list
+    idx: object  # numpy integer array, shape (members,) or (members, k)
+    whole: bool  # idx is every column of the single source, in order
+
+
+# -------------------------------------------------------------------------------------------------
+# Rewriting: a chain of additions becomes one sum
+
+
+def flatten_additions(graph: Graph) -> Graph:
+    """The graph with every chain of binary additions (Python's ``sum(...)`` over Values builds
+    one, a node deep per term) replaced by one n-ary sum node, which numpy adds in one call.
+    Only additions used once, by the next addition of the chain, are folded in; the result
+    differs from the chain by rounding only."""
+    from ..engine import SUM
+    nodes = graph.nodes
+    uses = [0] * len(nodes)
+    for node in nodes:
+        for a in node.args:
+            uses[a] += 1
+    for o in graph.outputs:
+        uses[o] += 1
+
+    def foldable(a: int) -> bool:
+        return nodes[a].kind == OP and nodes[a].op.name == "+" and uses[a] == 1
+
+    new = list(nodes)
+    for i, node in enumerate(nodes):
+        if node.kind != OP or node.op.name != "+" or not any(foldable(a) for a in node.args):
+            continue
+        terms, stack = [], list(reversed(node.args))
+        while stack:  # depth-first, left to right: the terms in the order the chain adds them
+            a = stack.pop()
+            if foldable(a):
+                stack.extend(reversed(nodes[a].args))
+            else:
+                terms.append(a)
+        new[i] = Node(OP, op=SUM, args=tuple(terms), label=node.label)
+    return _without_unused(Graph(new, graph.outputs, graph.params, graph.shape, graph.names,
+                                 graph.single))
+
+
+def _without_unused(graph: Graph) -> Graph:
+    """Drop the nodes no output depends on, renumbering the rest (inputs, parameters kept)."""
+    live = [False] * len(graph.nodes)
+    stack = list(graph.outputs)
+    while stack:
+        i = stack.pop()
+        if not live[i]:
+            live[i] = True
+            stack.extend(graph.nodes[i].args)
+    position, nodes = {}, []
+    for i, node in enumerate(graph.nodes):
+        if live[i] or node.kind in (INPUT, PARAM):
+            position[i] = len(nodes)
+            nodes.append(Node(node.kind, node.ref, node.op,
+                              tuple(position[a] for a in node.args), node.label))
+    return Graph(nodes, [position[o] for o in graph.outputs], graph.params, graph.shape,
+                 graph.names, graph.single)
+
+
+# -------------------------------------------------------------------------------------------------
+# Grouping
+
+
+def _levels(graph: Graph) -> list:
+    levels = []
+    for node in graph.nodes:
+        levels.append(1 + max((levels[a] for a in node.args), default=-1) if node.args else 0)
+    return levels
+
+
+def group_nodes(graph: Graph) -> tuple[list, dict]:
+    """Groups in an order that computes operands first, and node -> (group, column).
+
+    Groups 0 and 1 hold the parameters and the constants, then one group per argument of the
+    function holds its inputs, then come the operation groups.
+    """
+    import numpy as np
+    batched = []
+    for node in graph.nodes:
+        batched.append(node.kind == INPUT or (node.kind == OP and any(batched[a] for a in node.args)))
+    sizes = [math.prod(shape) for shape in graph.shape]
+    starts = [sum(sizes[:k]) for k in range(len(sizes))]
+    groups = [Group(PARAM, [None] * len(graph.params), False), Group(CONST, [], False)]
+    groups += [Group(INPUT, [None] * size, True) for size in sizes]
+    for i, node in enumerate(graph.nodes):
+        if node.kind == PARAM:
+            groups[0].members[node.ref] = i
+        elif node.kind == CONST:
+            groups[1].members.append(i)
+        elif node.kind == INPUT:
+            arg = max(k for k in range(len(sizes)) if starts[k] <= node.ref)
+            groups[2 + arg].members[node.ref - starts[arg]] = i
+    by_key: dict = {}
+    levels = _levels(graph)
+    for i, node in enumerate(graph.nodes):
+        if node.kind == OP:
+            key = (levels[i], node.op.name, len(node.args), batched[i])
+            by_key.setdefault(key, []).append(i)
+    first_op = len(groups)
+    for key in sorted(by_key):
+        members = by_key[key]
+        groups.append(Group(OP, members, key[3], graph.nodes[members[0]].op))
+    _order_like_consumers(graph, groups, first_op)
+    where = {}
+    for g, group in enumerate(groups):
+        for column, i in enumerate(group.members):
+            if i is not None:  # an input the function never read
+                where[i] = (g, column)
+    for group in groups[first_op:]:
+        _plan_operands(graph, group, groups, where, np)
+    return groups, where
+
+
+def _order_like_consumers(graph: Graph, groups: list, first_op: int) -> None:
+    """Order each group's nodes the way the group reading them lists them, so that reading
+    them is a plain reference rather than a copy (a relu layer in the order of the next
+    layer's inputs, the linear layer before it in the order of the relus)."""
+    group_of = {i: g for g, group in enumerate(groups) for i in group.members if i is not None}
+    fixed: set = set(range(first_op))
+    for g in reversed(range(first_op, len(groups))):
+        group = groups[g]
+        args = [graph.nodes[i].args for i in group.members]
+        if group.op.name == "linear":
+            n = (len(args[0]) - 1) // 2
+            slots = [list(args[0][n:2 * n])]
+        elif group.op.name in ("sum", "logsumexp"):
+            slots = [list(args[0])]
+        else:
+            slots = [[a[k] for a in args] for k in range(len(args[0]))]
+        for nodes in slots:
+            owners = {group_of[i] for i in nodes}
+            if len(owners) != 1:
+                continue
+            s = owners.pop()
+            if s not in fixed and sorted(nodes) == sorted(groups[s].members):
+                groups[s].members = list(nodes)
+                fixed.add(s)
+
+
+def _gather(nodes_idx, groups: list, where: dict, np) -> Gather:
+    """A Gather for an array (any shape) of node positions."""
+    flat = np.asarray(nodes_idx).ravel().tolist()
+    srcs = sorted({where[i][0] for i in flat})
+    offsets, total = {}, 0
+    for s in srcs:
+        offsets[s] = total
+        total += len(groups[s].members)
+    idx = np.array([offsets[where[i][0]] + where[i][1] for i in flat], dtype=np.intp)
+    idx = idx.reshape(np.shape(nodes_idx))
+    whole = (len(srcs) == 1 and idx.ndim == 1 and len(idx) == total
+             and bool((idx == np.arange(total)).all()))
+    return Gather(srcs, idx, whole)
+
+
+def _plan_operands(graph: Graph, group: Group, groups: list, where: dict, np) -> None:
+    args = np.array([graph.nodes[i].args for i in group.members], dtype=np.intp)
+    name = group.op.name
+    if name == "linear":
+        n = (args.shape[1] - 1) // 2
+        W, X, b = args[:, :n], args[:, n:2 * n], args[:, 2 * n]
+        shared = bool((X == X[0]).all())
+        w_gather = _gather(W, groups, where, np)
+        if shared and not any(groups[s].batched for s in w_gather.srcs):
+            group.matrix = True
+            group.operands = [w_gather, _gather(X[0], groups, where, np), _gather(b, groups, where, np)]
+        else:
+            group.operands = [w_gather, _gather(X, groups, where, np), _gather(b, groups, where, np)]
+    elif name in ("sum", "logsumexp"):
+        group.operands = [_gather(args, groups, where, np)]
+    else:
+        group.operands = [_gather(args[:, k], groups, where, np) for k in range(args.shape[1])]
+
+
+# -------------------------------------------------------------------------------------------------
+# Writing the code
+
+
+class _Emitter:
+    """Writes the numpy function: forward lines, then the backward pass in reverse."""
+
+    def __init__(self, groups: list, np):
+        self.groups = groups
+        self.np = np
+        self.lines: list = []
+        self.namespace: dict = {}
+        self.grad: dict = {}  # group -> "owned" or "alias" (its d-array may be another's)
+        self.needs = []
+        for g in groups:
+            self.needs.append(g.kind == PARAM or (g.kind == OP and any(
+                self.needs[s] for gather in g.operands for s in gather.srcs)))
+
+    def constant(self, array) -> str:
+        name = f"_i{len(self.namespace)}"
+        self.namespace[name] = array
+        return name
+
+    def batched(self, gather: Gather) -> bool:
+        return any(self.groups[s].batched for s in gather.srcs)
+
+    def value(self, gather: Gather) -> str:
+        """An expression for the operand values a gather reads."""
+        if len(gather.srcs) == 1:
+            source = f"v{gather.srcs[0]}"
+        else:
+            source = f"_cat([{', '.join(f'v{s}' for s in gather.srcs)}], _B)"
+        return source if gather.whole else f"{source}[..., {self.constant(gather.idx)}]"
+
+    def bind(self, gather: Gather, name: str) -> str:
+        """The gather's value as a variable (a plain reference when it is a whole group)."""
+        if gather.whole:
+            return f"v{gather.srcs[0]}"
+        self.lines.append(f"{name} = {self.value(gather)}")
+        return name
+
+    def add_to(self, s: int, term: str, batched: bool) -> None:
+        """d<s> += term for a whole group (summed over the batch if s does not have one)."""
+        if batched and not self.groups[s].batched:
+            term = f"({term}).sum(0)"
+        if s not in self.grad:
+            self.lines.append(f"d{s} = {term}")
+            self.grad[s] = "alias" if term.isidentifier() else "owned"
+        else:
+            self.lines.append(f"d{s} = d{s} + {term}")
+            self.grad[s] = "owned"
+
+    def own(self, s: int) -> None:
+        if s not in self.grad:
+            self.lines.append(f"d{s} = _np.zeros(v{s}.shape)")
+        elif self.grad[s] == "alias":
+            self.lines.append(f"d{s} = d{s}.copy()")
+        self.grad[s] = "owned"
+
+    def scatter(self, gather: Gather, term: str, batched: bool) -> None:
+        """Add a contribution, shaped like the gather's value, into its sources' gradients."""
+        srcs = [s for s in gather.srcs if self.needs[s]]
+        if not srcs:
+            return
+        if gather.whole:
+            self.add_to(gather.srcs[0], term, batched)
+            return
+        unique = len(set(gather.idx.ravel().tolist())) == gather.idx.size
+        idx = self.constant(gather.idx)
+        if len(gather.srcs) == 1:
+            s = gather.srcs[0]
+            if batched and not self.groups[s].batched:
+                term, batched = f"({term}).sum(0)", False
+            self.own(s)
+            target, at = f"d{s}", ("(_ALL, " + idx + ")") if batched else idx
+        else:
+            width = sum(len(self.groups[s].members) for s in gather.srcs)
+            self.lines.append(f"_t = _np.zeros({'(_B, ' if batched else '('}{width}))")
+            target, at = "_t", ("(_ALL, " + idx + ")") if batched else idx
+        if unique:
+            self.lines.append(f"{target}[..., {idx}] += {term}")
+        else:
+            self.lines.append(f"_np.add.at({target}, {at}, {term})")
+        if target == "_t":
+            start = 0
+            for s in gather.srcs:
+                size = len(self.groups[s].members)
+                if self.needs[s]:
+                    self.add_to(s, f"_t[..., {start}:{start + size}]", batched)
+                start += size
+
+
+def _term(local: str, g: str) -> str:
+    if local == "1.0":
+        return g
+    if local == "-1.0":
+        return f"-{g}"
+    return f"({local}) * {g}"
+
+
+def _forward(em: _Emitter, g: int, group: Group) -> list:
+    """Write group g's forward line(s); returns the names of its operand values."""
+    name = group.op.name
+    args = [em.bind(gather, f"a{g}_{k}") for k, gather in enumerate(group.operands)]
+    if name == "linear":
+        W, X, b = args
+        expr = f"{X} @ {W}.T + {b}" if group.matrix else f"({W} * {X}).sum(-1) + {b}"
+    elif name == "sum":
+        expr = f"{args[0]}.sum(-1)"
+    elif name == "logsumexp":
+        expr = f"_lse({args[0]})"
+    else:
+        expr = code_for(group.op, "numpy")[0].format(*args)
+    em.lines.append(f"v{g} = {expr}  # {len(group.members)} x {name}")
+    return args
+
+
+def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
+    """Write group g's backward lines: each operand's share of d<g>."""
+    name, d, batched = group.op.name, f"d{g}", group.batched
+    ops = group.operands
+    if name == "linear" and group.matrix:
+        W, X, b = args
+        em.scatter(ops[1], f"{d} @ {W}", batched)
+        em.scatter(ops[0], f"{d}.T @ {X}" if batched else f"_np.outer({d}, {X})", False)
+        em.scatter(ops[2], d, batched)
+    elif name == "linear":
+        W, X, b = args
+        em.scatter(ops[0], f"{X} * {d}[..., None]", batched)
+        em.scatter(ops[1], f"{W} * {d}[..., None]", batched)
+        em.scatter(ops[2], d, batched)
+    elif name == "sum":
+        em.scatter(ops[0], f"_np.broadcast_to({d}[..., None], {args[0]}.shape)", batched)
+    elif name == "logsumexp":
+        em.scatter(ops[0], f"_np.exp({args[0]} - v{g}[..., None]) * {d}[..., None]", batched)
+    else:
+        locals_ = code_for(group.op, "numpy")[1]
+        for k, gather in enumerate(ops):
+            term = _term(locals_[k].format(*args, out=f"v{g}"), d)
+            if name in MAY_BE_INFINITE or power_exponent(name) is not None:
+                term = f"_np.where({d} == 0, 0.0, {term})"  # a zero gradient passes nothing
+            em.scatter(gather, term, batched)
+
+
+def numpy_source(graph: Graph, name: str = "program") -> tuple[str, dict]:
+    """The generated function and the constants it reads: ``name(_P, _X, _B, _seeds)`` takes
+    the parameters' data, one (batch, inputs) array per argument and the batch size; it returns
+    the (batch, outputs) array and, given seeds, the gradient of every parameter (or None)."""
+    import numpy as np
+    graph = flatten_additions(graph)
+    groups, where = group_nodes(graph)
+    em = _Emitter(groups, np)
+    em.namespace["_C"] = np.array([graph.nodes[i].ref for i in groups[1].members], dtype=float)
+    first_op = 2 + len(graph.shape)
+    inputs = "".join(f"v{g}, " for g in range(2, first_op))
+    em.lines += ["v0, v1 = _P, _C"] + ([f"{inputs}= _X"] if inputs else [])
+    bound = {}
+    for g in range(first_op, len(groups)):
+        bound[g] = _forward(em, g, groups[g])
+    out = _gather(graph.outputs, groups, where, np)
+    em.lines.append(f"_out = {em.value(out)}")
+    if not em.batched(out):
+        em.lines.append("_out = _np.broadcast_to(_out, (_B, _out.shape[-1]))")
+    em.lines += ["if _seeds is None:", "    return _out, None", "# backward"]
+    em.scatter(out, "_seeds", True)
+    for g in reversed(range(first_op, len(groups))):
+        if g in em.grad and em.needs[g]:
+            _backward(em, g, groups[g], bound[g])
+    em.lines.append("return _out, " + ("d0" if 0 in em.grad else "None"))
+    body = "\n".join("    " + line for line in em.lines)
+    return f"def {name}(_P, _X, _B, _seeds=None):\n{body}\n", em.namespace
+
+
+class NumpyProgram:
+    """A graph compiled to numpy: ``forward`` and ``backward`` over a batch of arrays."""
+
+    backend = "numpy"
+
+    def __init__(self, graph: Graph, name: str = "program"):
+        import numpy as np
+        self.graph = graph
+        self.source, constants = numpy_source(graph, name)
+        namespace = dict(numpy_helpers(), _ALL=slice(None), _cat=_concatenate, _lse=_logsumexp)
+        namespace.update(constants)
+        exec(compile(self.source, f"<compiled {name}>", "exec"), namespace)
+        self._run = namespace[name]
+        self._np = np
+
+    def _run_checked(self, params: list, batch: list, seeds):
+        np = self._np
+        P = np.fromiter(map(_data, params), float, len(params))
+        n = batch[0].shape[0] if batch else 1
+        with np.errstate(all="ignore"):
+            return self._run(P, [a.reshape(n, -1) for a in batch], n, seeds)
+
+    def forward(self, params: list, batch: list):
+        out, _ = self._run_checked(params, batch, None)
+        return out[:, 0] if self.graph.single else out
+
+    def backward(self, params: list, batch: list, seeds):
+        seeds = seeds.reshape(seeds.shape[0], -1)
+        out, grads = self._run_checked(params, batch, seeds)
+        if grads is not None:
+            for p, g in zip(params, grads.tolist()):
+                p.grad += g
+        return out[:, 0] if self.graph.single else out
+
+
+def _concatenate(arrays: list, batch: int):
+    import numpy as np
+    if any(a.ndim > 1 for a in arrays):
+        arrays = [a if a.ndim > 1 else np.broadcast_to(a, (batch, a.shape[-1])) for a in arrays]
+    return np.concatenate(arrays, axis=-1)
+
+
+def _logsumexp(x):
+    import numpy as np
+    m = x.max(-1, keepdims=True)
+    shifted = np.where(np.isinf(m), 0.0, x - m)
+    return np.where(np.isinf(m[..., 0]), m[..., 0], m[..., 0] + np.log(np.exp(shifted).sum(-1)))
