@@ -201,6 +201,37 @@ def w1_cells(engines: list, sizes: Sizes) -> list[Cell]:
     Xa, ya = np.array(X), np.array(y)
     cells.append(Cell("W1", "limit: numpy, vectorised", "numpy", "s",
                       block(lambda: W.numpy_step(arrays, Xa, ya, learning_rate=lr))))
+    return cells + w1_compiled_cells(engines[0], Xa, ya, nouts, block)
+
+
+COMPILED = ("python", "numpy")
+
+
+def w1_compiled_cells(engine, X, y, nouts: list, block: Callable) -> list[Cell]:
+    """W1 on micrograd_nn.compile, one cell per backend: the step (as `block` times the other
+    rows), and the compile time: compile() plus the first call, which traces three samples
+    of the batch again (its guards), minus one step."""
+    cells = []
+    seeds = W.w1_seeds(len(y))
+    for backend in COMPILED:
+        model = W.build_model(engine, 2, nouts)
+        program = W.w1_compile(model, X, y, backend)
+        cells.append(Cell("W1", f"compiled, {backend} backend", f"compiled {backend}", "s",
+                          block(lambda ps=model.parameters(), p=program: W.w1_compiled_step(
+                              ps, p, X, y, seeds, learning_rate=0.0))))
+
+        def compile_once(backend=backend) -> dict:
+            model = W.build_model(engine, 2, nouts)
+            start = clock()
+            program = W.w1_compile(model, X, y, backend)
+            params = model.parameters()
+            W.w1_compiled_step(params, program, X, y, seeds, learning_rate=0.0)
+            middle = clock()
+            W.w1_compiled_step(params, program, X, y, seeds, learning_rate=0.0)
+            end = clock()
+            return {"compile": (middle - start) - (end - middle)}
+        cells.append(Cell("W1", f"compile time, {backend} backend", f"compiled {backend}", "s",
+                          compile_once))
     return cells
 
 
@@ -503,6 +534,7 @@ def targets(cells: list[Cell], w4: list[dict], sizes: Sizes, have_micrograd: boo
         if ours and floats:
             add("W1 (gc default) vs hand-written floats", "<= 4x slower",
                 f"{ours / floats:.2f}x slower", ours / floats <= 4.0)
+    out += compiled_targets(cells)
     if any(c.workload == "W2" for c in cells):
         n = max(sizes.w2_ops)
         cell = find(cells, "W2", f"chain of {n:.0e} ops, gc default", "micrograd_nn")
@@ -524,6 +556,64 @@ def targets(cells: list[Cell], w4: list[dict], sizes: Sizes, have_micrograd: boo
         add("W4 no reference cycles (W1 graph, gc off)", "freed by refcount, 0 unreachable",
             f"freed={r['freed_by_refcount']}, unreachable/node={r['unreachable_per_node']:.2f}",
             cyc)
+    return out
+
+
+def compiled_rows(cells: list[Cell]) -> list[dict]:
+    """Per backend: the compiled W1 step (min, and the spread (max - min) / min of its
+    measurements), its speed-up over the engine's step and over the hand-written numpy step
+    (min against min), the compile time and the steps that pay it back."""
+    def least(case, engine, phase="step"):
+        c = find(cells, "W1", case, engine)
+        return min(c.samples[phase]) if c is not None and c.samples.get(phase) else None
+    engine = least("demo step, gc default", "micrograd_nn")
+    numpy = least("limit: numpy", "numpy")
+    rows = []
+    for backend in COMPILED:
+        c = find(cells, "W1", f"compiled, {backend}", f"compiled {backend}")
+        step = least(f"compiled, {backend}", f"compiled {backend}")
+        if step is None:
+            continue
+        samples = c.samples["step"]
+        made = least(f"compile time, {backend}", f"compiled {backend}", "compile")
+        saved = engine - step if engine else None
+        rows.append({"backend": backend, "step_min": step, "spread": (max(samples) - step) / step,
+                     "n": len(samples), "engine_over_compiled": engine / step if engine else None,
+                     "compiled_over_numpy": step / numpy if numpy else None,
+                     "compile": made,
+                     "payback_steps": made / saved if made is not None and saved else None})
+    return rows
+
+
+def compiled_table(rows: list[dict], out) -> None:
+    def show(v, spec):
+        return "n/a" if v is None else format(v, spec)
+    table = [["backend", "step (min)", "spread", "engine / compiled", "compiled / numpy by hand",
+              "compile time", "steps to pay back"]]
+    for r in rows:
+        table.append([r["backend"], fmt_seconds(r["step_min"]),
+                      f"{r['spread']:.0%} over {r['n']} runs",
+                      show(r["engine_over_compiled"], ".1f") + "x",
+                      show(r["compiled_over_numpy"], ".2f") + "x",
+                      "n/a" if r["compile"] is None else fmt_seconds(r["compile"]),
+                      show(r["payback_steps"], ".1f")])
+    print_table(table, out)
+
+
+def compiled_targets(cells: list[Cell]) -> list[dict]:
+    out = []
+    for r in compiled_rows(cells):
+        speedup = r["engine_over_compiled"]
+        aim = 10.0 if r["backend"] == "python" else 50.0
+        if speedup is not None:
+            out.append({"target": f"W1 compiled ({r['backend']}) vs the engine's step, min",
+                        "aim": f">= {aim:.0f}x", "measured": f"{speedup:.1f}x",
+                        "met": speedup >= aim})
+        if r["backend"] == "numpy" and r["compiled_over_numpy"] is not None:
+            ratio = r["compiled_over_numpy"]
+            out.append({"target": "W1 compiled (numpy) vs numpy by hand, min",
+                        "aim": "<= 2x slower", "measured": f"{ratio:.2f}x slower",
+                        "met": ratio <= 2.0})
     return out
 
 
@@ -769,6 +859,12 @@ def main(argv: list[str] | None = None, out=None) -> dict:
     if cells:
         timing_table(cells, names, out)
         print(file=out)
+    compiled = compiled_rows(cells)
+    if compiled:
+        print("W1 compiled (micrograd_nn.compile): min step time of the runs above, against "
+              "the engine's step (gc default) and numpy by hand", file=out)
+        compiled_table(compiled, out)
+        print(file=out)
     w4 = []
     if "W4" in args.only:
         w4 = run_w4(engines, sizes)
@@ -788,6 +884,7 @@ def main(argv: list[str] | None = None, out=None) -> dict:
         for c in cells
     ]
     report["w4"] = w4
+    report["compiled"] = compiled
     report["targets"] = goals
     _write_json(args.json, report)
     return report

@@ -159,14 +159,23 @@ def w1_compile(model, X, y, backend: str, alpha: float = 1e-4):
     return compile(sample, X[0], y[0], backend=backend)
 
 
-def w1_compiled_step(model, program, X, y, learning_rate: float = 0.1) -> tuple[float, float]:
-    """One SGD step of the demo with a compiled program; X, y are numpy arrays. The same loss,
-    gradients and update as `w1_step`: p.data -= learning_rate * p.grad."""
-    n = len(y)
-    model.zero_grad()
-    outs = program.backward(X, y, grad=[[1.0 / n, 0.0]] * n)  # the mean of the objectives
+def w1_seeds(n: int):
+    """d loss / d (objective_i, score_i) for the compiled demo: the loss is the mean of the
+    objectives, the scores only ride along."""
+    import numpy as np
+    return np.array([[1.0 / n, 0.0]] * n)
+
+
+def w1_compiled_step(params, program, X, y, seeds, learning_rate: float = 0.1):
+    """One SGD step of the demo with a compiled program: ``params`` is the model's
+    ``parameters()`` list (kept, as an optimizer keeps it), X, y numpy arrays, seeds from
+    `w1_seeds`. The same loss, gradients and update as `w1_step`:
+    p.data -= learning_rate * p.grad. Returns (loss, accuracy)."""
+    for p in params:
+        p.grad = 0.0
+    outs = program.backward(X, y, grad=seeds)
     accuracy = float(((y > 0) == (outs[:, 1] > 0)).mean())
-    for p in model.parameters():
+    for p in params:
         p.data -= learning_rate * p.grad
     return float(outs[:, 0].mean()), accuracy
 

@@ -376,6 +376,7 @@ class _Run:
     batch: int
     epochs: int
     history: History
+    forward: Any = None   # the model over a batch (_Forward): the engine's graph, or compiled
 
     def diverged(self, epoch: int, what: str, lr: float | None = None) -> TrainingDiverged:
         advice = _lr_advice(_current_lr(self.opt) if lr is None else lr)
@@ -386,7 +387,7 @@ class _Run:
 def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "sgd",
         epochs: int = 100, batch_size: int | None = None, lr: float | None = None,
         l2: float = 0.0, schedule: Any = None, momentum: float = 0.0, progress: bool = True,
-        seed: int | None = None) -> History:
+        seed: int | None = None, compile: bool | str = False) -> History:
     """Train ``model`` on the samples ``X`` (n, d) with class labels ``y`` (n,), return a History.
 
     ``loss``: a name from ``LOSSES`` (None: ``default_loss`` of the model's output width).
@@ -402,16 +403,21 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
     ``optim.Optimizer``, whose ``lr`` it sets); an object with a ``step()`` method is stepped
     after each optimizer step instead. ``seed`` (an int >= 0, a numpy Generator or None) drives
     the shuffling. ``progress`` (True or False) shows a tqdm bar with the loss and accuracy
-    (only on a terminal).
+    (only on a terminal). ``compile=True`` (or "python", or "numpy") runs the model through
+    ``micrograd_nn.compile``: traced once, replayed for every batch, the loss still built by
+    the engine on its outputs. The History equals the engine's to rounding (the python
+    backend adds the samples' shares in another order, numpy adds in its own order).
 
     Every argument is checked before the first step: one of the wrong type raises TypeError
     (a model that is not callable or has no ``parameters()``, epochs=2.5, progress="no"), a bad
     value ValueError. If an output, the loss or a parameter becomes NaN or infinite, or an
     operation overflows, training stops with ``TrainingDiverged`` naming the epoch.
     """
+    backend = _compile_backend(compile)
     run = _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, schedule,
                    momentum, progress)
     seed = _checks.seed(seed)
+    run.forward = _Forward(model, run.rows, backend)
     rng = np.random.default_rng(seed)
     n = len(run.rows)
     order = list(range(n))
@@ -483,7 +489,7 @@ def _epoch(run: _Run, epoch: int, order: list) -> tuple:
 def _forward_backward(run: _Run, idx: list, epoch: int, where: str) -> tuple:
     """The batch's outputs and loss, with every parameter's gradient filled in."""
     try:
-        outs = [run.model(run.rows[i]) for i in idx]
+        outs = run.forward(idx)
         flat = [v.data for o in outs for v in o] if isinstance(outs[0], (list, tuple)) else \
             [o.data for o in outs]
         bad = next((x for x in flat if not math.isfinite(x)), None)
@@ -497,9 +503,50 @@ def _forward_backward(run: _Run, idx: list, epoch: int, where: str) -> tuple:
             raise run.diverged(epoch, f"{where}: the loss is {value}")
         run.opt.zero_grad()
         objective.backward()
+        run.forward.backward()
     except (OverflowError, ZeroDivisionError) as e:
         raise run.diverged(epoch, f": {e}") from e
     return outs, value
+
+
+def _compile_backend(compile: Any) -> str | None:
+    """fit's ``compile`` argument as a backend name, or None for the engine."""
+    if compile is False or compile is None:
+        return None
+    if compile is True:
+        return "python"
+    if not isinstance(compile, str):
+        raise TypeError(f"compile must be True, False, 'python' or 'numpy', "
+                        f"got {type(compile).__name__}: {compile!r}")
+    if compile.lower() not in ("python", "numpy"):
+        raise ValueError(f"compile must be True, False, 'python' or 'numpy', got {compile!r}")
+    return compile.lower()
+
+
+class _Forward:
+    """The model over a batch. With a backend, through ``micrograd_nn.compile``: the outputs
+    come back as leaf Values for the loss, and ``backward()``, after the loss's backward, sends
+    their gradients through the compiled program into the parameters. Without, the model's
+    own graph, which the loss's backward already walks."""
+
+    def __init__(self, model: Any, rows: list, backend: str | None):
+        from .compiler import compile
+        self.model, self.rows = model, rows
+        self.program = None if backend is None else compile(model, rows[0], backend=backend)
+        self.leaves: list = []
+
+    def __call__(self, idx: list) -> list:
+        if self.program is None:
+            return [self.model(self.rows[i]) for i in idx]
+        self.batch = [self.rows[i] for i in idx]
+        out = self.program(self.batch).tolist()
+        self.leaves = [Value(o) if type(o) is float else [Value(v) for v in o] for o in out]
+        return self.leaves
+
+    def backward(self) -> None:
+        if self.program is not None:
+            grads = [o.grad if type(o) is Value else [v.grad for v in o] for o in self.leaves]
+            self.program.backward(self.batch, grad=grads)
 
 
 def _progress_bar(epochs: int, progress: bool):

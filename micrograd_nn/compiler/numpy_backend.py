@@ -70,19 +70,25 @@ def flatten_additions(graph: Graph) -> Graph:
     for o in graph.outputs:
         uses[o] += 1
 
-    def foldable(a: int) -> bool:
-        return nodes[a].kind == OP and nodes[a].op.name == "+" and uses[a] == 1
+    def is_addition(a: int) -> bool:
+        return nodes[a].kind == OP and nodes[a].op.name == "+"
+
+    folded = [False] * len(nodes)  # an addition used once, by an addition: part of a chain
+    for node in nodes:
+        if node.kind == OP and node.op.name == "+":
+            for a in node.args:
+                folded[a] = is_addition(a) and uses[a] == 1
 
     new = list(nodes)
     for i, node in enumerate(nodes):
-        if node.kind != OP or node.op.name != "+" or not any(foldable(a) for a in node.args):
+        if not is_addition(i) or folded[i] or not any(folded[a] for a in node.args):
             continue
         terms, stack = [], list(reversed(node.args))
         while stack:  # depth-first, left to right: the terms in the order the chain adds them
             a = stack.pop()
-            if foldable(a):
+            if folded[a]:
                 stack.extend(reversed(nodes[a].args))
-            else:
+            elif not (nodes[a].kind == CONST and nodes[a].ref == 0.0):  # sum()'s start, 0
                 terms.append(a)
         new[i] = Node(OP, op=SUM, args=tuple(terms), label=node.label)
     return _without_unused(Graph(new, graph.outputs, graph.params, graph.shape, graph.names,
@@ -152,6 +158,7 @@ def group_nodes(graph: Graph) -> tuple[list, dict]:
         members = by_key[key]
         groups.append(Group(OP, members, key[3], graph.nodes[members[0]].op))
     _order_like_consumers(graph, groups, first_op)
+    _parameters_in_reading_order(graph, groups, first_op)
     where = {}
     for g, group in enumerate(groups):
         for column, i in enumerate(group.members):
@@ -160,6 +167,44 @@ def group_nodes(graph: Graph) -> tuple[list, dict]:
     for group in groups[first_op:]:
         _plan_operands(graph, group, groups, where, np)
     return groups, where
+
+
+def _parameters_in_reading_order(graph: Graph, groups: list, first_op: int) -> None:
+    """Lay the parameters out in the order the groups read them: a layer's weights, row by
+    row, then its biases become evenly spaced runs, read as strided views instead of copies."""
+    placed, order = set(), []
+    for group in groups[first_op:]:
+        for i in group.members:
+            for a in graph.nodes[i].args:
+                if graph.nodes[a].kind == PARAM and a not in placed:
+                    placed.add(a)
+                    order.append(a)
+    groups[0].members = order + [i for i in groups[0].members if i not in placed]
+
+
+def strided(idx, size: int) -> str | None:
+    """Basic indexing (a view) that reads the positions ``idx`` of a 1-D array of ``size``
+    items, when they are evenly spaced: ``[a:b:c]`` or ``[a:b].reshape(m, r)[:, 0:e:c]``."""
+    flat = idx.ravel().tolist()
+    if not flat:
+        return None
+    a = flat[0]
+    if idx.ndim == 1:
+        step = flat[1] - a if len(flat) > 1 else 1
+        if step < 1 or flat != list(range(a, a + step * len(flat), step)):
+            return None
+        end = a + step * (len(flat) - 1) + 1
+        return f"[{a}:{end}]" if step == 1 else f"[{a}:{end}:{step}]"
+    m, n = idx.shape
+    c = int(idx[0, 1] - a) if n > 1 else 1
+    r = int(idx[1, 0] - a) if m > 1 else (n - 1) * c + 1
+    if c < 1 or r < (n - 1) * c + 1 or a + m * r > size:
+        return None
+    if flat != [a + i * r + j * c for i in range(m) for j in range(n)]:
+        return None
+    if c == 1 and r == n:
+        return f"[{a}:{a + m * n}].reshape({m}, {n})"
+    return f"[{a}:{a + m * r}].reshape({m}, {r})[:, 0:{(n - 1) * c + 1}:{c}]"
 
 
 def _order_like_consumers(graph: Graph, groups: list, first_op: int) -> None:
@@ -248,13 +293,59 @@ class _Emitter:
     def batched(self, gather: Gather) -> bool:
         return any(self.groups[s].batched for s in gather.srcs)
 
+    def view(self, gather: Gather) -> str | None:
+        """Basic indexing into a single source without a batch axis, where the positions allow."""
+        if len(gather.srcs) != 1 or gather.whole or self.groups[gather.srcs[0]].batched:
+            return None
+        return strided(gather.idx, len(self.groups[gather.srcs[0]].members))
+
+    def covers(self, gather: Gather) -> bool:
+        """Whether a gather reads every column of its single source, in order (in any shape)."""
+        if len(gather.srcs) != 1 or gather.idx.ndim < 2:
+            return False
+        size = len(self.groups[gather.srcs[0]].members)
+        return gather.idx.size == size and gather.idx.ravel().tolist() == list(range(size))
+
     def value(self, gather: Gather) -> str:
         """An expression for the operand values a gather reads."""
+        if self.covers(gather):  # a reshaped view
+            s, shape = gather.srcs[0], ", ".join(map(str, gather.idx.shape))
+            return f"v{s}.reshape({'_B, ' if self.groups[s].batched else ''}{shape})"
+        view = self.view(gather)
+        if view is not None:
+            return f"v{gather.srcs[0]}{view}"
         if len(gather.srcs) == 1:
             source = f"v{gather.srcs[0]}"
         else:
             source = f"_cat([{', '.join(f'v{s}' for s in gather.srcs)}], _B)"
         return source if gather.whole else f"{source}[..., {self.constant(gather.idx)}]"
+
+    def outputs(self, gather: Gather) -> str:
+        """The outputs as one (batch, k) array: side by side when each output group is read
+        whole (one concatenation), else gathered."""
+        pieces = self.pieces(gather)
+        if pieces is None or not self.batched(gather):
+            return self.value(gather)
+        order = sorted(pieces, key=lambda piece: piece[1])
+        parts = [f"v{s}" if self.groups[s].batched else f"_np.broadcast_to(v{s}, (_B, {b - a}))"
+                 for s, a, b in order]
+        return parts[0] if len(parts) == 1 else f"_np.concatenate([{', '.join(parts)}], -1)"
+
+    def pieces(self, gather: Gather) -> list | None:
+        """For a 1-D gather whose columns are, source by source, each whole source in order:
+        [(source, first column, end column)]; None for any other gather."""
+        if gather.idx.ndim != 1:
+            return None
+        flat, start, pieces = gather.idx.tolist(), 0, []
+        for s in gather.srcs:
+            size = len(self.groups[s].members)
+            cols = [k for k, i in enumerate(flat) if start <= i < start + size]
+            if [flat[k] - start for k in cols] != list(range(size)) or \
+                    cols != list(range(cols[0], cols[0] + size)):
+                return None
+            pieces.append((s, cols[0], cols[0] + size))
+            start += size
+        return pieces
 
     def bind(self, gather: Gather, name: str) -> str:
         """The gather's value as a variable (a plain reference when it is a whole group)."""
@@ -269,10 +360,21 @@ class _Emitter:
             term = f"({term}).sum(0)"
         if s not in self.grad:
             self.lines.append(f"d{s} = {term}")
-            self.grad[s] = "alias" if term.isidentifier() else "owned"
+            self.grad[s] = "alias"  # it may be (a view of) another array: copy before writing
         else:
             self.lines.append(f"d{s} = d{s} + {term}")
             self.grad[s] = "owned"
+
+    def split(self, gather: Gather, term: str, batched: bool) -> bool:
+        """Add slices of the term to each source, when `pieces` says each is read whole.
+        False when the gather is not of that kind."""
+        pieces = self.pieces(gather) if len(gather.srcs) > 1 else None
+        if pieces is None:
+            return False
+        for s, a, b in pieces:
+            if self.needs[s]:
+                self.add_to(s, f"({term})[..., {a}:{b}]", batched)
+        return True
 
     def own(self, s: int) -> None:
         if s not in self.grad:
@@ -288,6 +390,21 @@ class _Emitter:
             return
         if gather.whole:
             self.add_to(gather.srcs[0], term, batched)
+            return
+        if self.covers(gather):
+            s = gather.srcs[0]
+            if batched and not self.groups[s].batched:
+                term, batched = f"({term}).sum(0)", False
+            self.add_to(s, f"({term}).reshape(v{s}.shape)", batched)
+            return
+        if self.split(gather, term, batched):
+            return
+        view = self.view(gather)
+        if view is not None:
+            s = gather.srcs[0]
+            self.own(s)
+            view += "[...]" if view.endswith(")") else ""  # a target must end in a subscript
+            self.lines.append(f"d{s}{view} += {f'({term}).sum(0)' if batched else term}")
             return
         unique = len(set(gather.idx.ravel().tolist())) == gather.idx.size
         idx = self.constant(gather.idx)
@@ -346,7 +463,10 @@ def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
     if name == "linear" and group.matrix:
         W, X, b = args
         em.scatter(ops[1], f"{d} @ {W}", batched)
-        em.scatter(ops[0], f"{d}.T @ {X}" if batched else f"_np.outer({d}, {X})", False)
+        if em.batched(ops[1]):  # dW = dz^T x, summed over the batch by the product
+            em.scatter(ops[0], f"{d}.T @ {X}", False)
+        else:
+            em.scatter(ops[0], f"_np.outer({f'{d}.sum(0)' if batched else d}, {X})", False)
         em.scatter(ops[2], d, batched)
     elif name == "linear":
         W, X, b = args
@@ -354,7 +474,8 @@ def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
         em.scatter(ops[1], f"{W} * {d}[..., None]", batched)
         em.scatter(ops[2], d, batched)
     elif name == "sum":
-        em.scatter(ops[0], f"_np.broadcast_to({d}[..., None], {args[0]}.shape)", batched)
+        zeros = em.constant(em.np.zeros(ops[0].idx.shape))  # d x_i = d out, for every i
+        em.scatter(ops[0], f"{d}[..., None] + {zeros}", batched)
     elif name == "logsumexp":
         em.scatter(ops[0], f"_np.exp({args[0]} - v{g}[..., None]) * {d}[..., None]", batched)
     else:
@@ -367,9 +488,11 @@ def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
 
 
 def numpy_source(graph: Graph, name: str = "program") -> tuple[str, dict]:
-    """The generated function and the constants it reads: ``name(_P, _X, _B, _seeds)`` takes
-    the parameters' data, one (batch, inputs) array per argument and the batch size; it returns
-    the (batch, outputs) array and, given seeds, the gradient of every parameter (or None)."""
+    """The generated function, the constants it reads and the order in which it wants the
+    parameters (positions in ``graph.params``). ``name(_P, _X, _B, _seeds)`` takes the
+    parameters' data in that order, one (batch, inputs) array per argument and the batch size;
+    it returns the (batch, outputs) array and, given seeds, the parameters' gradients in the
+    same order (or None)."""
     import numpy as np
     graph = flatten_additions(graph)
     groups, where = group_nodes(graph)
@@ -382,7 +505,7 @@ def numpy_source(graph: Graph, name: str = "program") -> tuple[str, dict]:
     for g in range(first_op, len(groups)):
         bound[g] = _forward(em, g, groups[g])
     out = _gather(graph.outputs, groups, where, np)
-    em.lines.append(f"_out = {em.value(out)}")
+    em.lines.append(f"_out = {em.outputs(out)}")
     if not em.batched(out):
         em.lines.append("_out = _np.broadcast_to(_out, (_B, _out.shape[-1]))")
     em.lines += ["if _seeds is None:", "    return _out, None", "# backward"]
@@ -392,7 +515,8 @@ def numpy_source(graph: Graph, name: str = "program") -> tuple[str, dict]:
             _backward(em, g, groups[g], bound[g])
     em.lines.append("return _out, " + ("d0" if 0 in em.grad else "None"))
     body = "\n".join("    " + line for line in em.lines)
-    return f"def {name}(_P, _X, _B, _seeds=None):\n{body}\n", em.namespace
+    layout = [graph.nodes[i].ref for i in groups[0].members]
+    return f"def {name}(_P, _X, _B, _seeds=None):\n{body}\n", em.namespace, layout
 
 
 class NumpyProgram:
@@ -403,7 +527,8 @@ class NumpyProgram:
     def __init__(self, graph: Graph, name: str = "program"):
         import numpy as np
         self.graph = graph
-        self.source, constants = numpy_source(graph, name)
+        self.source, constants, layout = numpy_source(graph, name)
+        self._params = [graph.params[k] for k in layout]  # in the order the code reads them
         namespace = dict(numpy_helpers(), _ALL=slice(None), _cat=_concatenate, _lse=_logsumexp)
         namespace.update(constants)
         exec(compile(self.source, f"<compiled {name}>", "exec"), namespace)
@@ -412,6 +537,7 @@ class NumpyProgram:
 
     def _run_checked(self, params: list, batch: list, seeds):
         np = self._np
+        params = self._params
         P = np.fromiter(map(_data, params), float, len(params))
         n = batch[0].shape[0] if batch else 1
         with np.errstate(all="ignore"):
@@ -425,7 +551,7 @@ class NumpyProgram:
         seeds = seeds.reshape(seeds.shape[0], -1)
         out, grads = self._run_checked(params, batch, seeds)
         if grads is not None:
-            for p, g in zip(params, grads.tolist()):
+            for p, g in zip(self._params, grads.tolist()):
                 p.grad += g
         return out[:, 0] if self.graph.single else out
 

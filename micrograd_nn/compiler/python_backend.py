@@ -216,10 +216,14 @@ class PythonProgram:
     def __init__(self, graph: Graph, name: str = "program"):
         self.graph = graph
         self.source = python_source(graph, backward=True, name=name)
+        self._name = name
         self._backward = build(self.source, name)
-        self._forward = build(python_source(graph, backward=False, name=name), name)
+        self._forward = None  # built on first use: compiling a large graph takes a while
 
     def forward(self, params: list, batch: list) -> list:
+        if self._forward is None:
+            self._forward = build(python_source(self.graph, backward=False, name=self._name),
+                                  self._name)
         return self._forward(params, [a.tolist() for a in batch])
 
     def backward(self, params: list, batch: list, seeds) -> list:
