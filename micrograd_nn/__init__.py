@@ -11,7 +11,7 @@ import sys
 from . import datasets, losses, ops, optim
 from .engine import Op, Value, enable_grad, grad, hessian, is_grad_enabled, no_grad
 from .gradcheck import gradcheck, numerical_grad
-from .compiler import compile
+from .compiler import compile, source_of
 from .nn import MLP, Layer, Module, Neuron
 from .optim import SGD, Adam, ExponentialDecay, LinearDecay, StepDecay
 from .datasets import make_blobs, make_circles, make_moons, make_spiral, make_xor
@@ -26,7 +26,7 @@ _PLOTS = ("plot_loss", "plot_decision_boundary")  # matplotlib is slow to import
 
 __all__ = [
     "Value", "Op", "no_grad", "enable_grad", "is_grad_enabled", "grad", "hessian",
-    "gradcheck", "numerical_grad", "compile",
+    "gradcheck", "numerical_grad", "compile", "source_of",
     "Module", "Neuron", "Layer", "MLP", "losses", "ops", "optim", "datasets", "SGD", "Adam",
     "LinearDecay", "StepDecay", "ExponentialDecay", "History", "Evaluation", "TrainingDiverged",
     "fit", "predict", "predict_proba", "scores", "accuracy", "evaluate", "default_loss",

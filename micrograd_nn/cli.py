@@ -232,6 +232,10 @@ def add_graph_arguments(parser: argparse.ArgumentParser, viz) -> None:
                           "values and gradients follow live, a nudge readout and SGD steps")
     out.add_argument("--explain", metavar="NAME",
                      help="also print the chain rule for d output / d NAME, path by path")
+    out.add_argument("--code", action="store_true",
+                     help="print the graph as the Python code micrograd_nn.compile writes for "
+                          "it (the forward pass, then the chain rule back to the parameters: "
+                          "--params, or the labels that name parameters), instead of drawing it")
     _add_drawing_arguments(parser.add_argument_group("drawing"), viz)
 
 
@@ -392,11 +396,30 @@ def _graph(args: argparse.Namespace) -> int:
         raise UsageError("the graph command needs micrograd_nn.viz (diagrams), which is not "
                          "available in this installation")
     try:
+        if args.code:
+            print(graph_code(args), end="")
+            return 0
         paths = run_graph(args)
     except ValueError as e:  # arguments that parse but cannot work: a usage error
         raise UsageError(str(e)) from None
     _print_paths(paths)
     return 0
+
+
+def graph_code(args: argparse.Namespace) -> str:
+    """The ``graph --code`` text: the code ``compile`` writes for the graph. Parameters are
+    the --params, else the leaves whose labels name parameters (w1, b, L1.N2.w1); the other
+    labelled leaves are inputs."""
+    from .compiler import source_of
+    from .engine import topological_order
+    from .viz.structure import is_parameter_label
+    root = build_root(args.expr, args.assignments)
+    if args.params is not None:
+        params = [_find(root, name, "--params") for name in args.params]
+    else:
+        params = [v for v in topological_order(root) if v.is_leaf() and
+                  is_parameter_label(v.label)]
+    return source_of(root, params)
 
 
 def build_root(expr: str | None, assignments: list):

@@ -262,3 +262,30 @@ def test_phases_split_a_w1_step(tmp_path):
         assert set(phases[mode]) == expected
         assert all(t >= 0 for t in phases[mode].values())
     assert "total" in proc.stdout
+
+
+@pytest.mark.parametrize("backend", ["python", "numpy"])
+def test_compiled_w1_steps_give_the_engines_loss_and_parameters(backend):
+    np = pytest.importorskip("numpy")
+    X, y = W.make_moons(12, seed=3)
+    engine = W.micrograd_nn_engine()
+    model, compiled = W.build_model(engine, 2, NOUTS), W.build_model(engine, 2, NOUTS)
+    program = W.w1_compile(compiled, X, y, backend)
+    params = compiled.parameters()
+    for _ in range(3):
+        loss, accuracy = W.w1_step(engine, model, X, y, learning_rate=0.05)
+        c_loss, c_accuracy = W.w1_compiled_step(params, program, np.array(X), np.array(y),
+                                                W.w1_seeds(len(y)), learning_rate=0.05)
+        assert _close(loss, c_loss, 1e-12) and accuracy == c_accuracy
+    after = [p.data for p in model.parameters()]
+    assert all(_close(a, b, 1e-12) for a, b in zip(after, [p.data for p in params]))
+
+
+def test_quick_run_reports_the_compiled_rows(quick_report):
+    text, report = quick_report
+    assert "W1 compiled (micrograd_nn.compile)" in text
+    assert [r["backend"] for r in report["compiled"]] == ["python", "numpy"]
+    for row in report["compiled"]:
+        assert row["step_min"] > 0 and row["compile"] is not None
+    aims = {t["target"] for t in report["targets"]}
+    assert "W1 compiled (numpy) vs numpy by hand, min" in aims

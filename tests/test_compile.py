@@ -372,3 +372,63 @@ def test_fit_refuses_a_bad_compile_argument():
         fit(MLP(2, [1]), X, y, epochs=1, progress=False, compile="fortran")
     with pytest.raises(TypeError, match="compile must be"):
         fit(MLP(2, [1]), X, y, epochs=1, progress=False, compile=1.5)
+
+
+# ---- reading the code ----------------------------------------------------------------------
+
+
+ROOT = __import__("pathlib").Path(__file__).resolve().parents[1]
+
+
+def _seed_code() -> str:
+    from micrograd_nn import source_of
+    from micrograd_nn.viz import seed_neuron
+    from micrograd_nn.viz.naming import find_by_label
+    loss = seed_neuron()
+    return source_of(loss, [find_by_label(loss, name) for name in ("w1", "w2", "b")])
+
+
+def test_graph_code_prints_the_seed_neuron_as_code(capsys):
+    from micrograd_nn.cli import main
+    assert main(["graph", "--code"]) == 0
+    printed = capsys.readouterr().out
+    assert printed == _seed_code()
+    assert "dz = yhat * (1 - yhat) * dyhat" in printed and "dw1 += x1 * dz" in printed
+
+
+def test_graph_code_of_an_expression_and_a_bad_name(capsys):
+    from micrograd_nn.cli import main
+    assert main(["graph", "--code", "--expr", "(x*w + b).tanh()", "--set", "x=1.5", "w=0.25",
+                 "b=0.1", "--params", "w", "b"]) == 0
+    assert "db += dt2" in capsys.readouterr().out
+    assert main(["graph", "--code", "--params", "q"]) == 2
+    assert "no value of the graph is labelled 'q'" in capsys.readouterr().err
+
+
+def test_the_code_in_the_docs_is_what_the_program_writes():
+    """README and docs/compile.md show generated code: it must be today's."""
+    w1, w2, b = Value(0.25, "w1"), Value(-0.75, "w2"), Value(0.1, "b")
+
+    def neuron(x, y):
+        z = Value.linear([w1, w2], x, b)
+        z.label = "z"
+        yhat = z.sigmoid()
+        yhat.label = "yhat"
+        loss = (yhat - y) ** 2
+        loss.label = "loss"
+        return loss
+
+    assert compile(neuron, [1.5, -0.5], 1.0).source in (ROOT / "README.md").read_text()
+    assert _seed_code() in (ROOT / "docs" / "compile.md").read_text()
+
+
+def test_source_of_checks_its_arguments():
+    from micrograd_nn import source_of
+    with pytest.raises(TypeError, match="needs a Value"):
+        source_of(3.0)
+    w = Value(1.0, "w")
+    with pytest.raises(TypeError, match="leaf Values"):
+        source_of(w * 2, [w * 2])
+    with pytest.raises(ValueError, match="unknown backend"):
+        source_of(w * 2, [w], backend="c")
+    assert "dw += 2.0 * dt1" in source_of(w * 2, [w])

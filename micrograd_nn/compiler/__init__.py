@@ -23,9 +23,9 @@ from typing import Any, Callable
 import numpy as np
 
 from .trace import (CompileError, DataDependenceError, Graph, argument_names, compare,
-                    perturbed, run_once, sample_shape)
+                    graph_of, perturbed, run_once, sample_shape)
 
-__all__ = ["compile", "Program", "CompileError", "DataDependenceError", "BACKENDS"]
+__all__ = ["compile", "source_of", "Program", "CompileError", "DataDependenceError", "BACKENDS"]
 
 BACKENDS = ("python", "numpy")
 REDUCTIONS = ("sum", "mean")
@@ -45,6 +45,24 @@ def compile(fn: Callable, *example: Any, backend: str = "python") -> "Program":
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
     return Program(fn, example, backend)
+
+
+def source_of(output: Any, params: Any = (), backend: str = "python") -> str:
+    """The code ``compile`` generates for a graph already built, as text: the forward pass
+    and the chain rule back to ``params`` (Values). Other labelled leaves are read as inputs,
+    unlabelled ones as constants. For reading and teaching; nothing is traced or checked."""
+    from ..engine import Value
+    if not isinstance(output, Value):
+        raise TypeError(f"source_of() needs a Value, got {type(output).__name__}")
+    params = list(params)
+    for p in params:
+        if not isinstance(p, Value) or not p.is_leaf():
+            raise TypeError(f"source_of(): params must be leaf Values, got {p!r}")
+    if backend not in BACKENDS:
+        raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
+    graph = graph_of(output, params)
+    name = output.label if output.label.isidentifier() else "program"
+    return _backend_class(backend)(graph, name).source
 
 
 def _backend_class(backend: str):

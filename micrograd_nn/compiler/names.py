@@ -47,9 +47,11 @@ def value_names(graph: Graph) -> tuple[list, list]:
         if node.kind == CONST:
             names.append(literal(node.ref))
             continue
-        counters[node.kind] += 1
-        fallback = f"{prefix[node.kind]}{counters[node.kind]}"
-        names.append(_fresh(taken, _identifier(node.label) or fallback))
+        name = _identifier(node.label)
+        if not name:  # numbered among the unnamed values of its kind: t1, t2, ...
+            counters[node.kind] += 1
+            name = f"{prefix[node.kind]}{counters[node.kind]}"
+        names.append(_fresh(taken, name))
     grads = [None if n.kind in (CONST, INPUT) else _fresh(taken, "d" + names[i])
              for i, n in enumerate(graph.nodes)]
     return names, grads

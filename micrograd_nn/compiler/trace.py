@@ -21,8 +21,8 @@ from typing import Any, Callable, Sequence
 
 from ..engine import Value, enable_grad, topological_order
 
-__all__ = ["Node", "Graph", "CompileError", "DataDependenceError", "trace", "compare", "sample_shape",
-           "perturbed"]
+__all__ = ["Node", "Graph", "CompileError", "DataDependenceError", "compare", "sample_shape",
+           "perturbed", "run_once", "graph_of", "argument_names"]
 
 INPUT, PARAM, CONST, OP = "input", "param", "const", "op"
 
@@ -178,16 +178,36 @@ def _output_list(out: Any) -> list:
                     f"got {type(out).__name__}: {out!r}")
 
 
-def trace(fn: Callable, examples: Sequence[Sequence], names: tuple) -> Graph:
-    """Trace fn on each example (at least two, the same shape) and return the first trace as a
-    Graph, after checking that every other trace has the same graph (see `compare`)."""
-    shape = tuple(sample_shape(a, f"argument {n!r}") for a, n in zip(examples[0], names))
-    first = run_once(fn, examples[0], shape, names)
-    others = [run_once(fn, ex, shape, names) for ex in examples[1:]]
-    graph = None
-    for other in others:
-        graph = compare(first, other, shape, names)
-    return graph
+def graph_of(output: Value, params: Sequence[Value]) -> Graph:
+    """The Graph of a graph already built: leaves in ``params`` are parameters, other labelled
+    leaves inputs (numbers, in the order they are first met), unlabelled leaves constants.
+    No guard runs: this is for reading the code of one graph, not for replaying it."""
+    order = topological_order(output)
+    param_pos = {id(p): k for k, p in enumerate(params)}
+    where, nodes, inputs = {}, [], []
+    for v in order:
+        where[id(v)] = len(nodes)
+        if not v.is_leaf():
+            nodes.append(Node(OP, op=v.op, args=tuple(where[id(a)] for a in v.operands),
+                              label=v.label))
+        elif id(v) in param_pos:
+            nodes.append(Node(PARAM, param_pos[id(v)], label=v.label))
+        elif v.label:
+            nodes.append(Node(INPUT, len(inputs), label=v.label))
+            inputs.append(v)
+        else:
+            nodes.append(Node(CONST, v.data))
+    read = []  # the inputs in the order the operations read them (x1 before x2)
+    for node in nodes:
+        read += [nodes[a].ref for a in node.args
+                 if nodes[a].kind == INPUT and nodes[a].ref not in read]
+    read += [k for k in range(len(inputs)) if k not in read]  # the output itself, say
+    position = {old: new for new, old in enumerate(read)}
+    nodes = [Node(INPUT, position[n.ref], label=n.label) if n.kind == INPUT else n
+             for n in nodes]
+    names = tuple(inputs[old].label for old in read)
+    graph = Graph(nodes, [where[id(output)]], list(params), ((),) * len(inputs), names, True)
+    return _params_in_reading_order(graph)
 
 
 # -------------------------------------------------------------------------------------------------
