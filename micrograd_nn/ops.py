@@ -33,7 +33,12 @@ How a row is written (``sin``, not built in, as the example)::
   the JavaScript of the explorable page (``viz.explore_html``), with ``"js_local"`` beside it:
   the local derivatives as a JavaScript array, ``{out}`` standing for the result, ``{xs}`` for
   the operand array of an n-ary op, ``M.*`` for the helpers the page defines (the engine's
-  conventions: ``M.sigmoid``, ``M.powDbase``...).
+  conventions: ``M.sigmoid``, ``M.powDbase``...). ``"python"`` and ``"numpy"`` are the code of
+  ``micrograd_nn.compile``, with ``"python_local"`` / ``"numpy_local"`` beside them: a tuple
+  of local-derivative templates, ``{out}`` the result, ``{f}`` the op's own forward, ``{rule}``
+  its rule (on floats), ``_op_<name>`` another row's forward; without a "python" entry
+  ``compile`` calls ``{f}`` and ``{rule}``, so a user's op compiles too. The n-ary ops' python
+  and numpy are written by the backends, which group their operands.
 
 Adding an op is one row here (and one row in tests/test_ops.py): its ``method`` becomes a
 ``Value`` method, ``expr=True`` admits it to ``graph --expr``, ``activation=True`` makes it a
@@ -292,49 +297,105 @@ def _linear_formula(i: int, n: int) -> str:
 _ADD_LOCAL, _SUB_LOCAL, _NEG_LOCAL = (1.0, 1.0), (1.0, -1.0), (-1.0,)
 
 ADD = Op("+", operator.add, lambda x, y, out: _ADD_LOCAL, ("1", "1"), arity=2,
-         code={"js": "{0} + {1}", "js_local": "[1, 1]"})
+         code={"js": "{0} + {1}", "js_local": "[1, 1]",
+               "python": "{0} + {1}",
+               "python_local": ("1.0", "1.0"),
+               "numpy": "{0} + {1}",
+               "numpy_local": ("1.0", "1.0")})
 SUB = Op("-", operator.sub, lambda x, y, out: _SUB_LOCAL, ("1", "-1"), arity=2,
-         code={"js": "{0} - {1}", "js_local": "[1, -1]"})
+         code={"js": "{0} - {1}", "js_local": "[1, -1]",
+               "python": "{0} - {1}",
+               "python_local": ("1.0", "-1.0"),
+               "numpy": "{0} - {1}",
+               "numpy_local": ("1.0", "-1.0")})
 MUL = Op("*", operator.mul, lambda x, y, out: (y, x), ("{1}", "{0}"), arity=2,
-         code={"js": "{0} * {1}", "js_local": "[{1}, {0}]"})
+         code={"js": "{0} * {1}", "js_local": "[{1}, {0}]",
+               "python": "{0} * {1}",
+               "python_local": ("{1}", "{0}"),
+               "numpy": "{0} * {1}",
+               "numpy_local": ("{1}", "{0}")})
 DIV = Op("/", _divide, lambda x, y, out: (1 / y, -out / y), ("1/{1}", "-{out}/{1}"), arity=2,
-         code={"js": "{0} / {1}", "js_local": "[1 / {1}, -{out} / {1}]"})
+         code={"js": "{0} / {1}", "js_local": "[1 / {1}, -{out} / {1}]",
+               "python": "{0} / {1}",
+               "python_local": ("1 / {1}", "-{out} / {1}"),
+               "numpy": "{0} / {1}",
+               "numpy_local": ("1 / {1}", "-{out} / {1}")})
 NEG = Op("neg", operator.neg, lambda x, out: _NEG_LOCAL, ("-1",),
-         code={"js": "-{0}", "js_local": "[-1]"})
+         code={"js": "-{0}", "js_local": "[-1]",
+               "python": "-{0}",
+               "python_local": ("-1.0",),
+               "numpy": "-{0}",
+               "numpy_local": ("-1.0",)})
 POW = Op("**", _power, lambda x, y, out: (_pow_dbase(x, y), _pow_dexp(x, out)),
          ("{1}*{0}**({1}-1)", "{out}*log({0})"), arity=2,
          code={"js": "Math.pow({0}, {1})",
-               "js_local": "[M.powDbase({0}, {1}), M.powDexp({0}, {out})]"})
+               "js_local": "[M.powDbase({0}, {1}), M.powDexp({0}, {out})]",
+               "python": "{f}({0}, {1})",
+               "python_local": ("{rule}({0}, {1}, {out})[0]", "{rule}({0}, {1}, {out})[1]"),
+               "numpy": "{0} ** {1}",
+               "numpy_local": ("_np_pow_dbase({0}, {1})", "_np_pow_dexp({0}, {out})")})
 EXP = Op("exp", _exp, lambda x, out: (out,), ("exp({0}) = {out}",), method="exp", expr=True,
          doc="exp(x); derivative exp(x). OverflowError past x of about 709.78.",
-         code={"js": "Math.exp({0})", "js_local": "[{out}]"})
+         code={"js": "Math.exp({0})", "js_local": "[{out}]",
+               "python": "{f}({0})",
+               "python_local": ("{out}",),
+               "numpy": "_np.exp({0})",
+               "numpy_local": ("{out}",)})
 LOG = Op("log", _log, lambda x, out: (1 / x,), ("1/{0}",), method="log", expr=True,
          doc="Natural log; derivative 1/x. ValueError for x <= 0.",
-         code={"js": "Math.log({0})", "js_local": "[1 / {0}]"})
+         code={"js": "Math.log({0})", "js_local": "[1 / {0}]",
+               "python": "{f}({0})",
+               "python_local": ("1 / {0}",),
+               "numpy": "_np.log({0})",
+               "numpy_local": ("1 / {0}",)})
 RELU = Op("relu", _relu, lambda x, out: (_step(x),), ("1 if {0} > 0 else 0",), method="relu",
           activation=True, expr=True,
           doc="max(0, x); derivative 1 for x > 0, else 0 (0 at the kink x = 0).",
-          code={"js": "{0} <= 0 ? 0 : {0}", "js_local": "[{0} <= 0 ? 0 : 1]"})
+          code={"js": "{0} <= 0 ? 0 : {0}", "js_local": "[{0} <= 0 ? 0 : 1]",
+                "python": "(0.0 if {0} <= 0 else {0})",
+                "python_local": ("(0.0 if {0} <= 0 else 1.0)",),
+                "numpy": "_np.maximum({0}, 0.0)",
+                "numpy_local": ("_np.where({0} <= 0, 0.0, 1.0)",)})
 ABS = Op("abs", abs, lambda x, out: (_sign(x),), ("sign({0})",), method="abs", expr=True,
          doc="|x|; derivative sign(x), 0 at x = 0.",
-         code={"js": "Math.abs({0})", "js_local": "[{0} > 0 ? 1 : ({0} < 0 ? -1 : 0)]"})
+         code={"js": "Math.abs({0})", "js_local": "[{0} > 0 ? 1 : ({0} < 0 ? -1 : 0)]",
+               "python": "{f}({0})",
+               "python_local": ("(1.0 if {0} > 0 else (-1.0 if {0} < 0 else 0.0))",),
+               "numpy": "_np.abs({0})",
+               "numpy_local": ("_np.where({0} > 0, 1.0, _np.where({0} < 0, -1.0, 0.0))",)})
 SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),), ("{out}*(1-{out})",),
              method="sigmoid", activation=True, expr=True,
              doc="1 / (1 + exp(-x)), computed without overflow; derivative s * (1 - s).",
-             code={"js": "M.sigmoid({0})", "js_local": "[{out} * (1 - {out})]"})
+             code={"js": "M.sigmoid({0})", "js_local": "[{out} * (1 - {out})]",
+                   "python": "{f}({0})",
+                   "python_local": ("{out} * (1 - {out})",),
+                   "numpy": "_np_sigmoid({0})",
+                   "numpy_local": ("{out} * (1 - {out})",)})
 TANH = Op("tanh", math.tanh, lambda x, out: (1 - out * out,), ("1-{out}**2",), method="tanh",
           activation=True, expr=True,
           doc="tanh(x) (finite for every x); derivative 1 - tanh(x)**2.",
-          code={"js": "Math.tanh({0})", "js_local": "[1 - {out} * {out}]"})
+          code={"js": "Math.tanh({0})", "js_local": "[1 - {out} * {out}]",
+                "python": "{f}({0})",
+                "python_local": ("1 - {out} * {out}",),
+                "numpy": "_np.tanh({0})",
+                "numpy_local": ("1 - {out} * {out}",)})
 SOFTPLUS = Op("softplus", _softplus, lambda x, out: (SIGMOID(x),), ("sigmoid({0})",),
               method="softplus", expr=True,
               doc="log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)); "
                   "derivative sigmoid(x).",
               code={"js": "Math.max({0}, 0) + Math.log1p(Math.exp(-Math.abs({0})))",
-                    "js_local": "[M.sigmoid({0})]"})
+                    "js_local": "[M.sigmoid({0})]",
+                    "python": "{f}({0})",
+                    "python_local": ("_op_sigmoid({0})",),
+                    "numpy": "_np.maximum({0}, 0.0) + _np.log1p(_np.exp(-_np.abs({0})))",
+                    "numpy_local": ("_np_sigmoid({0})",)})
 SQRT = Op("sqrt", _sqrt, lambda x, out: (_pow_dbase(x, 0.5),), ("0.5*{0}**-0.5",),
           method="sqrt", expr=True, doc="sqrt(x); ValueError for x < 0, derivative inf at 0.",
-          code={"js": "Math.sqrt({0})", "js_local": "[M.powDbase({0}, 0.5)]"})
+          code={"js": "Math.sqrt({0})", "js_local": "[M.powDbase({0}, 0.5)]",
+                "python": "{f}({0})",
+                "python_local": ("{rule}({0}, {out})[0]",),
+                "numpy": "_np.sqrt({0})",
+                "numpy_local": ("_np_pow_dbase({0}, 0.5)",)})
 SUM = Op("sum", lambda xs: sum(xs, 0.0), lambda xs, out: (1.0,) * len(xs),
          lambda i, n: "1", arity=None,
          code={"js": "M.sum({xs})", "js_local": "{xs}.map(function () { return 1; })"})
@@ -361,10 +422,22 @@ def powc(n: float) -> Op:
         c = _js_number(n)
         op = Op(f"**{shown}", lambda x: _power(x, n), lambda x, out: (_pow_dbase(x, n),),
                 (f"{shown}*{{0}}**{int(n) - 1 if whole else n - 1}",),
-                code={"js": f"Math.pow({{0}}, {c})", "js_local": f"[M.powDbase({{0}}, {c})]"})
+                code={"js": f"Math.pow({{0}}, {c})", "js_local": f"[M.powDbase({{0}}, {c})]",
+                      **_powc_code(n)})
         if len(_POWC) < 1024:
             _POWC[n] = op
     return op
+
+
+def _powc_code(n: float) -> dict:
+    """The python and numpy code of x ** n (micrograd_nn.compile)."""
+    k = repr(n) if math.isfinite(n) else f"float('{n}')"
+    k = k if n >= 0 else f"({k})"
+    if n == 2.0:  # the rule's 2.0 * x ** 1.0, exactly, without the calls
+        python = {"python": "{0} ** 2.0", "python_local": ("2.0 * {0}",)}
+    else:
+        python = {"python": "{f}({0})", "python_local": ("{rule}({0}, {out})[0]",)}
+    return {**python, "numpy": f"{{0}} ** {k}", "numpy_local": (f"_np_pow_dbase({{0}}, {k})",)}
 
 
 def _js_number(x: float) -> str:

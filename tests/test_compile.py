@@ -187,6 +187,63 @@ def test_small_mlps_match_the_engine_over_sgd_steps(backend, seed, sizes, activa
             p.data -= 0.1 * g
 
 
+# ---- the package's strategies: micrograd_nn.testing ---------------------------------------------
+
+from micrograd_nn import ops as OPS_TABLE  # noqa: E402
+from micrograd_nn import testing  # noqa: E402
+
+ALL_OPS = [op for op in OPS_TABLE.OPS if op is not OPS_TABLE.LINEAR]  # kinks included
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@settings(max_examples=40)
+@given(f=testing.expressions(N_INPUTS + N_PARAMS, ops=ALL_OPS),
+       start=st.lists(testing.reals(-2, 2), min_size=N_PARAMS, max_size=N_PARAMS),
+       data=st.lists(batches, min_size=3, max_size=3))
+def test_testing_expressions_match_the_engine_over_sgd_steps(backend, f, start, data):
+    """Random graphs over the whole op table (testing.expressions), the last N_PARAMS inputs
+    made parameters: outputs and gradients over three SGD steps, each on fresh data."""
+    params = [Value(v, f"p{i}") for i, v in enumerate(start)]
+
+    def fn(x):
+        return f(*x, *params)
+
+    program = compile(fn, data[0][0], backend=backend)
+    for batch in data:
+        try:
+            want = engine_run(fn, params, [batch])
+        except (ValueError, ZeroDivisionError, OverflowError):
+            return
+        assert_matches(compiled_run(program, params, [batch]), want, BACKENDS[backend])
+        for p, g in zip(params, want.grads):
+            if math.isfinite(g):
+                p.data -= 0.01 * g
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+@settings(max_examples=20)
+@given(model_and_x=testing.mlps(), rows=st.data())
+def test_testing_mlps_match_the_engine_over_sgd_steps(backend, model_and_x, rows):
+    """Small MLPs (testing.mlps), a squared error on each sample, three SGD steps on fresh data."""
+    model, x = model_and_x
+    params = model.parameters()
+
+    def sample_loss(x, y):
+        out = model(x)
+        outs = out if isinstance(out, list) else [out]
+        return Value.sum([(o - y) ** 2 for o in outs])
+
+    program = compile(sample_loss, x, 0.5, backend=backend)
+    row = st.lists(testing.reals(-2, 2), min_size=len(x), max_size=len(x))
+    for _ in range(3):
+        X = rows.draw(st.lists(row, min_size=1, max_size=5))
+        Y = rows.draw(st.lists(testing.reals(-1, 1), min_size=len(X), max_size=len(X)))
+        want = engine_run(sample_loss, params, [X, Y])
+        assert_matches(compiled_run(program, params, [X, Y]), want, BACKENDS[backend])
+        for p, g in zip(params, want.grads):
+            p.data -= 0.05 * g
+
+
 # ---- the API -------------------------------------------------------------------------------
 
 
@@ -432,3 +489,46 @@ def test_source_of_checks_its_arguments():
     with pytest.raises(ValueError, match="unknown backend"):
         source_of(w * 2, [w], backend="c")
     assert "dw += 2.0 * dt1" in source_of(w * 2, [w])
+
+
+# ---- where the code and the engine would part: the engine decides ----------------------------
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_zero_times_infinity_is_the_engines(backend):
+    w = Value(-1.0, "w")  # relu(w) = 0, and sqrt'(0) = inf: the engine's zero rule gives 0
+
+    def f(x):
+        return w.relu().sqrt() + w * x
+
+    program = compile(f, 1.0, backend=backend)
+    got = compiled_run(program, [w], [[1.0, 2.0]], "sum")
+    want = engine_run(f, [w], [[1.0, 2.0]], "sum")
+    assert got.outs == want.outs and got.grads == want.grads == [3.0]
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_a_domain_error_is_the_engines(backend):
+    w = Value(1.0, "w")
+    program = compile(lambda x: (w * x).log(), 2.0, backend=backend)
+    with pytest.raises(ValueError, match="log"):
+        program([2.0, -1.0, 3.0])
+    with pytest.raises(ValueError, match="log"):
+        program.backward([2.0, -1.0, 3.0])
+    assert w.grad == 0.0  # nothing was added before the error
+
+
+def test_an_op_without_code_runs_its_own_forward_and_rule_in_python():
+    import math as m
+
+    from micrograd_nn import Op
+    sin = Op("sin", m.sin, lambda x, out: (COS(x),), ("cos({0})",))
+    COS = Op("cos", m.cos, lambda x, out: (-sin(x),), ("-sin({0})",))
+    w = Value(0.3, "w")
+    f = lambda x: sin(w * x)  # noqa: E731
+    program = compile(f, 1.0)
+    assert "_sin(" in program.source and "_dsin(" in program.source
+    got, want = compiled_run(program, [w], [[1.0, 2.0]]), engine_run(f, [w], [[1.0, 2.0]])
+    assert got.outs == want.outs and got.grads == want.grads
+    with pytest.raises(CompileError, match="'sin' has no 'numpy' code"):
+        compile(f, 1.0, backend="numpy")

@@ -18,6 +18,7 @@ leaves; every other number in the graph is a constant. See `Program` for the gua
 
 from __future__ import annotations
 
+import math
 from typing import Any, Callable
 
 import numpy as np
@@ -151,7 +152,10 @@ class Program:
     def __call__(self, *batch: Any) -> np.ndarray:
         arrays = self._as_batch(batch)
         compiled = self._program_for(arrays)
-        return np.asarray(compiled.forward(compiled.graph.params, arrays), dtype=float)
+        outs = np.asarray(compiled.forward(compiled.graph.params, arrays), dtype=float)
+        if not np.isfinite(outs).all():  # the engine's numbers, or its error
+            return self._by_engine(arrays, compiled.graph, None)
+        return outs
 
     def backward(self, *batch: Any, reduction: str = "sum", grad: Any = None) -> np.ndarray:
         """Run the batch forward and backward; returns the per-sample outputs.
@@ -163,7 +167,32 @@ class Program:
         compiled = self._program_for(arrays)
         n = arrays[0].shape[0] if arrays else 1
         seeds = self._seeds(compiled.graph, n, reduction, grad)
-        return np.asarray(compiled.backward(compiled.graph.params, arrays, seeds), dtype=float)
+        outs, params, grads = compiled.backward(compiled.graph.params, arrays, seeds)
+        outs = np.asarray(outs, dtype=float)
+        if not (math.isfinite(sum(grads)) and np.isfinite(outs).all()):
+            return self._by_engine(arrays, compiled.graph, seeds)
+        for p, g in zip(params, grads):
+            p.grad += g
+        return outs
+
+    def _by_engine(self, arrays: list, graph: Graph, seeds) -> np.ndarray:
+        """The batch on the engine, sample by sample (with seeds: backward into ``.grad``).
+
+        Used where the compiled code gave an infinite or nan number: there the engine's rules
+        (0 times inf counts 0; a domain error raises) and the code's arithmetic can part, so
+        the engine decides, and the answer is always the engine's."""
+        shape = tuple(a.shape[1:] for a in arrays)
+        n = arrays[0].shape[0] if arrays else 1
+        outs = []
+        for i in range(n):
+            trace = run_once(self.fn, _sample(arrays, i) if arrays else [], shape, self.names)
+            outs.append([o.data for o in trace.outputs])
+            if seeds is not None:
+                for o, s in zip(trace.outputs, np.reshape(seeds[i], -1).tolist()):
+                    if s:
+                        o.backward(s)
+        outs = np.array(outs, dtype=float)
+        return outs[:, 0] if graph.single else outs
 
     @property
     def source(self) -> str:

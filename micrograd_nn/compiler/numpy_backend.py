@@ -7,14 +7,10 @@ parameters only). The neurons of a layer are one group: their ``linear`` nodes s
 so the group is one matrix product ``h @ W.T + b``, and its backward pass two more
 (``dh = dz @ W``, ``dW = dz.T @ h``).
 
-Where it differs from the engine (documented in the README):
-* sums and matrix products add in numpy's order, so results agree to about 1e-15 relative,
-  not bit for bit;
-* where the engine raises for a domain error (log of a number <= 0, division by zero, exp
-  overflowing) numpy gives nan or inf, and numpy's warnings are silenced;
-* the zero-gradient rule (0 times an infinite local derivative counts 0) is applied to the
-  ops whose derivatives can be infinite for finite values (division, powers, log); elsewhere
-  an infinite or nan value gives nan where the engine may give 0.
+Where it differs from the engine: sums and matrix products add in numpy's order, so results
+agree to rounding, not bit for bit. Domain errors and 0 times inf give nan or inf here; the
+program then recomputes that batch with the engine (`Program.backward`), so they never reach
+the user as numbers.
 """
 
 from __future__ import annotations
@@ -23,7 +19,8 @@ import math
 from dataclasses import dataclass, field
 from operator import attrgetter
 
-from .optable import MAY_BE_INFINITE, code_for, numpy_helpers, power_exponent
+from .. import ops as _ops
+from .templates import code_for, may_be_infinite, numpy_names
 from .trace import CONST, INPUT, OP, PARAM, Graph, Node
 
 __all__ = ["NumpyProgram", "numpy_source"]
@@ -61,7 +58,6 @@ def flatten_additions(graph: Graph) -> Graph:
     one, a node deep per term) replaced by one n-ary sum node, which numpy adds in one call.
     Only additions used once, by the next addition of the chain, are folded in; the result
     differs from the chain by rounding only."""
-    from ..engine import SUM
     nodes = graph.nodes
     uses = [0] * len(nodes)
     for node in nodes:
@@ -71,11 +67,11 @@ def flatten_additions(graph: Graph) -> Graph:
         uses[o] += 1
 
     def is_addition(a: int) -> bool:
-        return nodes[a].kind == OP and nodes[a].op.name == "+"
+        return nodes[a].kind == OP and nodes[a].op is _ops.ADD
 
     folded = [False] * len(nodes)  # an addition used once, by an addition: part of a chain
     for node in nodes:
-        if node.kind == OP and node.op.name == "+":
+        if node.kind == OP and node.op is _ops.ADD:
             for a in node.args:
                 folded[a] = is_addition(a) and uses[a] == 1
 
@@ -90,7 +86,7 @@ def flatten_additions(graph: Graph) -> Graph:
                 stack.extend(reversed(nodes[a].args))
             elif not (nodes[a].kind == CONST and nodes[a].ref == 0.0):  # sum()'s start, 0
                 terms.append(a)
-        new[i] = Node(OP, op=SUM, args=tuple(terms), label=node.label)
+        new[i] = Node(OP, op=_ops.SUM, args=tuple(terms), label=node.label)
     return _without_unused(Graph(new, graph.outputs, graph.params, graph.shape, graph.names,
                                  graph.single))
 
@@ -216,10 +212,10 @@ def _order_like_consumers(graph: Graph, groups: list, first_op: int) -> None:
     for g in reversed(range(first_op, len(groups))):
         group = groups[g]
         args = [graph.nodes[i].args for i in group.members]
-        if group.op.name == "linear":
+        if group.op is _ops.LINEAR:
             n = (len(args[0]) - 1) // 2
             slots = [list(args[0][n:2 * n])]
-        elif group.op.name in ("sum", "logsumexp"):
+        elif group.op in (_ops.SUM, _ops.LOGSUMEXP):
             slots = [list(args[0])]
         else:
             slots = [[a[k] for a in args] for k in range(len(args[0]))]
@@ -251,7 +247,7 @@ def _gather(nodes_idx, groups: list, where: dict, np) -> Gather:
 def _plan_operands(graph: Graph, group: Group, groups: list, where: dict, np) -> None:
     args = np.array([graph.nodes[i].args for i in group.members], dtype=np.intp)
     name = group.op.name
-    if name == "linear":
+    if group.op is _ops.LINEAR:
         n = (args.shape[1] - 1) // 2
         W, X, b = args[:, :n], args[:, n:2 * n], args[:, 2 * n]
         shared = bool((X == X[0]).all())
@@ -261,7 +257,7 @@ def _plan_operands(graph: Graph, group: Group, groups: list, where: dict, np) ->
             group.operands = [w_gather, _gather(X[0], groups, where, np), _gather(b, groups, where, np)]
         else:
             group.operands = [w_gather, _gather(X, groups, where, np), _gather(b, groups, where, np)]
-    elif name in ("sum", "logsumexp"):
+    elif group.op in (_ops.SUM, _ops.LOGSUMEXP):
         group.operands = [_gather(args, groups, where, np)]
     else:
         group.operands = [_gather(args[:, k], groups, where, np) for k in range(args.shape[1])]
@@ -443,12 +439,12 @@ def _forward(em: _Emitter, g: int, group: Group) -> list:
     """Write group g's forward line(s); returns the names of its operand values."""
     name = group.op.name
     args = [em.bind(gather, f"a{g}_{k}") for k, gather in enumerate(group.operands)]
-    if name == "linear":
+    if group.op is _ops.LINEAR:
         W, X, b = args
         expr = f"{X} @ {W}.T + {b}" if group.matrix else f"({W} * {X}).sum(-1) + {b}"
-    elif name == "sum":
+    elif group.op is _ops.SUM:
         expr = f"{args[0]}.sum(-1)"
-    elif name == "logsumexp":
+    elif group.op is _ops.LOGSUMEXP:
         expr = f"_lse({args[0]})"
     else:
         expr = code_for(group.op, "numpy")[0].format(*args)
@@ -460,7 +456,7 @@ def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
     """Write group g's backward lines: each operand's share of d<g>."""
     name, d, batched = group.op.name, f"d{g}", group.batched
     ops = group.operands
-    if name == "linear" and group.matrix:
+    if group.op is _ops.LINEAR and group.matrix:
         W, X, b = args
         em.scatter(ops[1], f"{d} @ {W}", batched)
         if em.batched(ops[1]):  # dW = dz^T x, summed over the batch by the product
@@ -468,21 +464,21 @@ def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
         else:
             em.scatter(ops[0], f"_np.outer({f'{d}.sum(0)' if batched else d}, {X})", False)
         em.scatter(ops[2], d, batched)
-    elif name == "linear":
+    elif group.op is _ops.LINEAR:
         W, X, b = args
         em.scatter(ops[0], f"{X} * {d}[..., None]", batched)
         em.scatter(ops[1], f"{W} * {d}[..., None]", batched)
         em.scatter(ops[2], d, batched)
-    elif name == "sum":
+    elif group.op is _ops.SUM:
         zeros = em.constant(em.np.zeros(ops[0].idx.shape))  # d x_i = d out, for every i
         em.scatter(ops[0], f"{d}[..., None] + {zeros}", batched)
-    elif name == "logsumexp":
+    elif group.op is _ops.LOGSUMEXP:
         em.scatter(ops[0], f"_np.exp({args[0]} - v{g}[..., None]) * {d}[..., None]", batched)
     else:
         locals_ = code_for(group.op, "numpy")[1]
         for k, gather in enumerate(ops):
             term = _term(locals_[k].format(*args, out=f"v{g}"), d)
-            if name in MAY_BE_INFINITE or power_exponent(name) is not None:
+            if may_be_infinite(locals_):
                 term = f"_np.where({d} == 0, 0.0, {term})"  # a zero gradient passes nothing
             em.scatter(gather, term, batched)
 
@@ -529,7 +525,7 @@ class NumpyProgram:
         self.graph = graph
         self.source, constants, layout = numpy_source(graph, name)
         self._params = [graph.params[k] for k in layout]  # in the order the code reads them
-        namespace = dict(numpy_helpers(), _ALL=slice(None), _cat=_concatenate, _lse=_logsumexp)
+        namespace = dict(numpy_names(), _ALL=slice(None), _cat=_concatenate, _lse=_logsumexp)
         namespace.update(constants)
         exec(compile(self.source, f"<compiled {name}>", "exec"), namespace)
         self._run = namespace[name]
@@ -547,13 +543,12 @@ class NumpyProgram:
         out, _ = self._run_checked(params, batch, None)
         return out[:, 0] if self.graph.single else out
 
-    def backward(self, params: list, batch: list, seeds):
+    def backward(self, params: list, batch: list, seeds) -> tuple:
+        """(outputs, the parameters, their gradients), nothing written yet."""
         seeds = seeds.reshape(seeds.shape[0], -1)
         out, grads = self._run_checked(params, batch, seeds)
-        if grads is not None:
-            for p, g in zip(self._params, grads.tolist()):
-                p.grad += g
-        return out[:, 0] if self.graph.single else out
+        grads = [0.0] * len(self._params) if grads is None else grads.tolist()
+        return (out[:, 0] if self.graph.single else out), self._params, grads
 
 
 def _concatenate(arrays: list, batch: int):

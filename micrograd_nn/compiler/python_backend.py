@@ -12,7 +12,8 @@ parameters: inputs and constants get none.
 from __future__ import annotations
 
 from .names import value_names
-from .optable import MAY_BE_INFINITE, PYTHON_HELPERS, code_for, power_exponent
+from .. import ops as _ops
+from .templates import Binder, code_for, may_be_infinite, python_names
 from .trace import CONST, INPUT, OP, PARAM, Graph
 
 __all__ = ["python_source", "build"]
@@ -21,15 +22,14 @@ _CONSTANT_LOCALS = ("1.0", "-1.0")
 _GUARD_FROM = 3  # an op with this many gradient edges skips them all when its gradient is 0
 
 
-def _guarded(op, edges: list) -> bool:
+def _guarded(edges: list) -> bool:
     """Whether a node's backward lines sit under ``if d<node>:``, the engine's rule that a zero
     gradient passes nothing back. It changes a result only where a local derivative is infinite
-    or nan (0 * inf), which for finite values only these ops can give; wide nodes are guarded
-    anyway because skipping them is faster (the gradient behind a dead relu is 0)."""
+    or nan (0 * inf), which for finite values only divisions, powers and rules can give; wide
+    nodes are guarded anyway because skipping them is faster (behind a dead relu)."""
     if all(d in _CONSTANT_LOCALS for _, d in edges):
         return False
-    return (op.name in MAY_BE_INFINITE or power_exponent(op.name) not in (None, 2.0)
-            or len(edges) >= _GUARD_FROM)
+    return may_be_infinite([d for _, d in edges]) or len(edges) >= _GUARD_FROM
 
 
 def _parenthesised(expr: str) -> str:
@@ -54,31 +54,31 @@ def _unpack_target(names: list, shape: tuple, start: int) -> tuple[str, int]:
     return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")", start
 
 
-def _forward_expr(node, args: list) -> str:
+def _forward_expr(node, args: list, binder: Binder) -> str:
     """The Python expression computing one operation node from its operands' expressions."""
-    name = node.op.name
-    if name == "linear":  # operands w_1..w_n, x_1..x_n, b: b + w_1 * x_1 + ... as the engine sums
+    op = node.op
+    if op is _ops.LINEAR:  # operands w_1..w_n, x_1..x_n, b: b + w_1 * x_1 + ..., the engine's order
         n = (len(args) - 1) // 2
         return " + ".join([args[-1]] + [f"{w} * {x}" for w, x in zip(args[:n], args[n:-1])])
-    if name == "sum":
+    if op is _ops.SUM:
         return " + ".join(args) if args else "0.0"
-    if name == "logsumexp":
-        return f"_logsumexp({', '.join(args)})"
-    template, _ = code_for(node.op, "python")
+    if op is _ops.LOGSUMEXP:
+        return f"{binder.name(op.forward, 'logsumexp')}([{', '.join(args)}])"
+    template, _ = code_for(op, "python", binder)
     return template.format(*args)
 
 
-def _locals(node, args: list, out: str) -> list:
+def _locals(node, args: list, out: str, binder: Binder) -> list:
     """The expressions of d out / d operand, one per operand."""
-    name = node.op.name
-    if name == "linear":
+    op = node.op
+    if op is _ops.LINEAR:
         n = (len(args) - 1) // 2
         return [*args[n:-1], *args[:n], "1.0"]
-    if name == "sum":
+    if op is _ops.SUM:
         return ["1.0"] * len(args)
-    if name == "logsumexp":
-        return [f"_exp({a} - {out})" for a in args]
-    _, templates = code_for(node.op, "python")
+    if op is _ops.LOGSUMEXP:  # the softmax, exp(x_i - out)
+        return [f"_op_exp({a} - {out})" for a in args]
+    _, templates = code_for(op, "python", binder)
     return [t.format(*args, out=out) for t in templates]
 
 
@@ -98,13 +98,14 @@ def _batched(graph: Graph) -> list:
     return batched
 
 
-def _forward_lines(graph: Graph, names: list, nodes: list) -> list:
-    return [f"{names[i]} = {_forward_expr(graph.nodes[i], [names[a] for a in graph.nodes[i].args])}"
+def _forward_lines(graph: Graph, names: list, nodes: list, binder: Binder) -> list:
+    return [f"{names[i]} = "
+            f"{_forward_expr(graph.nodes[i], [names[a] for a in graph.nodes[i].args], binder)}"
             for i in nodes]
 
 
 def _chain_rule(graph: Graph, names: list, grads: list, nodes: list, is_set: list,
-                needs: list) -> list:
+                needs: list, binder: Binder) -> list:
     """Backward lines for ``nodes`` (in reverse): each operand's share of the node's gradient,
     the first share assigned, the next ones added; in the engine's order."""
     lines = []
@@ -113,9 +114,9 @@ def _chain_rule(graph: Graph, names: list, grads: list, nodes: list, is_set: lis
         if not is_set[i] or not needs[i]:
             continue
         args = [names[a] for a in node.args]
-        local = _locals(node, args, names[i])
+        local = _locals(node, args, names[i], binder)
         edges = [(a, d) for a, d in zip(node.args, local) if needs[a]]
-        guarded = _guarded(node.op, edges)
+        guarded = _guarded(edges)
         block = []
         for a, d in edges:
             if guarded and not is_set[a]:
@@ -157,13 +158,15 @@ def _loop_header(graph: Graph, names: list, seeds: list, backward: bool) -> str:
     return f"for {loop} in _zip(*_batch{', _seeds' if backward else ''}):"
 
 
-def python_source(graph: Graph, backward: bool, name: str = "program") -> str:
+def python_source(graph: Graph, backward: bool, name: str = "program",
+                  binder: Binder | None = None) -> str:
     """The generated function as text: ``name(_params, _batch[, _seeds])`` returns the list of
-    per-sample outputs; with ``backward`` it also adds each parameter's gradient into ``.grad``.
+    per-sample outputs; with ``backward`` also the list of the parameters' gradients.
 
     Values that depend on parameters only (an L2 term) are computed once, before the loop over
     the samples; their gradients are summed over the samples, then passed back once after it.
     """
+    binder = Binder() if binder is None else binder
     names, grads = value_names(graph)
     batched, needs = _batched(graph), _needs_grad(graph)
     ops = [i for i, n in enumerate(graph.nodes) if n.kind == OP]
@@ -175,11 +178,11 @@ def python_source(graph: Graph, backward: bool, name: str = "program") -> str:
     seeds = [f"_seed{k}" for k in range(len(graph.outputs))] if len(graph.outputs) > 1 else ["_seed"]
     outs = [names[i] for i in graph.outputs]
     body = [f"({', '.join(params)},) = [_p.data for _p in _params]"] if params else []
-    body += _forward_lines(graph, names, once)
+    body += _forward_lines(graph, names, once, binder)
     if backward and accumulators:
         body.append(" = ".join(accumulators) + " = 0.0")
     body += ["_outs = []", _loop_header(graph, names, seeds, backward)]
-    inner = ["# forward"] + _forward_lines(graph, names, each)
+    inner = ["# forward"] + _forward_lines(graph, names, each, binder)
     inner.append(f"_outs.append({outs[0] if graph.single else '(' + ', '.join(outs) + ',)'})")
     if backward:
         is_set = [n.kind == PARAM or (n.kind == OP and not batched[i])
@@ -189,21 +192,20 @@ def python_source(graph: Graph, backward: bool, name: str = "program") -> str:
             if needs[i]:
                 inner.append(f"{grads[i]} {'+=' if is_set[i] else '='} {seeds[k]}")
                 is_set[i] = True
-        inner += _chain_rule(graph, names, grads, each, is_set, needs)
+        inner += _chain_rule(graph, names, grads, each, is_set, needs, binder)
     body += ["    " + line for line in inner]
     if backward:
-        body += _chain_rule(graph, names, grads, once, is_set, needs)
-        if params:
-            body.append(f"for _p, _d in _zip(_params, ({', '.join(grads[i] for _, i in by_param)},)):")
-            body.append("    _p.grad += _d")
-    body.append("return _outs")
+        body += _chain_rule(graph, names, grads, once, is_set, needs, binder)
+        body.append(f"return _outs, [{', '.join(grads[i] for _, i in by_param)}]")
+    else:
+        body.append("return _outs")
     return f"def {name}({'_params, _batch, _seeds' if backward else '_params, _batch'}):\n" + \
         "\n".join("    " + line for line in body) + "\n"
 
 
-def build(source: str, name: str = "program"):
+def build(source: str, name: str, binder: Binder):
     """Compile generated source and return the function it defines."""
-    namespace = dict(PYTHON_HELPERS, _zip=zip)
+    namespace = dict(python_names(), _zip=zip, **binder.namespace)
     exec(compile(source, f"<compiled {name}>", "exec"), namespace)
     return namespace[name]
 
@@ -215,16 +217,19 @@ class PythonProgram:
 
     def __init__(self, graph: Graph, name: str = "program"):
         self.graph = graph
-        self.source = python_source(graph, backward=True, name=name)
+        self._binder = Binder()
+        self.source = python_source(graph, backward=True, name=name, binder=self._binder)
         self._name = name
-        self._backward = build(self.source, name)
+        self._backward = build(self.source, name, self._binder)
         self._forward = None  # built on first use: compiling a large graph takes a while
 
     def forward(self, params: list, batch: list) -> list:
         if self._forward is None:
-            self._forward = build(python_source(self.graph, backward=False, name=self._name),
-                                  self._name)
+            source = python_source(self.graph, False, self._name, self._binder)
+            self._forward = build(source, self._name, self._binder)
         return self._forward(params, [a.tolist() for a in batch])
 
-    def backward(self, params: list, batch: list, seeds) -> list:
-        return self._backward(params, [a.tolist() for a in batch], seeds.tolist())
+    def backward(self, params: list, batch: list, seeds) -> tuple:
+        """(outputs, the parameters, their gradients), nothing written yet."""
+        outs, grads = self._backward(params, [a.tolist() for a in batch], seeds.tolist())
+        return outs, params, grads
