@@ -329,20 +329,35 @@ def test_a_new_sequence_length_gets_its_own_program(backend):
 # ---- the guards ----------------------------------------------------------------------------
 
 
-def test_frozen_data_is_refused():
+def test_reading_data_of_an_input_dependent_value_is_refused_with_its_line():
+    w = Value(2.0, "w")
+
+    def frozen(x):
+        return w * x.data  # the line named in the error
+
+    line = frozen.__code__.co_firstlineno + 1
+    with pytest.raises(DataDependenceError, match=f"test_compile.py:{line}.*this number came"):
+        compile(frozen, 3.0)
+    with pytest.raises(DataDependenceError, match="reads .data"):
+        compile(lambda x: w * x if (w * x).data > 0 else w, 3.0)
+    compile(lambda x: w * x if w.data > 0 else w, 3.0)  # a parameter's number is no data
+
+
+@pytest.mark.parametrize("fn", [
+    lambda w: (lambda x: w * x.data),
+    lambda w: (lambda x: w * Value(x.data * 2)),
+    lambda w: (lambda x: w ** round(x.data)),
+])
+def test_frozen_data_is_refused_by_comparing_traces_too(fn):
     w = Value(2.0, "w")
     with pytest.raises(DataDependenceError, match="this number came from your data"):
-        compile(lambda x: w * x.data, 3.0)
-    with pytest.raises(DataDependenceError, match="this number came from your data"):
-        compile(lambda x: w * Value(x.data * 2), 3.0)
-    with pytest.raises(DataDependenceError, match="this number came from your data"):
-        compile(lambda x: w ** round(x.data), 3.0)
+        compile(fn(w), 3.0, allow_data_reads=True)
 
 
-def test_a_branch_on_data_is_refused_when_compiled():
+def test_a_branch_on_data_is_refused_by_comparing_traces():
     w = Value(2.0, "w")
     with pytest.raises(DataDependenceError, match="shape depends on the data"):
-        compile(lambda x: w * x if x.data > 0 else w * x * x, 3.0)
+        compile(lambda x: w * x if x.data > 0 else w * x * x, 3.0, allow_data_reads=True)
 
 
 def test_a_hard_example_filter_is_refused_on_the_first_batch():
@@ -352,9 +367,11 @@ def test_a_hard_example_filter_is_refused_on_the_first_batch():
         loss = (1 - w * x).relu()
         return loss if loss.data > 0.5 else loss * 0.0
 
+    with pytest.raises(DataDependenceError, match="reads .data"):
+        compile(hard_only, 0.1)
     with pytest.raises(DataDependenceError, match="shape depends on the data"):
-        compile(hard_only, -3.0)  # its perturbed copy, 4.72, is an easy example
-    program = compile(hard_only, 0.1)  # 0.1 and 0.473 are both hard: the compile sees one case
+        compile(hard_only, -3.0, allow_data_reads=True)  # its perturbed copy 4.72 is easy
+    program = compile(hard_only, 0.1, allow_data_reads=True)  # 0.1 and 0.473: both hard
     with pytest.raises(DataDependenceError, match="shape depends on the data"):
         program.backward([0.1, 0.9, 0.8])  # the first batch's samples are traced too
 
@@ -365,7 +382,7 @@ def test_verify_finds_a_branch_the_first_batch_missed():
     def rare(x):
         return w * x if x.data < 100 else w * x * x
 
-    program = compile(rare, 1.0)
+    program = compile(rare, 1.0, allow_data_reads=True)
     program([1.0, 2.0, 3.0])
     with pytest.raises(DataDependenceError):
         program.verify([1.0, 500.0, 3.0])
@@ -396,6 +413,8 @@ def test_bad_arguments():
         program.backward([1.0], reduction="max")
     with pytest.raises(ValueError, match="grad must have shape"):
         program.backward([1.0, 2.0], grad=[1.0])
+    with pytest.raises(TypeError, match="allow_data_reads"):
+        compile(lambda x: x * 2, 1.0, allow_data_reads="yes")
 
 
 # ---- fit(..., compile=...) -------------------------------------------------------------------

@@ -32,12 +32,15 @@ BACKENDS = ("python", "numpy")
 REDUCTIONS = ("sum", "mean")
 
 
-def compile(fn: Callable, *example: Any, backend: str = "python") -> "Program":
+def compile(fn: Callable, *example: Any, backend: str = "python",
+            allow_data_reads: bool = False) -> "Program":
     """Trace ``fn`` on ``example`` (one sample's arguments: numbers or lists of numbers) and
     return a `Program` that runs it over batches with the chosen backend.
 
     ``backend`` is "python" (straight-line float code, the engine's arithmetic) or "numpy"
-    (vectorised over the batch). Raises DataDependenceError (a ValueError) when the graph
+    (vectorised over the batch). A function that reads ``.data`` of a value computed from its
+    inputs is refused unless ``allow_data_reads=True`` (then only the traces' comparison
+    guards it; see `Program`). Raises DataDependenceError (a ValueError) when the graph
     depends on the data, CompileError when an operation has no code for the backend, TypeError
     for a non-callable ``fn`` or arguments that are not numbers or lists of numbers.
     """
@@ -45,7 +48,9 @@ def compile(fn: Callable, *example: Any, backend: str = "python") -> "Program":
         raise TypeError(f"compile() needs a function, got {type(fn).__name__}: {fn!r}")
     if backend not in BACKENDS:
         raise ValueError(f"unknown backend {backend!r}; choose one of {', '.join(BACKENDS)}")
-    return Program(fn, example, backend)
+    if not isinstance(allow_data_reads, bool):
+        raise TypeError(f"allow_data_reads must be True or False, got {allow_data_reads!r}")
+    return Program(fn, example, backend, allow_data_reads)
 
 
 def source_of(output: Any, params: Any = (), backend: str = "python") -> str:
@@ -86,18 +91,22 @@ class Program:
     instead. ``.source`` is the generated code of the example's shape, ``.params`` the
     parameters in the order the code reads them.
 
-    Guards. The function is traced on the example and on a second input far from it, and on
-    the first batch of each shape it is traced again on its first, middle and last samples. If
-    a constant differs between two traces ("this number came from your data: pass it as an
+    Guards. While it is traced, a read of ``.data`` of a value computed from the inputs, outside
+    the engine (a Python ``if`` on it, ``float(v.data)``), is refused with DataDependenceError
+    naming the file and line (``allow_data_reads=True`` lets it pass). The function is traced on
+    the example and on a second input far from it, and on the first batch of each shape again
+    on its first, middle and last samples. If a constant differs between two traces ("this number came from your data: pass it as an
     input") or the graph's shape does (a Python ``if`` on ``.data``), DataDependenceError is
     raised instead of replaying a graph that is wrong for some inputs. A branch that none of
     the traced samples takes the other way cannot be seen: ``verify(*batch)`` traces every
     sample. A batch whose shape is new (a longer sequence) gets its own trace and code.
     """
 
-    def __init__(self, fn: Callable, example: tuple, backend: str):
+    def __init__(self, fn: Callable, example: tuple, backend: str,
+                 allow_data_reads: bool = False):
         self.fn = fn
         self.backend = backend
+        self.allow_data_reads = allow_data_reads
         self.names = argument_names(fn, len(example))
         self._compiled: dict = {}
         self._reference: dict = {}
@@ -110,15 +119,18 @@ class Program:
 
     def _add_shape(self, shape: tuple, sample: list):
         """Trace fn on ``sample`` and on a perturbed copy, compare, and compile the graph."""
-        first = run_once(self.fn, sample, shape, self.names)
+        first = self._trace(sample, shape)
         try:
-            second = run_once(self.fn, perturbed(sample), shape, self.names)
+            second = self._trace(perturbed(sample), shape)
         except Exception:  # the perturbed input left fn's domain: trace the same input again
-            second = run_once(self.fn, sample, shape, self.names)
+            second = self._trace(sample, shape)
         graph = compare(first, second, shape, self.names)
         self._reference[shape] = first
         self._compiled[shape] = _backend_class(self.backend)(graph, _function_name(self.fn))
         return self._compiled[shape]
+
+    def _trace(self, sample: list, shape: tuple):
+        return run_once(self.fn, sample, shape, self.names, self.allow_data_reads)
 
     def _program_for(self, batch: list):
         shape = tuple(a.shape[1:] for a in batch)
@@ -134,7 +146,7 @@ class Program:
     def _check(self, shape: tuple, batch: list, indices: list) -> None:
         reference = self._reference[shape]
         for i in indices:
-            other = run_once(self.fn, _sample(batch, i), shape, self.names)
+            other = self._trace(_sample(batch, i), shape)
             compare(reference, other, shape, self.names)
 
     def verify(self, *batch: Any) -> None:
@@ -185,7 +197,7 @@ class Program:
         n = arrays[0].shape[0] if arrays else 1
         outs = []
         for i in range(n):
-            trace = run_once(self.fn, _sample(arrays, i) if arrays else [], shape, self.names)
+            trace = self._trace(_sample(arrays, i) if arrays else [], shape)
             outs.append([o.data for o in trace.outputs])
             if seeds is not None:
                 for o, s in zip(trace.outputs, np.reshape(seeds[i], -1).tolist()):

@@ -20,7 +20,7 @@ from dataclasses import dataclass, field
 from operator import attrgetter
 
 from .. import ops as _ops
-from .templates import code_for, may_be_infinite, numpy_names
+from .templates import code_for, may_be_infinite, numpy_names, selected
 from .trace import CONST, INPUT, OP, PARAM, Graph, Node
 
 __all__ = ["NumpyProgram", "numpy_source"]
@@ -432,7 +432,7 @@ def _term(local: str, g: str) -> str:
         return g
     if local == "-1.0":
         return f"-{g}"
-    return f"({local}) * {g}"
+    return selected(local, g) or f"({local}) * {g}"
 
 
 def _forward(em: _Emitter, g: int, group: Group) -> list:

@@ -13,8 +13,8 @@ from __future__ import annotations
 
 from .names import value_names
 from .. import ops as _ops
-from .templates import Binder, code_for, may_be_infinite, python_names
-from .trace import CONST, INPUT, OP, PARAM, Graph
+from .templates import Binder, code_for, may_be_infinite, python_names, selected
+from .trace import INPUT, OP, PARAM, Graph
 
 __all__ = ["python_source", "build"]
 
@@ -137,7 +137,7 @@ def _contribution(target: str, local: str, g: str, accumulate: bool) -> str:
     elif local == "-1.0":
         term, op = g, "-="
     else:
-        term, op = f"{_parenthesised(local)} * {g}", "+="
+        term, op = selected(local, g) or f"{_parenthesised(local)} * {g}", "+="
     if accumulate:
         return f"{target} {op} {term}"
     return f"{target} = {'-' if op == '-=' else ''}{term}"

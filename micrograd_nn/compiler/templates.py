@@ -19,9 +19,7 @@ import re
 from .. import ops as _ops
 from .trace import CompileError
 
-__all__ = ["code_for", "python_names", "numpy_names", "may_be_infinite", "NARY"]
-
-NARY = (_ops.SUM, _ops.LINEAR, _ops.LOGSUMEXP)
+__all__ = ["code_for", "python_names", "numpy_names", "may_be_infinite", "selected", "Binder"]
 
 
 class Binder:
@@ -73,6 +71,24 @@ def code_for(op, backend: str, binder: Binder | None = None) -> tuple[str, tuple
         forward = forward.replace("{f}", f).replace("{rule}", rule)
         locals_ = tuple(t.replace("{f}", f).replace("{rule}", rule) for t in locals_)
     return forward, locals_
+
+
+_PY_SELECT = re.compile(r"^\((-?[01]\.0) if (.+) else (-?[01]\.0)\)$")
+_NP_SELECT = re.compile(r"^_np\.where\((.+), (-?[01]\.0), (-?[01]\.0)\)$")
+
+
+def selected(local: str, g: str) -> str | None:
+    """``local * g`` without the product when the local derivative picks one of 0, 1, -1 (a
+    relu, an abs): ``(0.0 if z <= 0 else dh)``. The same numbers, except that 0 times an
+    infinite gradient is 0 here, the engine's rule. None for any other derivative."""
+    pick = {"0.0": "0.0", "1.0": g, "-1.0": f"-{g}"}
+    m = _PY_SELECT.match(local)
+    if m:
+        return f"({pick[m.group(1)]} if {m.group(2)} else {pick[m.group(3)]})"
+    m = _NP_SELECT.match(local)
+    if m:
+        return f"_np.where({m.group(1)}, {pick[m.group(2)]}, {pick[m.group(3)]})"
+    return None
 
 
 def may_be_infinite(templates) -> bool:

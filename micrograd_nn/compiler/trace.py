@@ -13,12 +13,16 @@ with `DataDependenceError`, because replaying either would give wrong answers wi
 
 from __future__ import annotations
 
+import contextlib
 import inspect
 import math
+import sys
 import numbers
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
+from .. import engine as _engine
+from .. import ops as _ops
 from ..engine import Value, enable_grad, topological_order
 
 __all__ = ["Node", "Graph", "CompileError", "DataDependenceError", "compare", "sample_shape",
@@ -144,16 +148,22 @@ def perturbed(example: Sequence) -> list:
 # One trace
 
 
-def run_once(fn: Callable, example: Sequence, shape: tuple, names: tuple) -> _Trace:
-    """Call fn on input leaves made from ``example`` and collect the graph it returns."""
+def run_once(fn: Callable, example: Sequence, shape: tuple, names: tuple,
+             allow_reads: bool = False) -> _Trace:
+    """Call fn on input leaves made from ``example`` and collect the graph it returns.
+
+    Unless ``allow_reads``, a read of ``.data`` of a value computed from the inputs, outside
+    the engine, raises DataDependenceError naming the file and line."""
     args, inputs = [], []
     for value, s, name in zip(example, shape, names):
         flat = _flatten(value)
         leaves = _leaves(flat, s, name, 0)
         args.append(leaves)
         inputs.extend(_iter_leaves(leaves))
-    with enable_grad():
+    with enable_grad(), _watching_reads() as reads:
         out = fn(*args)
+    if not allow_reads:
+        _refuse_reads_of_data(reads, inputs)
     single = isinstance(out, Value)
     outputs = [out] if single else _output_list(out)
     order, seen = [], set()
@@ -163,6 +173,76 @@ def run_once(fn: Callable, example: Sequence, shape: tuple, names: tuple) -> _Tr
                 seen.add(id(node))
                 order.append(node)
     return _Trace(inputs, outputs, order, single)
+
+
+_ENGINE_FILES = {_engine.__file__, _ops.__file__}
+_DATA = Value.__dict__["data"]  # the slot that holds a Value's number
+
+
+class _ReadWatch:
+    """Stands in for ``Value.data`` while a function is traced: reads by the engine itself
+    pass, reads anywhere else are written down (the reader's file and line) and pass too."""
+
+    def __init__(self):
+        self.reads: list = []
+
+    def __get__(self, obj, cls=None):
+        if obj is None:
+            return self
+        caller = sys._getframe(1)
+        if caller.f_code.co_filename not in _ENGINE_FILES:
+            self.reads.append((obj, caller.f_code.co_filename, caller.f_lineno))
+        return _DATA.__get__(obj, cls)
+
+    def __set__(self, obj, value):
+        _DATA.__set__(obj, value)
+
+
+@contextlib.contextmanager
+def _watching_reads():
+    """Watch ``.data`` reads outside the engine for the duration of a trace (one at a time:
+    a trace inside a trace watches nothing more)."""
+    if Value.__dict__["data"] is not _DATA:
+        yield []
+        return
+    watch = _ReadWatch()
+    Value.data = watch
+    try:
+        yield watch.reads
+    finally:
+        Value.data = _DATA
+
+
+def _refuse_reads_of_data(reads: list, inputs: list) -> None:
+    """DataDependenceError if the function read the number of a value computed from its
+    inputs: a branch on it, or a number taken from it, would be frozen into the trace."""
+    if not reads:
+        return
+    depends = {id(v): True for v in inputs}
+    for obj, filename, line in reads:
+        if _depends_on(obj, depends):
+            where = f"{filename}:{line}"
+            raise DataDependenceError(
+                f"the function reads .data of a value computed from its inputs ({_describe(obj)}, "
+                f"at {where}): a Python `if` on it, or a number taken from it, would be frozen "
+                "into the trace and replayed wrongly for other inputs. Compute with operations "
+                "instead (relu, abs and the other kinks are operations); if this number came "
+                "from your data, pass it as an input")
+
+
+def _depends_on(v: Value, memo: dict) -> bool:
+    """Whether v was computed from one of the inputs (memo: id -> known answer)."""
+    stack, order = [v], []
+    while stack:
+        node = stack.pop()
+        if id(node) in memo:
+            continue
+        order.append(node)
+        stack.extend(p for p in node.operands if id(p) not in memo)
+    for node in reversed(order):  # operands are settled before the values made from them
+        if id(node) not in memo:
+            memo[id(node)] = any(memo.get(id(p), False) for p in node.operands)
+    return memo[id(v)]
 
 
 def _iter_leaves(leaves: Any) -> list:
