@@ -495,6 +495,8 @@ def run_graph(args: argparse.Namespace) -> list:
     renderer raises RendererNotFoundError (a RuntimeError).
     """
     from .viz import DiagramTooLarge, draw_graph, explain, explore_html, render, trace_html
+    if args.answer_key and not args.exercise:
+        raise ValueError("--answer-key fills in the blanks of a worksheet: pass --exercise too")
     root = build_root(args.expr, args.assignments)
     for name in args.params or ():   # a misspelt name would silently colour nothing
         _find(root, name, "--params")

@@ -1074,6 +1074,8 @@ def test_graph_command_writes_dot_for_the_seed_and_for_an_expression(tmp_path, c
     (["--highlight", "nobody", "--out", "x.dot"], "no value of the graph"),
     (["--out", "x.pdf"], "suffix"),
     (["--out", "x.png", "--format", "svg"], "suffix .png"),
+    (["--answer-key", "--out", "x.dot"], "--answer-key fills in the blanks of a worksheet: pass "
+                                         "--exercise too"),
     (["--params", "w1", "zz", "--out", "x.dot"], "--params zz: no value of the graph is labelled"),
     (["--expr", "x*w", "--set", "x=1", "w=2", "--params", "b", "--out", "x.dot"],
      "--params b: no value"),
