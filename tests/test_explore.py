@@ -347,6 +347,17 @@ def test_the_page_computes_each_op_as_the_table_does(open_page):
     assert wrong == []
 
 
+def test_big_graphs_start_fitted_and_nudge_a_trained_leaf(open_page):
+    root = mlp_loss_graph()
+    page = open_page(root)
+    first = next(k for k, v in enumerate(drawing_order(root)) if v.is_leaf() and v.label)
+    assert first > 0 and page.evaluate("explorer.nudge().leaf") == first
+    fitted = page.locator("#diagram svg").bounding_box()["width"]
+    assert fitted <= page.viewport_size["width"]
+    page.uncheck("#fit")
+    assert page.locator("#diagram svg").bounding_box()["width"] > 2 * fitted  # full size
+
+
 def test_the_page_formats_numbers_as_the_diagram_does(open_page):
     """The page's fmt is Python's %.4g (naming.fmt): exact halves go to the even digit."""
     import random

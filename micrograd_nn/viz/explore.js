@@ -8,7 +8,7 @@
   var OPS = window.MICROGRAD_NN_OPS;
   var nodes = G.nodes, n = nodes.length, root = n - 1;
   var data = new Array(n), grad = new Array(n), local = new Array(n);
-  var initial = {}, trace = [], selected = G.leaves.length ? G.leaves[0] : null;
+  var initial = {}, trace = [], selected = null;
 
   function number(x) { return typeof x === "number" ? x : Number(x); }  // "Infinity", "NaN"
 
@@ -200,10 +200,14 @@
     row.querySelector(".value").addEventListener("change", function (e) {
       setLeaf(k, number(e.target.value));
     });
+    if (row.querySelector(".select").checked) selected = k;
     row.querySelector(".select").addEventListener("change", function () {
       selected = k;
       drawNudge();
     });
+  });
+  document.getElementById("fit").addEventListener("change", function (e) {
+    document.getElementById("diagram").classList.toggle("fit", e.target.checked);
   });
   document.getElementById("eps").addEventListener("input", drawNudge);
   document.getElementById("step").addEventListener("click", step);

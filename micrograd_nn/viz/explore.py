@@ -155,13 +155,15 @@ def _slider_range(x: float) -> tuple:
 
 
 def _leaf_rows(graph: dict, trained: set) -> str:
+    """A table row per leaf; the nudge starts on the first trained leaf (or the first leaf)."""
+    chosen = min(trained, default=graph["leaves"][0] if graph["leaves"] else None)
     rows = []
     for k in graph["leaves"]:
         node = graph["nodes"][k]
         x = float(node["data"])
         lo, hi = _slider_range(x)
         checked = " checked" if k in trained else ""
-        first = " checked" if k == graph["leaves"][0] else ""
+        first = " checked" if k == chosen else ""
         name = html.escape(node["name"])
         rows.append(
             f'<tr id="leaf{k}"><td><input type="radio" name="selected" class="select" '
@@ -181,8 +183,8 @@ _PAGE = """<!DOCTYPE html>
 <title>{title}</title>
 <style>
 body {{ font-family: Helvetica, Arial, sans-serif; margin: 1.5em; color: #222; }}
-#diagram {{ overflow-x: auto; border: 1px solid #ddd; padding: 0.5em; }}
-#diagram svg {{ max-width: 100%; height: auto; }}
+#diagram {{ overflow: auto; max-height: 80vh; border: 1px solid #ddd; padding: 0.5em; }}
+#diagram.fit svg {{ max-width: 100%; height: auto; }}
 .panels {{ display: flex; flex-wrap: wrap; gap: 2em; margin-top: 1em; align-items: flex-start; }}
 table {{ border-collapse: collapse; }}
 td, th {{ padding: 0.2em 0.5em; text-align: left; }}
@@ -198,7 +200,9 @@ button {{ font-size: 1em; padding: 0.3em 1em; }}
 <p>Move a slider (or type a number) and the page recomputes every value forward and every
 gradient backward, by the chain rule, and rewrites the numbers in the diagram. The boxes
 hold <b>data</b> and <b>grad</b> = d{root}/d(that value); each arrow holds a local derivative.</p>
-<div id="diagram">
+<p><label><input type="checkbox" id="fit" checked> fit the diagram to the page</label>
+(untick to see it full size and scroll)</p>
+<div id="diagram" class="fit">
 {svg}
 </div>
 <div class="panels">
