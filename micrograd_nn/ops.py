@@ -116,9 +116,15 @@ class Op:
                 raise TypeError(f"{self.name} takes one sequence of operands, "
                                 f"got {len(operands)} arguments")
             items = operands[0]
-            if type(items) is list and all(type(x) is float for x in items):
+            if type(items) is not list and type(items) is not tuple:
+                try:
+                    items = tuple(items)
+                except TypeError:
+                    raise TypeError(f"{self.name} takes one sequence of operands, got "
+                                    f"{type(items).__name__}") from None
+            if all(type(x) is float for x in items):
                 return self.forward(items)
-            return _dispatch(self, (items,), tuple(items))
+            return _dispatch(self, (items,), items)
         if len(operands) != self.arity:
             raise TypeError(f"{self.name} takes {self.arity} operand"
                             f"{'s' if self.arity != 1 else ''}, got {len(operands)}")

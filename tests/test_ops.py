@@ -101,7 +101,8 @@ def test_calling_an_op_on_values_numbers_and_under_no_grad():
     assert ops.MUL(3, 2.5) == 7.5
     y = ops.MUL(x, 3)
     assert isinstance(y, Value) and y.op is ops.MUL and y.local_grads == (3.0, 2.0)
-    assert ops.SUM([x, 1.0, x]).data == 5.0
+    assert ops.SUM([x, 1.0, x]).data == 5.0 and ops.SUM(v for v in (x, x)).data == 4.0
+    assert ops.LOGSUMEXP((0.0, 0.0)) == math.log(2.0)
     with no_grad():
         assert SIN(x).is_leaf()
     with pytest.raises(TypeError, match="sin takes 1 operand, got 2"):
@@ -181,3 +182,12 @@ def test_gradcheck_order_two_reports_a_wrong_second_derivative():
 def test_gradcheck_works_inside_no_grad():
     with no_grad():
         assert gradcheck(lambda a: a * a.exp(), [0.3], order=2)
+
+
+def test_hypothesis_is_imported_only_with_micrograd_nn_testing():
+    import subprocess
+    import sys
+
+    code = "import sys, micrograd_nn; print('hypothesis' in sys.modules)"
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.strip() == "False"

@@ -565,3 +565,33 @@ def test_an_optimizer_over_another_models_parameters_is_refused(moons):
     # a subset of the model's own parameters (a frozen layer) is fine
     fit(model, *moons, optimizer=SGD(model.parameters()[:12], lr=0.1), epochs=1, progress=False)
     assert snapshot(model)[12:] == before[12:]
+
+
+def test_fit_trains_while_another_thread_evaluates_under_no_grad():
+    import threading
+
+    from micrograd_nn import MLP, evaluate, fit
+    from micrograd_nn.datasets import make_moons
+
+    X, y = make_moons(40, noise=0.1, seed=3)
+
+    def train():
+        model = MLP(2, [8, 1], seed=5)
+        return fit(model, X, y, epochs=15, lr=0.5, progress=False, seed=0).loss
+
+    alone = train()
+    stop = threading.Event()
+    other = MLP(2, [8, 1], seed=6)
+
+    def keep_evaluating():
+        while not stop.is_set():
+            evaluate(other, X, y)      # enters and leaves no_grad() over and over
+
+    t = threading.Thread(target=keep_evaluating)
+    t.start()
+    try:
+        beside = train()
+    finally:
+        stop.set()
+        t.join()
+    assert beside == alone and alone[-1] < alone[0]
