@@ -65,6 +65,10 @@ def every_op_graph(a, b):
              b.log(), (a - b).relu(), (b - a).relu(), (a - b).abs(), a.sigmoid(), b.tanh(),
              (-a).softplus(), Value.sum([a, b, 2.0]), Value.linear([a, b], [b, a], a),
              Value.logsumexp([a, b, a * b]), b ** 1.5]
+    used = {v.op for t in terms for v in drawing_order(t) if v.op is not None}
+    for op in micrograd_nn.ops.OPS:   # a row added to the table later: applied to a and b
+        if op not in used:
+            terms.append(op([a, b]) if op.arity is None else op(*(a, b)[:op.arity]))
     f = Value.sum(terms)
     f.label = "f"
     return f
