@@ -1,4 +1,5 @@
-"""Small 2-D classification datasets, made with numpy alone (no scikit-learn).
+"""Small 2-D classification datasets, made with numpy alone (no scikit-learn), and a list of
+English first names for character-level language models (``names()``).
 
 Every generator returns ``(X, y)``: ``X`` a float64 array of shape (n_samples, n_features) and
 ``y`` an int64 array of shape (n_samples,) holding the classes 0..k-1. The classes are as
@@ -14,6 +15,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from importlib import resources
 from typing import Callable
 
 import numpy as np
@@ -22,7 +24,7 @@ from . import _checks
 
 __all__ = [
     "make_moons", "make_circles", "make_xor", "make_blobs", "make_spiral",
-    "DATASETS", "make_dataset",
+    "DATASETS", "make_dataset", "names",
 ]
 
 SeedLike = int | np.random.Generator | None
@@ -228,3 +230,18 @@ def make_dataset(name: str, **kwargs) -> tuple[np.ndarray, np.ndarray]:
             f"unknown dataset {name!r}; choose one of {', '.join(DATASETS)}"
         ) from None
     return maker(**kwargs)
+
+
+# -------------------------------------------------------------------------------------------------
+# Text
+
+
+def names() -> list[str]:
+    """About 5,000 English first names (5,163), lower case a-z, each once, in alphabetical order.
+
+    The names of the 1990 US Census first-name lists (male and female, public domain), shipped
+    with the package as ``micrograd_nn/data/names.txt`` (its header gives the source), so no
+    network is needed. Each call returns a new list: shuffle or slice it freely.
+    """
+    text = resources.files(__package__).joinpath("data", "names.txt").read_text(encoding="utf-8")
+    return [line for line in text.splitlines() if line and not line.startswith("#")]

@@ -139,6 +139,50 @@ def test_bad_specific_arguments(maker, kwargs, message):
         maker(**kwargs)
 
 
+# -------------------------------------------------------------------------------------------------
+# names(): the shipped list of first names
+
+
+def test_names_are_a_few_thousand_lowercase_first_names_each_once():
+    from micrograd_nn.datasets import names
+    words = names()
+    assert 3000 <= len(words) <= 10000
+    assert len(set(words)) == len(words)
+    assert words == sorted(words)
+    assert all(w.isascii() and w.isalpha() and w.islower() for w in words)
+    assert {"mary", "james", "emma", "john"} <= set(words)
+    assert max(map(len, words)) < 16  # fits a block of 16 tokens with its start/end token
+
+
+def test_names_returns_a_new_list_each_call():
+    from micrograd_nn.datasets import names
+    first = names()
+    first.clear()
+    assert len(names()) > 3000
+
+
+def test_names_file_is_packaged_with_its_source(tmp_path):
+    """A wheel built from the project contains the data file, whose header names its source."""
+    import shutil
+    import subprocess
+    import sys
+    import zipfile
+    from pathlib import Path
+
+    root = Path(__file__).resolve().parents[1]
+    for item in ("setup.cfg", "pyproject.toml", "README.md"):
+        shutil.copy(root / item, tmp_path / item)
+    shutil.copytree(root / "micrograd_nn", tmp_path / "micrograd_nn",
+                    ignore=shutil.ignore_patterns("__pycache__"))
+    proc = subprocess.run([sys.executable, "-m", "pip", "wheel", ".", "--no-deps",
+                           "--no-build-isolation", "-q", "-w", str(tmp_path / "dist")],
+                          cwd=tmp_path, capture_output=True, text=True, timeout=300)
+    assert proc.returncode == 0, proc.stderr
+    (wheel,) = (tmp_path / "dist").glob("*.whl")
+    with zipfile.ZipFile(wheel) as z:
+        text = z.read("micrograd_nn/data/names.txt").decode("utf-8")
+    assert "1990" in text.splitlines()[0] and "public domain" in text.splitlines()[0]
+
 def test_sizes_over_max_values_are_refused_before_allocating(monkeypatch):
     from micrograd_nn import datasets
     with pytest.raises(ValueError, match="MAX_VALUES = 20,000,000"):
