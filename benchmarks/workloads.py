@@ -347,6 +347,15 @@ def w2_chain(engine: Engine, n_ops: int):
     return x, a, b
 
 
+def w2_chain_constants(engine: Engine, n_ops: int):
+    """y = y * 1.0000001 + 0.0000001, n_ops // 2 times: the chain as users write it, with
+    plain-number constants (each operation meets a new number). Returns the last y."""
+    y = engine.Value(1.0)
+    for _ in range(n_ops // 2):
+        y = y * 1.0000001 + 0.0000001
+    return y
+
+
 def w2_expected_grads(n_ops: int, a: float = 0.999, b: float = 1e-3,
                       x0: float = 1.0) -> tuple[float, float]:
     """d x_m / d a and d x_m / d b for x_{k+1} = a x_k + b, m = n_ops // 2 steps from x0.

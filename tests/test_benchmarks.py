@@ -32,6 +32,7 @@ def _load(name: str):
 
 
 W = _load("workloads")
+G = _load("microgpt")
 HAVE_MICROGRAD = importlib.util.find_spec("micrograd") is not None
 needs_micrograd = pytest.mark.skipif(not HAVE_MICROGRAD,
                                      reason="micrograd==0.1.0 (extra 'bench') not installed")
@@ -70,7 +71,7 @@ def test_quick_json_cells_have_consistent_summaries(quick_report):
     assert report["quick"] is True
     assert report["machine"]["cores"] >= 1
     workloads = {c["workload"] for c in report["cells"]}
-    assert workloads == {"W1", "W2", "W3"}
+    assert workloads == {"W1", "W2", "W3", "W5"}
     for cell in report["cells"]:
         assert cell["samples"] or cell["errors"], cell["case"]
         for phase, samples in cell["samples"].items():
@@ -263,6 +264,84 @@ def test_phases_split_a_w1_step(tmp_path):
         assert all(t >= 0 for t in phases[mode].values())
     assert "total" in proc.stdout
 
+
+# -------------------------------------------------------------------------------------------------
+# W5: microgpt's step on three engines
+
+
+def test_quick_w5_runs_three_variants_with_equal_losses(quick_report):
+    text, report = quick_report
+    w5 = [c for c in report["cells"] if c["workload"] == "W5"]
+    assert {c["engine"] for c in w5} == set(G.VARIANTS)
+    assert all(c["errors"] == {} and c["samples"]["step"] for c in w5)
+    losses = report["w5_losses"]
+    base = losses["microgpt design"]
+    assert len(base) >= 2 and all(math.isfinite(x) and x > 0 for x in base)
+    for seq in losses.values():
+        assert len(seq) == len(base)
+        assert all(_close(a, b) for a, b in zip(seq, base))
+    names = {t["target"]: t for t in report["targets"]}
+    assert names["W5 losses equal on the three engines"]["met"] is True
+    assert "W5 micrograd_nn n-ary vs microgpt's design" in names
+    assert "microgpt design" in text and "speed-up (min)" in text
+
+
+def _gpt_grads(variant: str, name: str = "emma"):
+    value_class, loss_fn = G.VARIANTS[variant]
+    model = G.init_gpt(value_class(), G.VOCAB, seed=3)
+    loss = loss_fn(model, model.tokens(name))
+    loss.backward()
+    return loss.data, [p.grad for p in model.params]
+
+
+def test_gpt_has_microgpts_size():
+    model = G.init_gpt(G.BaselineValue, G.VOCAB)
+    assert len(model.params) == 4192  # about 4.2k: 27 tokens, n_embd 16, block 16, 1 layer
+    assert model.tokens("ab") == [26, 0, 1, 26]
+
+
+@pytest.mark.parametrize("variant", ["micrograd_nn drop-in", "micrograd_nn n-ary"])
+def test_gpt_loss_and_gradients_agree_with_the_baseline_engine(variant):
+    base_loss, base_grads = _gpt_grads("microgpt design")
+    loss, grads = _gpt_grads(variant)
+    assert math.log(27) * 0.9 < base_loss < math.log(27) * 1.1  # about uniform at the start
+    assert _close(loss, base_loss, 1e-12)
+    assert sum(g != 0 for g in base_grads) > 1000
+    assert all(_close(g, h, 1e-9) or abs(g - h) < 1e-15 for g, h in zip(grads, base_grads))
+
+
+def test_baseline_engine_gradients_match_micrograd_nn_on_each_operation():
+    from micrograd_nn import Value
+    for f in (lambda a, b: a * b + a, lambda a, b: a / b - b, lambda a, b: (a * a + b) ** -0.5,
+              lambda a, b: (a - b).exp() + b.log() - a, lambda a, b: (a * -b).relu() + 2 / b,
+              lambda a, b: 3 - a * 2 + (-b)):
+        results = []
+        for V in (G.BaselineValue, Value):
+            a, b = V(0.7), V(1.9)
+            out = f(a, b)
+            out.backward()
+            results.append((out.data, a.grad, b.grad))
+        assert all(_close(x, y, 1e-12) for x, y in zip(*results)), results
+
+
+def test_training_steps_lower_the_loss_on_one_name():
+    value_class, loss_fn = G.VARIANTS["micrograd_nn n-ary"]
+    model = G.init_gpt(value_class(), G.VOCAB)
+    losses = [G.train_step(model, "anna", loss_fn) for _ in range(5)]
+    assert losses[-1] < losses[0] - 0.5
+    assert model.step == 5 and all(p.grad == 0 for p in model.params)
+
+
+def test_graph_size_counts_nodes_on_both_engines():
+    for variant in G.VARIANTS:
+        value_class, loss_fn = G.VARIANTS[variant]
+        model = G.init_gpt(value_class(), G.VOCAB)
+        assert G.graph_size(model, "a", loss_fn) > len(model.params) // 4
+    drop_in = G.graph_size(G.init_gpt(G.VARIANTS["micrograd_nn drop-in"][0](), G.VOCAB), "ab",
+                           G.gpt_loss)
+    nary = G.graph_size(G.init_gpt(G.VARIANTS["micrograd_nn n-ary"][0](), G.VOCAB), "ab",
+                        G.gpt_loss_nary)
+    assert nary * 3 < drop_in
 
 @pytest.mark.parametrize("backend", ["python", "numpy"])
 def test_compiled_w1_steps_give_the_engines_loss_and_parameters(backend):
