@@ -50,3 +50,38 @@ def test_spiral_reaches_90_percent(tmp_path):
     assert percent(r"training accuracy after \d+ epochs:", out) >= 90.0
     assert (tmp_path / "spiral_boundary.png").read_bytes()[:4] == b"\x89PNG"
     assert (tmp_path / "spiral_loss.png").read_bytes()[:4] == b"\x89PNG"
+
+
+def test_gpt_trains_generates_names_and_draws_one_attention_head(tmp_path):
+    picture = tmp_path / "attention.svg"
+    out = run_example("gpt.py", "--steps", "4", "--seed", "3", "--samples", "5",
+                      "--attention", str(picture))
+    assert "4192 parameters" in out
+    match = re.search(r"4 steps in [\d.]+ s \([\d.]+ ms/step\); mean loss of the first 4 steps "
+                      r"([\d.]+), of the last 4 ([\d.]+)", out)
+    assert match, out
+    assert 2.5 < float(match.group(1)) < 4.0  # about log(27) = 3.3 before training
+    generated = re.search(r"new names: (.*)", out).group(1).split(", ")
+    assert len(generated) == 5 and all(re.fullmatch(r"[a-z]*", g) for g in generated)
+    svg = picture.read_text()
+    assert svg.startswith("<?xml") or "<svg" in svg[:500]
+    assert "logsumexp" in svg and "head 0, output 0" in svg
+
+
+def test_gpt_same_seed_same_run():
+    args = ("--steps", "2", "--seed", "7", "--samples", "3")
+    first, second = run_example("gpt.py", *args), run_example("gpt.py", *args)
+    strip = lambda text: re.sub(r"[\d.]+ s \([\d.]+ ms/step\)", "", text)  # noqa: E731
+    assert strip(first) == strip(second)
+
+
+def test_gpt_refuses_bad_arguments_with_a_message():
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    for args, message in ((["--steps", "0"], "--steps must be a positive int, got 0"),
+                          (["--steps", "many"], "invalid int value: 'many'"),
+                          (["--seed", "-1"], "--seed must be an int >= 0, got -1"),
+                          (["--samples", "-2"], "--samples must be an int >= 0, got -2")):
+        result = subprocess.run([sys.executable, str(ROOT / "examples" / "gpt.py"), *args],
+                                capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
+        assert result.returncode == 2, args
+        assert message in result.stderr and "usage:" in result.stderr
