@@ -865,7 +865,9 @@ def phases_w1(sizes: Sizes, steps: int, out) -> dict:
                 t4 = clock()
                 del inputs, scores, losses, total
                 t5 = clock()
-                times = (t1 - t0, t2 - t1, t3 - t2, (t4 - t3) - (t3 - t2), t5 - t4)
+                # propagate = backward minus its sort, timed apart: on a busy machine the
+                # difference of two noisy times can dip below 0, which means "lost in the noise"
+                times = (t1 - t0, t2 - t1, t3 - t2, max(0.0, (t4 - t3) - (t3 - t2)), t5 - t4)
                 for name, t in zip(names, times):
                     samples[name].append(t)
         report[mode] = {name: statistics.median(v[1:]) for name, v in samples.items()}
