@@ -11,7 +11,7 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd_nn import Value, enable_grad, gradcheck, is_grad_enabled, no_grad
+from micrograd_nn import Value, enable_grad, grad, gradcheck, is_grad_enabled, no_grad
 from micrograd_nn.engine import topological_order
 
 from micrograd_nn.testing import expressions
@@ -682,3 +682,94 @@ def test_the_engine_and_the_table_import_nothing_above_them():
     assert _package_imports(root / "ops.py") == set()
     for path in (root / "viz").glob("*.py"):
         assert not any(m.startswith("micrograd_nn.nn") for m in _package_imports(path)), path
+
+
+# ---- plain-number constants are kept in their node --------------------------------------------
+
+_WITH_NUMBERS = {  # name -> (with the number on the right, with it on the left)
+    "+": (lambda v, c: v + c, lambda v, c: c + v),
+    "-": (lambda v, c: v - c, lambda v, c: c - v),
+    "*": (lambda v, c: v * c, lambda v, c: c * v),
+    "/": (lambda v, c: v / c, lambda v, c: c / v),
+}
+
+
+@pytest.mark.parametrize("name", sorted(_WITH_NUMBERS))
+@pytest.mark.parametrize("side", [0, 1])
+@given(x=reals(0.5, 3), c=reals(0.5, 3))
+def test_a_number_operand_behaves_like_a_constant_leaf(name, side, x, c):
+    """x op 2.0 keeps 2.0 in the node, but reads (operands, local grads, the constant's grad
+    after backward, the diagrams' edges) exactly as if 2.0 had been Value(2.0)."""
+    f = _WITH_NUMBERS[name][side]
+    v, w = Value(x), Value(x)
+    with_number, with_leaf = f(v, c), f(w, Value(c))
+    with_number.backward()
+    with_leaf.backward()
+    assert with_number.data == with_leaf.data and v.grad == w.grad
+    kept, leaf = with_number.operands, with_leaf.operands
+    assert [p.data for p in kept] == [p.data for p in leaf]
+    k = 1 - side  # where the number sits among the operands
+    assert kept[side] is v and kept[k].is_leaf()
+    assert with_number.local_grads == with_leaf.local_grads
+    assert kept[k].grad == leaf[k].grad  # as if the leaf had been there during backward
+    assert with_number.operands[k] is kept[k]  # the same leaf every time
+
+
+def test_a_number_operand_allocates_no_tracked_leaf():
+    gc.collect()
+    x = Value(1.0)
+    before = len(gc.get_objects())
+    y = x
+    for _ in range(1000):
+        y = y * 1.0000001 + 1e-7
+    assert len(gc.get_objects()) - before <= 2000 + 10   # one object per node, no leaf
+    y.backward()
+    assert x.grad == pytest.approx(1.0000001 ** 1000)
+
+
+def test_numbers_of_every_kind_are_kept_and_wrong_types_refused():
+    x = Value(2.0)
+    for c in (3, 3.0, np.float64(3.0), np.int64(3), Fraction(3, 1)):
+        assert (x * c).data == 6.0 and (c * x).data == 6.0 and (c - x).data == 1.0
+    assert (2 ** x).data == 4.0 and (2 ** x).operands[1] is x
+    with pytest.raises(TypeError, match="unsupported operand for \\+: str"):
+        x + "1"
+    with pytest.raises(TypeError, match="unsupported operand for \\*: list"):
+        [1] * x
+    with pytest.raises(ZeroDivisionError):
+        x / 0
+    with pytest.raises(OverflowError, match="too large for a float"):
+        x + 10 ** 400
+    with no_grad():
+        assert (x * 2.0).is_leaf()
+
+
+def test_fast_paths_agree_with_their_op_rows():
+    """+, - and * build nodes without calling their row; what they store must be the row's."""
+    from micrograd_nn.ops import ADD, MUL, SUB
+    for op, f in ((ADD, lambda a, b: a + b), (SUB, lambda a, b: a - b),
+                  (MUL, lambda a, b: a * b)):
+        for x, y in ((0.5, -2.0), (3.0, 0.0), (-1.5, 7.25)):
+            node = f(Value(x), Value(y))
+            out = op.forward(x, y)
+            assert node.data == out and node.local_grads == tuple(op.rule(x, y, out))
+            assert f(Value(x), y).local_grads == tuple(op.rule(x, y, out))
+            assert f(x, Value(y)).local_grads == tuple(op.rule(x, y, out))
+
+
+# ---- backward's own order -----------------------------------------------------------------------
+
+@given(expressions(3), st.lists(reals(-2, 2), min_size=3, max_size=3))
+def test_backward_agrees_with_the_one_backward_walk(f, xs):
+    """backward() sorts only the interior nodes; its gradients are grad()'s (the walk over
+    topological_order) to the last bit, shared subexpressions and constants included."""
+    vs = [Value(x) for x in xs]
+    try:
+        out = f(*vs)
+    except (ValueError, ZeroDivisionError, OverflowError):
+        return
+    if out.is_leaf():
+        return
+    expected = grad(out, vs)
+    out.backward()
+    assert [v.grad for v in vs] == pytest.approx(expected, rel=0, abs=0, nan_ok=True)
