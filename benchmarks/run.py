@@ -832,46 +832,19 @@ def profile_w1(sizes: Sizes, steps: int, top: int, out) -> str:
     return report
 
 
-def phases_w1(sizes: Sizes, steps: int, out) -> dict:
-    """Median time of each phase of a W1 step on micrograd_nn, gc off and at defaults.
-
-    The phases are timed around the same code as ``w1_loss_and_backward``; the topological sort
-    is also timed alone (``backward()`` sorts again), so "propagate" is backward minus sort.
-    """
-    from micrograd_nn.engine import topological_order
-
-    engine = W.micrograd_nn_engine()
-    Value = engine.Value
-    X, y = W.make_moons(sizes.w1_points)
-    model = W.build_model(engine, 2, list(sizes.w1_nouts))
-    names = ("forward (model)", "loss + L2", "topological sort", "propagate", "free graph")
+def phase_table(title: str, names: tuple, one_step: Callable[[], tuple], steps: int,
+                out) -> dict:
+    """Median time of each phase of ``one_step()`` (which returns one time per name), over
+    ``steps`` steps after one warm-up step, gc off and at defaults; printed as a table."""
     report = {}
     for mode in ("off", "default"):
         samples: dict = {name: [] for name in names}
         with gc_mode(mode):
             for _ in range(steps + 1):  # the first step warms up and is not kept
-                t0 = clock()
-                inputs = [list(map(Value, xrow)) for xrow in X]
-                scores = list(map(model, inputs))
-                t1 = clock()
-                losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
-                total = (sum(losses) * (1.0 / len(losses))
-                         + 1e-4 * sum((p * p for p in model.parameters())))
-                t2 = clock()
-                topological_order(total)
-                t3 = clock()
-                model.zero_grad()
-                total.backward()
-                t4 = clock()
-                del inputs, scores, losses, total
-                t5 = clock()
-                # propagate = backward minus its sort, timed apart: on a busy machine the
-                # difference of two noisy times can dip below 0, which means "lost in the noise"
-                times = (t1 - t0, t2 - t1, t3 - t2, max(0.0, (t4 - t3) - (t3 - t2)), t5 - t4)
-                for name, t in zip(names, times):
+                for name, t in zip(names, one_step()):
                     samples[name].append(t)
         report[mode] = {name: statistics.median(v[1:]) for name, v in samples.items()}
-    print(f"phases of a W1 step on micrograd_nn, median of {steps} steps:", file=out)
+    print(f"{title}, median of {steps} steps:", file=out)
     rows = [["phase", "gc off", "gc default"]]
     for name in names + ("total",):
         cells = []
@@ -880,6 +853,72 @@ def phases_w1(sizes: Sizes, steps: int, out) -> dict:
             cells.append(fmt_seconds(t))
         rows.append([name] + cells)
     print_table(rows, out)
+    return report
+
+
+def _backward_parts(root, before_backward=lambda: None) -> tuple:
+    """(sort, propagate) of ``root.backward()``: backward's own sort is timed alone first, and
+    propagate is backward minus it. On a busy machine that difference of two noisy times can
+    dip below 0, which means "lost in the noise": it is shown as 0."""
+    from micrograd_nn.engine import _backward_order
+
+    t0 = clock()
+    _backward_order(root)
+    t1 = clock()
+    before_backward()
+    root.backward()
+    t2 = clock()
+    return t1 - t0, max(0.0, (t2 - t1) - (t1 - t0))
+
+
+def phases_w1(sizes: Sizes, steps: int, out) -> dict:
+    """Each phase of a W1 step on micrograd_nn (the code of ``w1_loss_and_backward``)."""
+    engine = W.micrograd_nn_engine()
+    Value = engine.Value
+    X, y = W.make_moons(sizes.w1_points)
+    model = W.build_model(engine, 2, list(sizes.w1_nouts))
+    names = ("forward (model)", "loss + L2", "backward's sort", "propagate", "free graph")
+
+    def one_step() -> tuple:
+        t0 = clock()
+        inputs = [list(map(Value, xrow)) for xrow in X]
+        scores = list(map(model, inputs))
+        t1 = clock()
+        losses = [(1 + -yi * si).relu() for yi, si in zip(y, scores)]
+        total = (sum(losses) * (1.0 / len(losses))
+                 + 1e-4 * sum((p * p for p in model.parameters())))
+        t2 = clock()
+        sort, propagate = _backward_parts(total, model.zero_grad)
+        t3 = clock()
+        del inputs, scores, losses, total
+        return t1 - t0, t2 - t1, sort, propagate, clock() - t3
+
+    return phase_table("phases of a W1 step on micrograd_nn", names, one_step, steps, out)
+
+
+def phases_w5(steps: int, out) -> dict:
+    """Each phase of a W5 step (one name) on micrograd_nn, as a drop-in and with n-ary nodes."""
+    name = microgpt.training_names(1)[0]
+    names = ("forward (model + loss)", "backward's sort", "propagate", "Adam", "free graph")
+    report = {}
+    for variant in ("micrograd_nn drop-in", "micrograd_nn n-ary"):
+        value_class, loss_fn = microgpt.VARIANTS[variant]
+        model = microgpt.init_gpt(value_class(), microgpt.VOCAB)
+        tokens = model.tokens(name)
+
+        def one_step(model=model, loss_fn=loss_fn) -> tuple:
+            t0 = clock()
+            loss = loss_fn(model, tokens)
+            t1 = clock()
+            sort, propagate = _backward_parts(loss)
+            t2 = clock()
+            microgpt.adam_step(model)
+            t3 = clock()
+            del loss
+            return t1 - t0, sort, propagate, t3 - t2, clock() - t3
+
+        report[variant] = phase_table(f"phases of a W5 step on {variant} ({name!r})", names,
+                                      one_step, steps, out)
     return report
 
 
@@ -906,7 +945,7 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
                         help="instead of the benchmarks: the cost of one node of each kind")
     parser.add_argument("--profile-top", type=int, default=25, help="entries to print")
     parser.add_argument("--phases", action="store_true",
-                        help="instead of the benchmarks: time each phase of a W1 step")
+                        help="instead of the benchmarks: time each phase of a W1 and a W5 step")
     parser.add_argument("--no-micrograd", action="store_true",
                         help="run micrograd_nn (and baselines) only, even if micrograd is there")
     args = parser.parse_args(argv)
@@ -943,6 +982,7 @@ def main(argv: list[str] | None = None, out=None) -> dict:
 
     if args.phases:
         report["phases"] = phases_w1(sizes, 3 if args.quick else 30, out)
+        report["phases_w5"] = phases_w5(2 if args.quick else 10, out)
         _write_json(args.json, report)
         return report
     if args.profile:

@@ -257,12 +257,20 @@ def test_phases_split_a_w1_step(tmp_path):
     out = tmp_path / "phases.json"
     proc = _harness("--quick", "--phases", "--json", str(out))
     assert proc.returncode == 0, proc.stderr
-    phases = json.loads(out.read_text())["phases"]
-    expected = {"forward (model)", "loss + L2", "topological sort", "propagate", "free graph"}
+    report = json.loads(out.read_text())
+    phases = report["phases"]
+    expected = {"forward (model)", "loss + L2", "backward's sort", "propagate", "free graph"}
     for mode in ("off", "default"):
         assert set(phases[mode]) == expected
         assert all(t >= 0 for t in phases[mode].values())
     assert "total" in proc.stdout
+    w5 = report["phases_w5"]
+    assert set(w5) == {"micrograd_nn drop-in", "micrograd_nn n-ary"}
+    for variant in w5.values():
+        assert set(variant["off"]) == {"forward (model + loss)", "backward's sort", "propagate",
+                                       "Adam", "free graph"}
+        assert all(t >= 0 for t in variant["default"].values())
+    assert "phases of a W5 step on micrograd_nn n-ary" in proc.stdout
 
 
 # -------------------------------------------------------------------------------------------------
@@ -277,8 +285,8 @@ def test_quick_w5_runs_three_variants_with_equal_losses(quick_report):
     losses = report["w5_losses"]
     base = losses["microgpt design"]
     assert len(base) >= 2 and all(math.isfinite(x) and x > 0 for x in base)
-    for seq in losses.values():
-        assert len(seq) == len(base)
+    for seq in losses.values():  # a cell may stop early on its time budget: common steps
+        assert len(seq) >= 2
         assert all(_close(a, b) for a, b in zip(seq, base))
     names = {t["target"]: t for t in report["targets"]}
     assert names["W5 losses equal on the three engines"]["met"] is True
