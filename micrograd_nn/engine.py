@@ -596,7 +596,9 @@ _JUST_VALUE = frozenset({Value})  # read by _values: "every item is exactly a Va
 def topological_order(root: Value) -> list:
     """Every value ``root`` depends on, operands before results, ``root`` last.
 
-    An explicit stack instead of recursion, so depth is unlimited.
+    An explicit stack instead of recursion, so depth is unlimited. A constant kept in its node
+    gets its leaf Value on the way (as ``operands`` gives it), so every value ``operands``
+    returns is in the order; ``backward()`` walks its own order and never needs them.
     """
     if not isinstance(root, Value):
         raise TypeError(f"topological_order() needs a Value, got {type(root).__name__}")
@@ -624,6 +626,9 @@ def topological_order(root: Value) -> list:
         if b is many:
             extend(filterfalse(seen_contains, a))  # C-level: n-ary nodes have many operands
         else:
+            if b is None and node._db is not None:  # a kept constant
+                _materialize(node)
+                a, b = node._a, node._b
             if b is not None and b not in seen:
                 push(b)
             if a not in seen:

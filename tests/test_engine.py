@@ -773,3 +773,12 @@ def test_backward_agrees_with_the_one_backward_walk(f, xs):
     expected = grad(out, vs)
     out.backward()
     assert [v.grad for v in vs] == pytest.approx(expected, rel=0, abs=0, nan_ok=True)
+
+
+def test_topological_order_holds_every_operand_constants_included():
+    x = Value(1.5)
+    y = (2.0 - x) * 3 + x / 4.0
+    order = topological_order(y)
+    for v in order:
+        assert all(p in order[:order.index(v)] for p in v.operands)
+    assert sorted(v.data for v in order if v.is_leaf()) == [1.5, 2.0, 3.0, 4.0]
