@@ -126,7 +126,13 @@ def build_parser() -> argparse.ArgumentParser:
                     "engine, and draw the computational graphs that backpropagation walks.",
     )
     sub = parser.add_subparsers(dest="command", metavar="COMMAND", required=True)
+    _add_demo_command(sub)
+    _add_train_command(sub)
+    _add_graph_command(sub)
+    return parser
 
+
+def _add_demo_command(sub) -> None:
     demo = sub.add_parser(
         "demo", help="micrograd's two-moons demo: train, then save the loss curve, the "
                      "decision boundary and the seed neuron's graph",
@@ -141,6 +147,8 @@ def build_parser() -> argparse.ArgumentParser:
                       help=f"seed of the data and the initial weights (default {DEMO['seed']})")
     _add_output_arguments(demo)
 
+
+def _add_train_command(sub) -> None:
     train = sub.add_parser(
         "train", help="train an MLP on a toy dataset of your choice",
         description="Train an MLP on a 2-D toy dataset and save its loss curve, decision "
@@ -181,9 +189,6 @@ def build_parser() -> argparse.ArgumentParser:
     training.add_argument("--seed", type=_nonnegative_int, default=0,
                           help="seed of the data, the weights and the shuffling (default 0)")
     _add_output_arguments(train)
-
-    _add_graph_command(sub)
-    return parser
 
 
 def _add_graph_command(sub) -> None:
