@@ -195,6 +195,8 @@ def _as_inputs(X: Any, nin: int | None) -> np.ndarray:
         )
     if X.shape[0] == 0:
         raise ValueError("X has no samples")
+    if X.shape[1] == 0:
+        raise ValueError("X has no features: each sample needs at least one number")
     if nin is not None and X.shape[1] != nin:
         raise ValueError(f"X has {X.shape[1]} features per sample but the model expects {nin}")
     bad = ~np.isfinite(X)

@@ -4,7 +4,9 @@ Every public constructor and function is called with arguments drawn by hypothes
 of every size and kind, NaN and infinities, strings, None, lists, arrays, Values, models,
 callables). It may return, or raise TypeError, ValueError, ZeroDivisionError, OverflowError
 or TrainingDiverged; anything else (AttributeError, IndexError, KeyError, RecursionError,
-numpy's errors...) is a bug: an error that does not tell the caller what was wrong.
+numpy's errors...) is a bug: an error that does not tell the caller what was wrong. The one
+exception is an error raised inside a callable the caller passed (a model that is a plain
+function, say): the caller's own code, whose errors pass through unchanged.
 """
 
 import inspect
@@ -78,11 +80,23 @@ def _parameters(fn) -> list:
         return []
 
 
+def _raised_by_a_drawn_callable(error: BaseException) -> bool:
+    """Whether the error comes from one of the callables above, called by the library as a
+    model or a function: the caller's own code, whose errors pass through unchanged."""
+    tb = error.__traceback__
+    while tb.tb_next is not None:
+        tb = tb.tb_next
+    return tb.tb_frame.f_code.co_filename == __file__
+
+
 def _call(fn, args: list, kwargs: dict):
     try:
         fn(*args, **kwargs)
     except ALLOWED:
         pass
+    except Exception as error:
+        if not _raised_by_a_drawn_callable(error):
+            raise
 
 
 @pytest.mark.parametrize("name", sorted(FUNCTIONS))

@@ -595,3 +595,17 @@ def test_fit_trains_while_another_thread_evaluates_under_no_grad():
         stop.set()
         t.join()
     assert beside == alone and alone[-1] < alone[0]
+
+
+def test_rows_without_features_are_refused_before_the_model_is_called():
+    calls = []
+
+    def model(row):
+        calls.append(row)
+        return Value.sum(row)
+
+    for read in (scores, predict):
+        with pytest.raises(ValueError, match="X has no features"):
+            read(model, np.zeros((3, 0)))
+    assert calls == []
+    assert scores(model, [[1.0, 2.0]]).tolist() == [3.0]
