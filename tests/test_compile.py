@@ -268,7 +268,8 @@ def test_testing_mlps_match_the_engine_over_sgd_steps(backend, model_and_x, rows
 # ---- the API -------------------------------------------------------------------------------
 
 
-def test_tutorial_neuron_source_is_the_chain_rule():
+def _tutorial_neuron(loss_label: str = ""):
+    """The tutorial's 2-input sigmoid neuron with squared error: (its parameters, its function)."""
     w1, w2, b = Value(0.25, "w1"), Value(-0.75, "w2"), Value(0.1, "b")
 
     def neuron(x, y):
@@ -276,8 +277,15 @@ def test_tutorial_neuron_source_is_the_chain_rule():
         z.label = "z"
         yhat = z.sigmoid()
         yhat.label = "yhat"
-        return (yhat - y) ** 2
+        loss = (yhat - y) ** 2
+        loss.label = loss_label
+        return loss
 
+    return (w1, w2, b), neuron
+
+
+def test_tutorial_neuron_source_is_the_chain_rule():
+    (w1, w2, b), neuron = _tutorial_neuron()
     program = compile(neuron, [1.5, -0.5], 1.0)
     assert "z = b + w1 * x1 + w2 * x2" in program.source
     assert "dz = yhat * (1 - yhat) * dyhat" in program.source
@@ -504,17 +512,7 @@ def test_graph_code_of_an_expression_and_a_bad_name(capsys):
 
 def test_the_code_in_the_docs_is_what_the_program_writes():
     """README and docs/compile.md show generated code: it must be today's."""
-    w1, w2, b = Value(0.25, "w1"), Value(-0.75, "w2"), Value(0.1, "b")
-
-    def neuron(x, y):
-        z = Value.linear([w1, w2], x, b)
-        z.label = "z"
-        yhat = z.sigmoid()
-        yhat.label = "yhat"
-        loss = (yhat - y) ** 2
-        loss.label = "loss"
-        return loss
-
+    _, neuron = _tutorial_neuron(loss_label="loss")
     assert compile(neuron, [1.5, -0.5], 1.0).source in (ROOT / "README.md").read_text()
     assert _seed_code() in (ROOT / "docs" / "compile.md").read_text()
 
