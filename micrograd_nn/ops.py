@@ -358,15 +358,16 @@ RELU = Op("relu", _relu, lambda x, out: (_step(x),), ("1 if {0} > 0 else 0",), m
           activation=True, expr=True,
           doc="max(0, x); derivative 1 for x > 0, else 0 (0 at the kink x = 0).",
           code={"js": "{0} <= 0 ? 0 : {0}", "js_local": "[{0} <= 0 ? 0 : 1]",
-                "python": "(0.0 if {0} <= 0 else {0})",
-                "python_local": ("(0.0 if {0} <= 0 else 1.0)",),
+                # 0.0, not 0: a float compared with a float takes CPython's fast path
+                "python": "(0.0 if {0} <= 0.0 else {0})",
+                "python_local": ("(0.0 if {0} <= 0.0 else 1.0)",),
                 "numpy": "_np.maximum({0}, 0.0)",
                 "numpy_local": ("_np.where({0} <= 0, 0.0, 1.0)",)})
 ABS = Op("abs", abs, lambda x, out: (_sign(x),), ("sign({0})",), method="abs", expr=True,
          doc="|x|; derivative sign(x), 0 at x = 0.",
          code={"js": "Math.abs({0})", "js_local": "[{0} > 0 ? 1 : ({0} < 0 ? -1 : 0)]",
                "python": "{f}({0})",
-               "python_local": ("(1.0 if {0} > 0 else (-1.0 if {0} < 0 else 0.0))",),
+               "python_local": ("(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else 0.0))",),
                "numpy": "_np.abs({0})",
                "numpy_local": ("_np.where({0} > 0, 1.0, _np.where({0} < 0, -1.0, 0.0))",)})
 SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),), ("{out}*(1-{out})",),

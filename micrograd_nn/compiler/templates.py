@@ -79,7 +79,7 @@ _NP_SELECT = re.compile(r"^_np\.where\((.+), (-?[01]\.0), (-?[01]\.0)\)$")
 
 def selected(local: str, g: str) -> str | None:
     """``local * g`` without the product when the local derivative picks one of 0, 1, -1 (a
-    relu, an abs): ``(0.0 if z <= 0 else dh)``. The same numbers, except that 0 times an
+    relu, an abs): ``(0.0 if z <= 0.0 else dh)``. The same numbers, except that 0 times an
     infinite gradient is 0 here, the engine's rule. None for any other derivative."""
     pick = {"0.0": "0.0", "1.0": g, "-1.0": f"-{g}"}
     m = _PY_SELECT.match(local)
