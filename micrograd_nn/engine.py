@@ -319,33 +319,42 @@ def _values(items, what: str) -> tuple:
         except TypeError:
             raise TypeError(f"{what} expects an iterable of Values or numbers, "
                             f"got {type(items).__name__}") from None
-    if set(map(type, items)) <= _JUST_VALUE:  # the common case, in one C-level pass
+    if _JUST_VALUE.issuperset(map(type, items)):  # the common case, in one C-level pass
         return items
     return tuple([_operand(v, what) for v in items])
 
 
-def _linear_node(operands: tuple, n: int) -> "Value":
-    """The fused node z = sum_i w_i x_i + b of operands (w_1..w_n, x_1..x_n, b), all Values.
+def _linear_nodes(rows: Iterable, inputs: Sequence) -> list:
+    """One fused node z_j = sum_i w_ji x_i + b_j per ``(w_j, b_j)`` of ``rows``, all reading the
+    same ``inputs``: a layer's pre-activations (one row: ``Value.linear``). Each node's operands
+    are (w_1..w_n, x_1..x_n, b).
 
-    Checks nothing: ``Value.linear`` checks first, and ``nn`` calls this directly on the
-    Values it already holds (a neuron's forward pass is the innermost loop of training).
-    Hand-fused: LINEAR's forward and rule written inline (the same arithmetic), which saves
-    three calls per neuron (W1's forward about 8.1 -> 7.4 ms in ``benchmarks/run.py --phases``).
+    Checks nothing: ``Value.linear`` checks first, and ``nn`` calls it on the Values it holds.
+    Hand-fused, because it is the innermost loop of training: LINEAR's forward and rule are
+    written inline (the same arithmetic, the sum in the same order), and the inputs' ``.data``
+    is read once for the whole layer instead of once per neuron (W1's forward 7.1 -> 5.2 ms,
+    gc off, in ``benchmarks/run.py --phases``).
     """
-    data = [v.data for v in operands]
-    out = _new(Value)
-    out.data = z = sum(map(_mul, data[:n], data[n:-1]), data[-1])
-    out.grad = 0.0
-    out.label = ""
-    out._db = None
-    if _open_blocks and not is_grad_enabled():
-        out.op = out._a = out._da = out._b = None
-    else:
-        out.op = LINEAR
-        out._a = operands
-        out._da = (*data[n:-1], *data[:n], 1.0)   # dz/dw_i = x_i, dz/dx_i = w_i, dz/db = 1
-        out._b = _MANY
-    return out
+    xd = [v.data for v in inputs]
+    x = tuple(inputs)
+    recording = not (_open_blocks and not is_grad_enabled())
+    nodes = []
+    for w, b in rows:
+        wd = [v.data for v in w]
+        out = _new(Value)
+        out.data = sum(map(_mul, wd, xd), b.data)
+        out.grad = 0.0
+        out.label = ""
+        out._db = None
+        if recording:
+            out.op = LINEAR
+            out._a = (*w, *x, b)
+            out._da = (*xd, *wd, 1.0)   # dz/dw_i = x_i, dz/dx_i = w_i, dz/db = 1
+            out._b = _MANY
+        else:
+            out.op = out._a = out._da = out._b = None
+        nodes.append(out)
+    return nodes
 
 
 class Value:
@@ -519,10 +528,11 @@ class Value:
         """
         w = _values(weights, "Value.linear (weights)")
         x = _values(inputs, "Value.linear (inputs)")
-        n = len(w)
-        if n != len(x):
-            raise ValueError(f"Value.linear needs as many weights as inputs, got {n} and {len(x)}")
-        return _apply_n(LINEAR, w + x + (_operand(bias, "Value.linear (bias)"),))
+        if len(w) != len(x):
+            raise ValueError(
+                f"Value.linear needs as many weights as inputs, got {len(w)} and {len(x)}")
+        b = bias if type(bias) is Value else _operand(bias, "Value.linear (bias)")
+        return _linear_nodes(((w, b),), x)[0]
 
     @staticmethod
     def logsumexp(values: Iterable) -> "Value":

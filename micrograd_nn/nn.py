@@ -25,7 +25,7 @@ import numpy as np
 
 from . import _checks
 from ._files import write_atomically
-from .engine import Value, _leaf, _linear_node
+from .engine import Value, _leaf, _linear_nodes
 from .ops import OPS
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS", "MAX_PARAMETERS",
@@ -213,7 +213,7 @@ class Neuron(Module):
 
     def _forward(self, x: list) -> Value:
         # x is already a list of Values of the right length: the hot path checks nothing
-        z = _linear_node((*self.w, *x, self.b), self.nin)
+        (z,) = _linear_nodes(((self.w, self.b),), x)
         act = self._act
         return z if act is None else act(z)
 
@@ -258,13 +258,11 @@ class Layer(Module):
     nonlin = Neuron.nonlin
 
     def _forward(self, x: list) -> list:
-        # Neuron._forward inlined (all neurons of a layer share the activation): this loop runs
-        # once per neuron per sample, the innermost loop of training
-        nin = self.nin
+        # all neurons at once: the engine reads the inputs' data once for the whole layer (this
+        # runs once per layer per sample, the innermost loop of training)
+        zs = _linear_nodes([(n.w, n.b) for n in self.neurons], x)
         act = self._act
-        if act is None:
-            return [_linear_node((*n.w, *x, n.b), nin) for n in self.neurons]
-        return [act(_linear_node((*n.w, *x, n.b), nin)) for n in self.neurons]
+        return zs if act is None else [act(z) for z in zs]
 
     def forward(self, x) -> list:
         return self._forward(_as_input_values(x, self.nin, "Layer"))

@@ -2,6 +2,7 @@
 
 import gc
 import math
+import random
 import sys
 import weakref
 from fractions import Fraction
@@ -69,6 +70,32 @@ def test_linear_node_value_and_local_derivatives():
     assert z.data == 2 * 3 - 4 + 0.5
     assert z.operands == (*w, *x, b)
     assert z.local_grads == (3.0, 4.0, 2.0, -1.0, 1.0)
+
+
+@given(st.integers(1, 5), st.integers(1, 4), st.integers(0, 2**32 - 1))
+def test_layer_nodes_equal_value_linear_per_neuron(nin, nout, seed):
+    # a layer builds its neurons' linear nodes in one pass, reading each input's .data once;
+    # each node must be the one Value.linear builds: same value bits, operands, local grads
+    from micrograd_nn import Layer
+    layer = Layer(nin, nout, activation="linear", rng=random.Random(seed))
+    rng = random.Random(seed + 1)
+    x = [Value(rng.uniform(-3, 3)) for _ in range(nin)]
+    for z, neuron in zip(layer(x), layer.neurons):
+        alone = Value.linear(neuron.w, x, neuron.b)
+        assert z.data == alone.data and z.op is alone.op
+        assert z.operands == alone.operands and z.local_grads == alone.local_grads
+
+
+def test_linear_nodes_under_no_grad_are_leaves():
+    from micrograd_nn import MLP
+    model = MLP(3, [4, 1], seed=0)
+    x = [0.5, -1.0, 2.0]
+    recorded = model(x)
+    with no_grad():
+        z = Value.linear([1.0, 2.0], [Value(3.0), 4.0], 0.5)
+        out = model(x)
+    assert z.is_leaf() and z.data == 11.5
+    assert out.is_leaf() and out.data == recorded.data and not recorded.is_leaf()
 
 
 def test_linear_rejects_mismatched_lengths():
