@@ -15,7 +15,7 @@ from hypothesis import strategies as st
 from micrograd_nn import Value, enable_grad, grad, gradcheck, is_grad_enabled, no_grad
 from micrograd_nn.engine import topological_order
 
-from micrograd_nn.testing import expressions
+from micrograd_nn.testing import expressions, mlps
 from strategies import BINARY, UNARY, reals
 
 
@@ -800,6 +800,28 @@ def test_backward_agrees_with_the_one_backward_walk(f, xs):
     expected = grad(out, vs)
     out.backward()
     assert [v.grad for v in vs] == pytest.approx(expected, rel=0, abs=0, nan_ok=True)
+
+
+@given(mlps(max_inputs=3, max_width=4, max_depth=3), st.integers(1, 3))
+def test_backward_order_of_layers_sharing_their_inputs(model_x, samples):
+    """A layer's linear nodes share one record of their inputs, and the sort visits those inputs
+    once per layer: still every interior node comes before each of its operands, none is
+    missing, and backward() gives grad()'s gradients."""
+    from micrograd_nn.engine import _backward_order
+    model, x = model_x
+    params = model.parameters()
+    outs = [model([xi * (k + 1) for xi in x]) for k in range(samples)]
+    loss = Value.sum(o if isinstance(o, Value) else Value.sum(o) for o in outs)
+    order = _backward_order(loss)
+    position = {id(v): i for i, v in enumerate(order)}
+    interior = [v for v in topological_order(loss) if not v.is_leaf()]
+    assert sorted(map(id, interior)) == sorted(position)
+    for v in order:
+        assert all(position[id(p)] > position[id(v)] for p in v.operands if not p.is_leaf())
+    expected = grad(loss, params)
+    model.zero_grad()
+    loss.backward()
+    assert [p.grad for p in params] == pytest.approx(expected, rel=1e-12, abs=1e-300)
 
 
 def test_topological_order_holds_every_operand_constants_included():
