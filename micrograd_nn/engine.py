@@ -119,6 +119,8 @@ class _Inputs:
     """The inputs of a layer's linear nodes and their data at forward time (dz/dw_i = x_i),
     kept once for all of them. Hashed by identity, so the sort remembers it as seen."""
     __slots__ = ("values", "data")
+
+
 _new = object.__new__
 _ACCEPTED = "an int, a float or a real numpy scalar"
 
@@ -673,7 +675,12 @@ def _backward_order(root: Value) -> list:
     reversed, without the leaves), their grads set to 0 on the way: one pass instead of a sort
     and a second pass to zero them (the sort plus zeroing of a step 5-11% faster: W1 3.3 ->
     3.0 ms, W5 n-ary 2.4 -> 2.2 ms). Leaves still enter ``seen``, so a parameter read by many
-    n-ary nodes is dropped by the C-level filter after its first visit."""
+    n-ary nodes is dropped by the C-level filter after its first visit.
+
+    A layer's `_Inputs` enters ``seen`` too: the first of its nodes that is reached pushes the
+    inputs, and the others push nothing for them. That keeps the order: the layer's nodes were
+    made in one call, so none of them depends on another, and a second one is reached only after
+    the first has finished, its inputs with it."""
     order: list = []
     seen: set = set()
     stack: list = [root]
