@@ -362,7 +362,9 @@ RELU = Op("relu", _relu, lambda x, out: (_step(x),), ("1 if {0} > 0 else 0",), m
                 "python": "(0.0 if {0} <= 0.0 else {0})",
                 "python_local": ("(0.0 if {0} <= 0.0 else 1.0)",),
                 "numpy": "_np.maximum({0}, 0.0)",
-                "numpy_local": ("_np.where({0} <= 0, 0.0, 1.0)",)})
+                # sign(relu(x)) is 1 or 0 like the step; a product with it is cheaper than
+                # np.where (a nan or 0 * inf it makes sends the batch to the engine)
+                "numpy_local": ("_np.sign({out})",)})
 ABS = Op("abs", abs, lambda x, out: (_sign(x),), ("sign({0})",), method="abs", expr=True,
          doc="|x|; derivative sign(x), 0 at x = 0.",
          code={"js": "Math.abs({0})", "js_local": "[{0} > 0 ? 1 : ({0} < 0 ? -1 : 0)]",

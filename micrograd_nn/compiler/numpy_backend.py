@@ -17,15 +17,12 @@ from __future__ import annotations
 
 import math
 from dataclasses import dataclass, field
-from operator import attrgetter
 
 from .. import ops as _ops
 from .templates import code_for, may_be_infinite, numpy_names, selected
 from .trace import CONST, INPUT, OP, PARAM, Graph, Node
 
 __all__ = ["NumpyProgram", "numpy_source"]
-
-_data = attrgetter("data")
 
 
 @dataclass
@@ -276,6 +273,7 @@ class _Emitter:
         self.lines: list = []
         self.namespace: dict = {}
         self.grad: dict = {}  # group -> "owned" or "alias" (its d-array may be another's)
+        self.ones = False  # whether the backward pass has made _ones, the batch's row of ones
         self.needs = []
         for g in groups:
             self.needs.append(g.kind == PARAM or (g.kind == OP and any(
@@ -350,10 +348,22 @@ class _Emitter:
         self.lines.append(f"{name} = {self.value(gather)}")
         return name
 
+    def batch_sum(self, term: str, ndim: int) -> str:
+        """``term`` (batch first, ``ndim`` axes) summed over the batch. A matrix is multiplied
+        by a row of ones, one BLAS call: on a layer's (batch, width) array about three times
+        faster than ``.sum(0)``, which reduces along the strided axis."""
+        if ndim > 2:
+            return f"({term}).sum(0)"
+        if not self.ones:
+            self.lines.append("_ones = _np.ones(_B)")
+            self.ones = True
+        return f"_ones @ ({term})"
+
     def add_to(self, s: int, term: str, batched: bool) -> None:
-        """d<s> += term for a whole group (summed over the batch if s does not have one)."""
+        """d<s> += term for a whole group (summed over the batch if s does not have one);
+        ``term`` is (batch, columns) when batched."""
         if batched and not self.groups[s].batched:
-            term = f"({term}).sum(0)"
+            term = self.batch_sum(term, 2)
         if s not in self.grad:
             self.lines.append(f"d{s} = {term}")
             self.grad[s] = "alias"  # it may be (a view of) another array: copy before writing
@@ -390,7 +400,7 @@ class _Emitter:
         if self.covers(gather):
             s = gather.srcs[0]
             if batched and not self.groups[s].batched:
-                term, batched = f"({term}).sum(0)", False
+                term, batched = self.batch_sum(term, 1 + gather.idx.ndim), False
             self.add_to(s, f"({term}).reshape(v{s}.shape)", batched)
             return
         if self.split(gather, term, batched):
@@ -400,14 +410,16 @@ class _Emitter:
             s = gather.srcs[0]
             self.own(s)
             view += "[...]" if view.endswith(")") else ""  # a target must end in a subscript
-            self.lines.append(f"d{s}{view} += {f'({term}).sum(0)' if batched else term}")
+            if batched:
+                term = self.batch_sum(term, 1 + gather.idx.ndim)
+            self.lines.append(f"d{s}{view} += {term}")
             return
         unique = len(set(gather.idx.ravel().tolist())) == gather.idx.size
         idx = self.constant(gather.idx)
         if len(gather.srcs) == 1:
             s = gather.srcs[0]
             if batched and not self.groups[s].batched:
-                term, batched = f"({term}).sum(0)", False
+                term, batched = self.batch_sum(term, 1 + gather.idx.ndim), False
             self.own(s)
             target, at = f"d{s}", ("(_ALL, " + idx + ")") if batched else idx
         else:
@@ -462,7 +474,7 @@ def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
         if em.batched(ops[1]):  # dW = dz^T x, summed over the batch by the product
             em.scatter(ops[0], f"{d}.T @ {X}", False)
         else:
-            em.scatter(ops[0], f"_np.outer({f'{d}.sum(0)' if batched else d}, {X})", False)
+            em.scatter(ops[0], f"_np.outer({em.batch_sum(d, 2) if batched else d}, {X})", False)
         em.scatter(ops[2], d, batched)
     elif group.op is _ops.LINEAR:
         W, X, b = args
@@ -534,7 +546,9 @@ class NumpyProgram:
     def _run_checked(self, params: list, batch: list, seeds):
         np = self._np
         params = self._params
-        P = np.fromiter(map(_data, params), float, len(params))
+        # a list comprehension reads the slots faster than map(attrgetter) (about 8 vs 11 us
+        # for W1's 337 parameters), and fromiter converts a list of floats the fastest
+        P = np.fromiter([p.data for p in params], float, len(params))
         n = batch[0].shape[0] if batch else 1
         with np.errstate(all="ignore"):
             return self._run(P, [a.reshape(n, -1) for a in batch], n, seeds)
