@@ -342,6 +342,33 @@ def test_kinks_replay_for_any_data(backend):
     assert got.outs == want.outs and got.grads == want.grads  # small integers: exact
 
 
+def test_a_hidden_units_gradient_is_one_sum_behind_its_relu():
+    model = MLP(2, [3, 2, 1])
+    program = compile(lambda x: model(x), [0.5, -1.0])
+    # each unit of the first layer: relu' times the sum of the shares of the two units reading
+    # it, on one line; the second layer's units have one reader each (no sum)
+    sums = [line for line in program.source.splitlines() if " <= 0.0 else (" in line]
+    assert len(sums) == 3 and all(line.count(" * ") == 2 for line in sums)
+    X = [[0.5, -1.0], [-2.0, 0.25], [1.0, 1.0], [0.0, 0.0]]
+    want = engine_run(lambda x: model(x), model.parameters(), [X])
+    got = compiled_run(program, model.parameters(), [X])
+    assert_matches(got, want, BACKENDS["python"])
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_a_zero_share_through_an_infinite_derivative_is_the_engines(backend):
+    w = Value(1.0, "w")
+
+    def f(x):  # relu(-inf * h) is dead: the engine passes nothing back through inf * h
+        h = (w * x).relu()
+        return (h * -math.inf).relu() + h
+
+    program = compile(f, 2.0, backend=backend)
+    got = compiled_run(program, [w], [[2.0, 3.0]], "sum")
+    want = engine_run(f, [w], [[2.0, 3.0]], "sum")
+    assert got.outs == want.outs and got.grads == want.grads == [5.0]
+
+
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
 def test_a_new_sequence_length_gets_its_own_program(backend):
     w = Value(0.5, "w")
