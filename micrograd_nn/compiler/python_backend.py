@@ -104,12 +104,19 @@ def _forward_lines(graph: Graph, names: list, nodes: list, binder: Binder) -> li
             for i in nodes]
 
 
-def _chain_rule(graph: Graph, names: list, grads: list, nodes: list, is_set: list,
-                needs: list, binder: Binder, pull: bool = False) -> list:
+def _plan(graph: Graph, names: list, nodes: list, needs: list, binder: Binder) -> tuple:
+    """(each node's local derivatives, the nodes whose gradient is pulled: see `_chain_rule`)."""
+    local_of = {i: _locals(graph.nodes[i], [names[a] for a in graph.nodes[i].args], names[i],
+                           binder) for i in nodes if needs[i]}
+    return local_of, _pulled(graph, nodes, needs, local_of)
+
+
+def _chain_rule(graph: Graph, grads: list, nodes: list, is_set: list, needs: list,
+                plan: tuple) -> list:
     """Backward lines for ``nodes`` (in reverse): each operand's share of the node's gradient,
     the first share assigned, the next ones added; in the engine's order.
 
-    With ``pull``, a gradient whose shares are all finite for finite numbers (see `_pulled`) is
+    A gradient whose shares are all finite for finite numbers (``plan``, see `_pulled`) is
     written as one sum of its shares, in the same order, just before it is used, instead of a
     variable each consumer adds into (``dh += w * dz`` under each consumer's ``if dz:``). A sum
     costs fewer operations, and a hidden unit's gradient behind a relu becomes
@@ -117,9 +124,7 @@ def _chain_rule(graph: Graph, names: list, grads: list, nodes: list, is_set: lis
     numbers are the engine's: a zero share adds 0.0, which changes nothing but the sign of a zero
     (an infinite or nan share sends the batch to the engine)."""
     lines = []
-    local_of = {i: _locals(graph.nodes[i], [names[a] for a in graph.nodes[i].args], names[i],
-                           binder) for i in nodes if needs[i]}
-    pulled = _pulled(graph, nodes, needs, local_of) if pull else set()
+    local_of, pulled = plan
     shares: dict = {a: [] for a in pulled}
     for i in reversed(nodes):
         node = graph.nodes[i]
@@ -229,7 +234,9 @@ def python_source(graph: Graph, backward: bool, name: str = "program",
     each = [i for i in ops if batched[i]]
     by_param = sorted((n.ref, i) for i, n in enumerate(graph.nodes) if n.kind == PARAM)
     params = [names[i] for _, i in by_param]
-    accumulators = [grads[i] for _, i in by_param] + [grads[i] for i in once if needs[i]]
+    plan_once, plan_each = (_plan(graph, names, nodes, needs, binder) for nodes in (once, each))
+    accumulators = [grads[i] for _, i in by_param] + [grads[i] for i in once
+                                                       if needs[i] and i not in plan_once[1]]
     seeds = [f"_seed{k}" for k in range(len(graph.outputs))] if len(graph.outputs) > 1 else ["_seed"]
     outs = [names[i] for i in graph.outputs]
     body = [f"({', '.join(params)},) = [_p.data for _p in _params]"] if params else []
@@ -240,17 +247,17 @@ def python_source(graph: Graph, backward: bool, name: str = "program",
     inner = ["# forward"] + _forward_lines(graph, names, each, binder)
     inner.append(f"_outs.append({outs[0] if graph.single else '(' + ', '.join(outs) + ',)'})")
     if backward:
-        is_set = [n.kind == PARAM or (n.kind == OP and not batched[i])
+        is_set = [n.kind == PARAM or (n.kind == OP and not batched[i] and i not in plan_once[1])
                   for i, n in enumerate(graph.nodes)]
         inner += ["# backward: the chain rule, from the output back to the parameters"]
         for k, i in enumerate(graph.outputs):
             if needs[i]:
                 inner.append(f"{grads[i]} {'+=' if is_set[i] else '='} {seeds[k]}")
                 is_set[i] = True
-        inner += _chain_rule(graph, names, grads, each, is_set, needs, binder, pull=True)
+        inner += _chain_rule(graph, grads, each, is_set, needs, plan_each)
     body += ["    " + line for line in inner]
     if backward:
-        body += _chain_rule(graph, names, grads, once, is_set, needs, binder)
+        body += _chain_rule(graph, grads, once, is_set, needs, plan_once)
         body.append(f"return _outs, [{', '.join(grads[i] for _, i in by_param)}]")
     else:
         body.append("return _outs")
