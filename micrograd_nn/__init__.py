@@ -24,9 +24,11 @@ _VIZ = ("draw_graph", "explain", "explore_html", "render", "trace_backward", "tr
         "seed_neuron", "RendererNotFoundError")
 _PLOTS = ("plot_loss", "plot_decision_boundary")  # matplotlib is slow to import: loaded on use
 
+# ``compile`` is imported by name (``from micrograd_nn import compile``) and is left out of
+# __all__, so that ``from micrograd_nn import *`` keeps Python's builtin compile.
 __all__ = [
     "Value", "Op", "no_grad", "enable_grad", "is_grad_enabled", "grad", "hessian",
-    "gradcheck", "numerical_grad", "compile", "source_of",
+    "gradcheck", "numerical_grad", "source_of",
     "Module", "Neuron", "Layer", "MLP", "losses", "ops", "optim", "datasets", "SGD", "Adam",
     "LinearDecay", "StepDecay", "ExponentialDecay", "History", "Evaluation", "TrainingDiverged",
     "fit", "predict", "predict_proba", "scores", "accuracy", "evaluate", "default_loss",

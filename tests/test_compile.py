@@ -451,6 +451,68 @@ def test_a_value_computed_before_the_call_is_refused():
         compile(lambda x: h * x, 1.0)
 
 
+SLOT = Value.__dict__["data"]
+
+
+def test_the_data_slot_comes_back_after_a_trace_that_raises():
+    w = Value(2.0, "w")
+
+    def broken(x):
+        raise RuntimeError("inside fn")
+
+    with pytest.raises(RuntimeError, match="inside fn"):
+        compile(broken, 1.0)
+    with pytest.raises(DataDependenceError):
+        compile(lambda x: w * x if (w * x).data > 0 else w, 1.0)
+    assert Value.__dict__["data"] is SLOT
+
+
+def test_threads_tracing_at_once_each_see_their_own_reads():
+    import threading
+
+    w = Value(2.0, "w")
+    inside, other_done = threading.Event(), threading.Event()
+    outcome = {}
+
+    def slow(x):  # holds its trace open while the other thread traces and computes
+        inside.set()
+        other_done.wait(10)
+        return w * x
+
+    def trace_slow():
+        try:
+            outcome["program"] = compile(slow, 1.0)
+        except Exception as e:  # reported below, in the test's thread
+            outcome["error"] = e
+
+    thread = threading.Thread(target=trace_slow)
+    thread.start()
+    try:
+        assert inside.wait(10)
+        v = Value(1.5) * Value(2.0)  # another thread's numbers are the engine's, read and written
+        v.data += 1.0
+        assert v.data == 4.0
+        with pytest.raises(DataDependenceError, match="reads .data"):
+            compile(lambda x: (w * x).data and w * x, 1.0)  # its own read, refused
+    finally:
+        other_done.set()
+        thread.join(10)
+    assert "error" not in outcome, outcome.get("error")
+    assert outcome["program"]([1.0, 3.0]).tolist() == [2.0, 6.0]
+    assert Value.__dict__["data"] is SLOT
+
+
+def test_a_star_import_keeps_the_builtin_compile():
+    import builtins
+
+    import micrograd_nn
+
+    namespace: dict = {}
+    exec("from micrograd_nn import *", namespace)
+    assert "compile" not in namespace and "Value" in namespace
+    assert micrograd_nn.compile is compile and compile is not builtins.compile
+
+
 def test_bad_arguments():
     with pytest.raises(TypeError, match="needs a function"):
         compile(3.0, 1.0)

@@ -93,7 +93,9 @@ class Program:
 
     Guards. While it is traced, a read of ``.data`` of a value computed from the inputs, outside
     the engine (a Python ``if`` on it, ``float(v.data)``), is refused with DataDependenceError
-    naming the file and line (``allow_data_reads=True`` lets it pass). The function is traced on
+    naming the file and line (``allow_data_reads=True`` lets it pass); meanwhile ``Value.data``
+    is a watching descriptor, process-wide, put back on every exit (other threads get the same
+    numbers; threads tracing at once each see their own reads). The function is traced on
     the example and on a second input far from it, and on the first batch of each shape again
     on its first, middle and last samples. If a constant differs between two traces ("this number came from your data: pass it as an
     input") or the graph's shape does (a Python ``if`` on ``.data``), DataDependenceError is

@@ -2,7 +2,8 @@
 
 One generated function runs a whole batch: it reads every parameter's ``.data`` once, then for
 each sample runs the forward pass line by line and, when asked for gradients, the backward pass:
-the chain rule written out, one line per edge of the graph (``dz = dyhat * (yhat * (1 - yhat))``).
+the chain rule written out (``dz = yhat * (1 - yhat) * dyhat``; a value read by several nodes
+gets the sum of their shares, ``dh = (0.0 if z <= 0.0 else (w1 * dz1 + w2 * dz2))``).
 It uses the engine's arithmetic (its checked exp, log and power functions, the same order of
 additions) and its zero-gradient rule: a node whose gradient is 0 passes nothing back, so 0 times
 an infinite local derivative adds 0, as in ``backward()``. Gradients flow only towards

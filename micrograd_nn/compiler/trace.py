@@ -18,6 +18,7 @@ import inspect
 import math
 import sys
 import numbers
+import threading
 from dataclasses import dataclass
 from typing import Any, Callable, Sequence
 
@@ -180,37 +181,58 @@ _DATA = Value.__dict__["data"]  # the slot that holds a Value's number
 
 
 class _ReadWatch:
-    """Stands in for ``Value.data`` while a function is traced: reads by the engine itself
-    pass, reads anywhere else are written down (the reader's file and line) and pass too."""
+    """Stands in for ``Value.data`` while some thread traces a function.
+
+    ``reads`` maps each tracing thread to the reads it made outside the engine (the reader's
+    file and line). Every read returns the slot's number and every write stores it, so other
+    threads get the same numbers as always, only slower; their reads are not written down."""
 
     def __init__(self):
-        self.reads: list = []
+        self.reads: dict = {}  # thread ident -> [(value, file, line)]
 
     def __get__(self, obj, cls=None):
         if obj is None:
             return self
-        caller = sys._getframe(1)
-        if caller.f_code.co_filename not in _ENGINE_FILES:
-            self.reads.append((obj, caller.f_code.co_filename, caller.f_lineno))
+        reads = self.reads.get(threading.get_ident())
+        if reads is not None:
+            caller = sys._getframe(1)
+            if caller.f_code.co_filename not in _ENGINE_FILES:
+                reads.append((obj, caller.f_code.co_filename, caller.f_lineno))
         return _DATA.__get__(obj, cls)
 
     def __set__(self, obj, value):
         _DATA.__set__(obj, value)
 
 
+_WATCH = _ReadWatch()
+_WATCH_LOCK = threading.Lock()  # installing and removing the watch, thread by thread
+
+
 @contextlib.contextmanager
 def _watching_reads():
-    """Watch ``.data`` reads outside the engine for the duration of a trace (one at a time:
-    a trace inside a trace watches nothing more)."""
-    if Value.__dict__["data"] is not _DATA:
+    """Watch this thread's ``.data`` reads outside the engine for the duration of a trace.
+
+    The watch replaces ``Value.data`` process-wide while at least one thread traces, and the
+    slot comes back when the last trace ends, on every exit (an exception included). Threads
+    tracing at the same time each see only their own reads; a trace inside a trace, in the
+    same thread, leaves the watching to the outer one (which sees the inner reads too)."""
+    me = threading.get_ident()
+    with _WATCH_LOCK:
+        if me in _WATCH.reads or Value.__dict__["data"] not in (_DATA, _WATCH):
+            outer = None  # nested, or someone else replaced Value.data: nothing to watch
+        else:
+            outer = _WATCH.reads[me] = []
+            Value.data = _WATCH
+    if outer is None:
         yield []
         return
-    watch = _ReadWatch()
-    Value.data = watch
     try:
-        yield watch.reads
+        yield outer
     finally:
-        Value.data = _DATA
+        with _WATCH_LOCK:
+            del _WATCH.reads[me]
+            if not _WATCH.reads:
+                Value.data = _DATA
 
 
 def _refuse_reads_of_data(reads: list, inputs: list) -> None:
