@@ -12,7 +12,8 @@ The same model runs three ways:
   This is the baseline every ratio of W5 is taken against.
 * micrograd_nn's ``Value`` as a drop-in: ``gpt_loss`` unchanged, only the Value class differs.
 * ``gpt_loss_nary``: the same model written with micrograd_nn's n-ary nodes (``Value.linear``
-  for every dot product, ``Value.logsumexp`` for the softmax and the loss, ``Value.sum``).
+  for every dot product, by rows with ``Value.matvec``, ``Value.logsumexp`` for the softmax and
+  the loss, ``Value.sum``).
 
 Every variant starts from the same parameters and trains on the same names with the same Adam
 loop, so their losses agree to rounding; `run.py` times them and compares the losses.
@@ -274,8 +275,7 @@ def _nary():
 
 
 def linear_nary(x, w):
-    Value = _nary()
-    return [Value.linear(row, x) for row in w]
+    return _nary().matvec(w, x)
 
 
 def rmsnorm_nary(x):
@@ -293,10 +293,10 @@ def attention_nary(q, keys, values, config: Config):
     for h in range(config.n_head):
         lo, hi = h * d, h * d + d
         q_h = q[lo:hi]
-        logits = [Value.linear(q_h, k[lo:hi]) * (1 / d ** 0.5) for k in keys]
+        logits = [z * (1 / d ** 0.5) for z in Value.matvec([k[lo:hi] for k in keys], q_h)]
         lse = Value.logsumexp(logits)
         weights = [(a - lse).exp() for a in logits]
-        out.extend(Value.linear(weights, [v[lo + j] for v in values]) for j in range(d))
+        out.extend(Value.matvec([[v[lo + j] for v in values] for j in range(d)], weights))
     return out
 
 

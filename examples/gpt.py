@@ -4,7 +4,7 @@ In the spirit of microgpt: one transformer layer (n_embd 16, 4 heads, block size
 4*16-wide ReLU MLP, rmsnorm), 4,192 parameters, every number a scalar Value. It reads one name
 per step, a character at a time, and learns to predict the next character (a name starts and
 ends with the token BOS). Written with micrograd_nn's n-ary nodes: each dot product is one
-``Value.linear`` node, each softmax ``exp(x_i - logsumexp(x))`` with one ``Value.logsumexp``
+``Value.linear`` node (a matrix times a vector: ``Value.matvec``), each softmax ``exp(x_i - logsumexp(x))`` with one ``Value.logsumexp``
 node, so a step's graph has about 8k nodes instead of about 60k. Trained with the library's
 Adam (lr 0.01 decaying linearly to 0, betas 0.85 / 0.99) on ``datasets.names()``.
 
@@ -67,8 +67,8 @@ class GPT(Module):
 
 
 def linear(x: list, w: list) -> list:
-    """W x, one fused node per row: z_j = sum_i W[j][i] x_i."""
-    return [Value.linear(row, x) for row in w]
+    """W x, one fused node per row: z_j = sum_i W[j][i] x_i (the rows share one record of x)."""
+    return Value.matvec(w, x)
 
 
 def rmsnorm(x: list) -> list:
@@ -88,9 +88,10 @@ def attention_head(q: list, keys: list, values: list, h: int) -> list:
     weighted sum of the values v_h[t]. Each key and each column of values is the weight vector
     of one linear node (in a collapsed diagram: a neuron holding them)."""
     lo, hi = h * HEAD_DIM, (h + 1) * HEAD_DIM
-    scores = [Value.linear(k[lo:hi], q[lo:hi]) * (1 / math.sqrt(HEAD_DIM)) for k in keys]
+    scale = 1 / math.sqrt(HEAD_DIM)
+    scores = [z * scale for z in Value.matvec([k[lo:hi] for k in keys], q[lo:hi])]
     weights = softmax(scores)
-    return [Value.linear([v[j] for v in values], weights) for j in range(lo, hi)]
+    return Value.matvec([[v[j] for v in values] for j in range(lo, hi)], weights)
 
 
 def tokens_of(name: str) -> list:

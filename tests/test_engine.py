@@ -86,6 +86,51 @@ def test_layer_nodes_equal_value_linear_per_neuron(nin, nout, seed):
         assert z.operands == alone.operands and z.local_grads == alone.local_grads
 
 
+@given(st.integers(0, 4), st.integers(1, 4), st.booleans(), st.integers(0, 2**32 - 1))
+def test_matvec_is_value_linear_row_by_row(rows, n, with_biases, seed):
+    rng = random.Random(seed)
+
+    def entry():  # Values and plain numbers mixed, as Value.linear takes them
+        return Value(rng.uniform(-3, 3)) if rng.random() < 0.7 else rng.uniform(-3, 3)
+
+    W = [[entry() for _ in range(n)] for _ in range(rows)]
+    x = [entry() for _ in range(n)]
+    biases = [entry() for _ in range(rows)] if with_biases else None
+    zs = Value.matvec(W, x, biases)
+    assert len(zs) == rows
+    for i, z in enumerate(zs):
+        alone = Value.linear(W[i], x, biases[i] if with_biases else 0.0)
+        assert z.data == alone.data and z.local_grads == alone.local_grads
+        assert [v.data for v in z.operands] == [v.data for v in alone.operands]
+        for given_value, operand in zip([*W[i], *x], z.operands):
+            assert operand is given_value or not isinstance(given_value, Value)
+
+
+@given(st.integers(1, 3).flatmap(lambda n: st.lists(reals(-2, 2), min_size=3 * n + 3,
+                                                     max_size=3 * n + 3)))
+def test_matvec_gradient(xs):
+    n = (len(xs) - 3) // 3   # a 2 x n matrix, n inputs, 2 biases, and one more weight
+    def f(*v):
+        W = [v[:n], v[n:2 * n]]
+        z1, z2 = Value.matvec(W, v[2 * n:3 * n], v[3 * n:3 * n + 2])
+        return (z1 * v[-1]).tanh() + z2.sigmoid() * z1
+    assert gradcheck(f, xs)
+
+
+@pytest.mark.parametrize("args, error, message", [
+    (([[1.0, 2.0], [3.0]], [1.0, 2.0]), ValueError, r"row 1 has 1 entries, expected 2"),
+    (([[1.0]], [1.0], [1.0, 2.0]), ValueError, r"one bias per row: 1 rows, 2 biases"),
+    ((5, [1.0]), TypeError, r"matrix as a sequence .* got int"),
+    (("ab", [1.0]), TypeError, r"matrix as a sequence .* got str"),
+    (([[1.0]], [1.0], 3), TypeError, r"biases as a sequence .* got int"),
+    (([["a"]], [1.0]), TypeError, r"Value.matvec \(row 0\): str"),
+    (([[1.0]], "x"), TypeError, r"Value.matvec \(inputs\)"),
+])
+def test_matvec_rejects_bad_shapes_and_types(args, error, message):
+    with pytest.raises(error, match=message):
+        Value.matvec(*args)
+
+
 def test_linear_nodes_under_no_grad_are_leaves():
     from micrograd_nn import MLP
     model = MLP(3, [4, 1], seed=0)
@@ -93,8 +138,10 @@ def test_linear_nodes_under_no_grad_are_leaves():
     recorded = model(x)
     with no_grad():
         z = Value.linear([1.0, 2.0], [Value(3.0), 4.0], 0.5)
+        zs = Value.matvec([[1.0, 2.0], [Value(0.5), 1.0]], [Value(3.0), 4.0])
         out = model(x)
     assert z.is_leaf() and z.data == 11.5
+    assert all(v.is_leaf() for v in zs) and [v.data for v in zs] == [11.0, 5.5]
     assert out.is_leaf() and out.data == recorded.data and not recorded.is_leaf()
 
 

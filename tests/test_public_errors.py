@@ -29,6 +29,8 @@ FUNCTIONS = {
     "Value": Value, "grad": micrograd_nn.grad, "hessian": micrograd_nn.hessian,
     "gradcheck": micrograd_nn.gradcheck, "numerical_grad": micrograd_nn.numerical_grad,
     "Neuron": Neuron, "Layer": Layer, "MLP": MLP,
+    **{f"Value.{name}": getattr(Value, name) for name in ("sum", "linear", "matvec",
+                                                          "logsumexp")},
     **{f"losses.{name}": getattr(losses, name) for name in losses.__all__},
     **{f"optim.{name}": getattr(optim, name) for name in optim.__all__
        if name not in ("Optimizer", "LRSchedule")},

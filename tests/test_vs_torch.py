@@ -86,6 +86,23 @@ def test_linear_node_agrees_with_torch(xs):
                        lambda *t: (torch.stack(t[:n]) @ torch.stack(t[n:2 * n]) + t[-1]).sigmoid()))
 
 
+@given(st.integers(1, 3).flatmap(lambda n: st.lists(reals(-3, 3), min_size=3 * n + 2,
+                                                     max_size=3 * n + 2)))
+def test_matvec_agrees_with_torch(xs):
+    n = (len(xs) - 2) // 3   # W: 2 x n, x: n, b: 2
+
+    def ours(*v):
+        z1, z2 = Value.matvec([v[:n], v[n:2 * n]], v[2 * n:3 * n], v[3 * n:])
+        return z1.tanh() * z2
+
+    def theirs(*t):
+        z = torch.stack([torch.stack(t[:n]), torch.stack(t[n:2 * n])]) @ torch.stack(
+            t[2 * n:3 * n]) + torch.stack(t[3 * n:])
+        return z[0].tanh() * z[1]
+
+    assert_agree(*both(ours, xs, theirs))
+
+
 @given(st.lists(reals(-3, 3), min_size=3, max_size=3))
 def test_composed_expression_agrees_with_torch(xs):
     def f(a, b, c):
