@@ -69,6 +69,11 @@ def edges_of(source: str) -> list:
     return found
 
 
+def box_titles(source: str) -> list:
+    """The titles of the boxes of a pinned drawing (layers, samples), outer boxes first."""
+    return re.findall(r'^\tbox\d+_title \[label="([^"]+)"', source, re.M)
+
+
 def node_texts(source: str) -> dict:
     """node id -> the plain text of its HTML label."""
     return {key: re.sub(r"<[^>]+>", " ", label) for key, label in _NODE.findall(source)}
@@ -506,10 +511,7 @@ def test_collapse_draws_each_neuron_as_one_node_in_layer_boxes():
     neurons = [t for t in texts.values() if "(w.x + b)" in t or "w.x + b," in t]
     assert len(neurons) == 2 * (3 + 1)     # two samples through 3 + 1 neurons
     # a box per sample, in it a box per layer numbered like the model's, neurons named L1.N2
-    assert re.findall(r"subgraph (cluster_\w+)", source) == [
-        "cluster_sample1", "cluster_sample1_layer1", "cluster_sample1_layer2",
-        "cluster_sample2", "cluster_sample2_layer1", "cluster_sample2_layer2"]
-    assert re.findall(r'label="(sample \d|layer \d)"', source) == [
+    assert box_titles(source) == [
         "sample 1", "layer 1", "layer 2", "sample 2", "layer 1", "layer 2"]
     titles = [re.search(r"L\d\.N\d", t).group(0) for t in neurons]
     assert titles == ["L1.N1", "L1.N2", "L1.N3", "L2.N1"] * 2
@@ -538,7 +540,9 @@ def test_the_full_view_of_a_4_4_1_network_on_4_samples_is_refused_for_the_collap
     assert error.value.values < 250          # the values alone would have passed
     assert "collapse=True" in str(error.value) and "collapsed view" in str(error.value)
     collapsed = draw_graph(loss, collapse=True).source
-    assert len(re.findall(r"subgraph cluster_sample\d ", collapsed)) == 4
+    assert box_titles(collapsed).count("sample 1") == 1
+    assert [t for t in box_titles(collapsed) if t.startswith("sample")] == [
+        "sample 1", "sample 2", "sample 3", "sample 4"]
     draw_graph(mlp_441(1)[1])       # one sample draws in full
 
 
@@ -549,6 +553,124 @@ def test_the_collapsed_view_draws_the_samples_in_order():
     tops = {t.text: float(t.get("y")) for t in svg.iter(f"{SVG_NS}text")
             if re.fullmatch(r"sample \d", t.text or "")}
     assert sorted(tops, key=tops.get) == ["sample 1", "sample 2", "sample 3", "sample 4"]
+
+
+def mlp_441_layer_by_layer(samples: int):
+    """``mlp_441``'s loss, built layer by layer to keep each sample's neuron outputs: the
+    loss after backward, and per sample, per layer, the outputs in neuron order."""
+    from micrograd_nn.nn import MLP
+    model = MLP(2, [4, 4, 1], seed=1)
+    data = [([1.0, -0.5], 1.0), ([0.3, 0.8], -1.0), ([-0.7, 0.2], 1.0), ([0.5, 0.5], -1.0)]
+    outputs, terms = [], []
+    for x, y in data[:samples]:
+        layers = []
+        for layer in model.layers:
+            x = layer(x)
+            layers.append(x)
+        outputs.append(layers)
+        terms.append((x[0] - y) ** 2)
+    loss = Value.sum(terms)
+    loss.label = "loss"
+    loss.backward()
+    return loss, outputs
+
+
+def rendered(graph) -> tuple:
+    """A rendered drawing's geometry in SVG coordinates (y downwards): node id -> bounding box
+    (x0, y0, x1, y1) of what draws it, and the bounding boxes of the boxes drawn behind the
+    nodes (layers and samples of a pinned drawing)."""
+    svg = ET.fromstring(pipe(graph, "svg"))
+    top = next(g for g in svg.iter(f"{SVG_NS}g") if g.get("class") == "graph")
+
+    def bounds(numbers):
+        return (min(numbers[0::2]), min(numbers[1::2]), max(numbers[0::2]), max(numbers[1::2]))
+
+    nodes = {}
+    for g in top.iter(f"{SVG_NS}g"):
+        numbers = []
+        for e in g.iter() if g.get("class") == "node" else ():
+            if e.tag == f"{SVG_NS}polygon":
+                numbers += [float(n) for n in re.split(r"[ ,]+", e.get("points").strip())]
+            elif e.tag == f"{SVG_NS}ellipse":
+                cx, cy, rx, ry = (float(e.get(a)) for a in ("cx", "cy", "rx", "ry"))
+                numbers += [cx - rx, cy - ry, cx + rx, cy + ry]
+        if numbers:
+            nodes[g.find(f"{SVG_NS}title").text] = bounds(numbers)
+    boxes = [bounds([float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", path.get("d"))])
+             for path in top.findall(f"{SVG_NS}path")]
+    return nodes, boxes
+
+
+def inside(box, outer) -> bool:
+    return outer[0] <= box[0] and outer[1] <= box[1] and box[2] <= outer[2] and box[3] <= outer[3]
+
+
+def overlap(a, b) -> bool:
+    return a[0] < b[2] and b[0] < a[2] and a[1] < b[3] and b[1] < a[3]
+
+
+@needs_renderer
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+@pytest.mark.parametrize("focus", [None, "L1.N2.w1"])
+def test_the_collapsed_view_keeps_neurons_in_order_inside_their_boxes(focus, rankdir):
+    loss, outputs = mlp_441_layer_by_layer(4)
+    graph = draw_graph(loss, collapse=True, focus=focus, rankdir=rankdir, edge_labels="flow")
+    nodes, boxes = rendered(graph)
+    key = {v: f"v{k}" for k, v in enumerate(drawing_order(loss))}
+    across = 1 if rankdir == "LR" else 0        # neurons stack down (LR) or rightwards (TB)
+
+    def centre(v):
+        box = nodes[key[v]]
+        return (box[across] + box[across + 2]) / 2
+
+    for layers in outputs:          # N1, N2, N3, N4 in every layer box of every sample
+        for layer in layers:
+            assert [centre(v) for v in layer] == sorted(centre(v) for v in layer)
+            assert len({round(centre(v)) for v in layer}) == len(layer)
+    firsts = [centre(layers[0][0]) for layers in outputs]
+    assert firsts == sorted(firsts)             # sample 1 first
+    owner = {key[v]: (s, li) for s, layers in enumerate(outputs)
+             for li, layer in enumerate(layers) for v in layer}
+    for k, (s, li) in owner.items():        # in its sample's box and its layer's, with its own
+        holding = sorted((b for b in boxes if inside(nodes[k], b)),
+                         key=lambda b: (b[2] - b[0]) * (b[3] - b[1]))
+        assert len(holding) == 2
+        layer_box, sample_box = holding
+        assert {owner[o] for o in owner if inside(nodes[o], layer_box)} == {(s, li)}
+        assert {owner[o][0] for o in owner if inside(nodes[o], sample_box)} == {s}
+    drawn = list(nodes.values())            # and no node covers another
+    assert not any(overlap(a, b) for i, a in enumerate(drawn) for b in drawn[i + 1:])
+
+
+@needs_renderer
+@pytest.mark.parametrize("case", ["one sample", "seed neuron", "two samples, tanh, slide"])
+def test_collapsed_drawings_have_no_overlapping_nodes_and_boxes_around_their_neurons(case):
+    if case == "one sample":
+        root, options = mlp_441(1)[1], {}
+    elif case == "seed neuron":
+        root, options = seed_neuron(), {"edge_labels": "both"}
+    else:
+        root, options = mlp_loss()[1], {"preset": "slide", "edge_labels": "flow"}
+    graph = draw_graph(root, collapse=True, **options)
+    nodes, boxes = rendered(graph)
+    drawn = list(nodes.values())
+    assert not any(overlap(a, b) for i, a in enumerate(drawn) for b in drawn[i + 1:])
+    neurons = [k for k, t in node_texts(graph.source).items() if "(w.x + b)" in t]
+    assert neurons and all(any(inside(nodes[k], b) for b in boxes) for k in neurons)
+    assert len(boxes) == len(box_titles(graph.source))
+
+
+def test_collapsed_positions_are_pinned_in_drawing_order():
+    loss, outputs = mlp_441_layer_by_layer(2)
+    source = draw_graph(loss, collapse=True, focus="L1.N2.w1").source
+    assert "layout=neato" in source and "splines=false" in source
+    at = pinned(source)
+    key = {v: f"v{k}" for k, v in enumerate(drawing_order(loss))}
+    for layers in outputs:
+        for layer in layers:     # LR: N1 on top, y decreasing downwards
+            ys = [at[key[v]][1] for v in layer]
+            assert ys == sorted(ys, reverse=True) and len(set(ys)) == len(ys)
+    assert at[key[outputs[0][0][0]]][1] > at[key[outputs[1][0][0]]][1]
 
 
 def test_one_weight_across_samples_shows_each_contribution_and_their_sum():

@@ -15,9 +15,13 @@ longest text it will hold (``options.fixed``), so all of them have one layout.
 from __future__ import annotations
 
 import html
+import math
+import re
 
 from ..engine import _term
+from .layout import place
 from .naming import FACTOR_DIGITS, fmt
+from .pinned import POINTS, Sheet, html_size, text_width
 from .rendering import Diagram
 from .scene import (BLANK, BLOCKED, BOX, CURRENT, DATA_INK, DIM_FILL, DIM_INK, FONT, GRAD_INK,
                     GREY, HIGHLIGHT, INK, INPUT, INTERMEDIATE, NEURON, OP_COLOR, OUTPUT,
@@ -30,57 +34,91 @@ def emit(scene: Scene, options: Options, on_path: set | None, frame, root_key: s
     """The DOT graph of ``scene``: ``on_path`` highlighted, ``frame`` a step of a trace."""
     graph = Diagram(name="chain_rule", format="svg")
     graph.digits = options.digits   # results' significant digits (factors get 2 more)
-    graph.attr(rankdir=options.rankdir, fontname=FONT, nodesep="0.18", ordering="out",
-               ranksep="0.7" if options.collapse else "0.35", bgcolor="white")
-    if options.collapse:
-        # boxes of samples and layers are drawn in the order the graph was built: little
-        # crossing minimisation, so the layout keeps that order (sample 1 on top)
-        graph.attr(mclimit="0.01")
-    graph.attr("node", fontname=FONT, fontsize=str(options.font_size))
-    graph.attr("edge", fontname=FONT, fontsize=str(options.font_size - 1), arrowsize="0.6",
-               color="#444444")
     look = _Look(scene, options, on_path, frame, root_key)
-    _emit_nodes(graph, scene, look)
+    if options.collapse:
+        _emit_pinned(graph, scene, look)
+        return graph
+    graph.attr(rankdir=options.rankdir, fontname=FONT, nodesep="0.18", ordering="out",
+               ranksep="0.35", bgcolor="white")
+    _defaults(graph, options)
+    for node in scene.nodes.values():
+        look.node(graph, node)
     for edge in scene.edges:
         look.edge(graph, edge)
     if options.legend:
         with graph.subgraph(name="legend_rank") as corner:
             corner.attr(rank="sink")
             corner.node("legend", label=_legend(look.used, options), shape="plain",
-                        fontsize=str(max(9, options.font_size - 2)))
+                        fontsize=str(_legend_size(options)))
     return graph
 
 
-def _emit_nodes(graph, scene: Scene, look: "_Look") -> None:
-    """Every node, those of a cluster inside its (possibly nested) boxes, in scene order."""
-    tree: dict = {}          # cluster path -> the nodes and sub-boxes directly in it
-    loose = []
+def _defaults(graph, options: Options) -> None:
+    graph.attr("node", fontname=FONT, fontsize=str(options.font_size))
+    graph.attr("edge", fontname=FONT, fontsize=str(options.font_size - 1), arrowsize="0.6",
+               color="#444444")
+
+
+def _legend_size(options: Options) -> int:
+    return max(9, options.font_size - 2)
+
+
+class _Recorder:
+    """Stands in for a graph: keeps what a ``_Look`` draws, so it can be placed first."""
+
+    def __init__(self):
+        self.nodes, self.edges = [], []
+
+    def node(self, key: str, **attrs) -> None:
+        self.nodes.append((key, attrs))
+
+    def edge(self, tail: str, head: str, **attrs) -> None:
+        self.edges.append((tail, head, attrs))
+
+
+def _emit_pinned(graph, scene: Scene, look: "_Look") -> None:
+    """The collapsed view: every position computed by ``layout.place`` and pinned, so each
+    box keeps its neurons, and the bands their samples, in drawing order."""
+    options = look.options
+    graph.attr(layout="neato", splines="false", fontname=FONT, bgcolor="white")
+    _defaults(graph, options)
+    drawn = _Recorder()
     for node in scene.nodes.values():
-        if not node.cluster:
-            loose.append(node)
-            continue
-        for depth in range(len(node.cluster)):
-            members = tree.setdefault(node.cluster[:depth], [])
-            if node.cluster[:depth + 1] not in members:
-                members.append(node.cluster[:depth + 1])
-        tree.setdefault(node.cluster, []).append(node)
-    for item in tree.get((), []):
-        _emit_box(graph, item, tree, look)
-    for node in loose:
-        look.node(graph, node)
+        look.node(drawn, node)
+    for edge in scene.edges:
+        look.edge(drawn, edge)
+    if any(node.cluster for node in scene.nodes.values()):
+        look.used.add("box")
+    sizes = {key: _node_size(attrs, options.font_size) for key, attrs in drawn.nodes}
+    labels = [html_size(attrs["label"], options.font_size - 1) if "label" in attrs else None
+              for _, _, attrs in drawn.edges]
+    legend = None
+    if options.legend:
+        legend = _legend(look.used, options)
+        sizes["legend"] = html_size(legend, _legend_size(options))
+    sheet = Sheet(options.rankdir)
+    centre = place(scene, sizes, labels, sheet, legend=sizes.get("legend"),
+                   title_size=options.font_size - 1)
+    for key, attrs in drawn.nodes:
+        graph.node(key, pos=sheet.pos(*centre[key], sizes[key]), **attrs)
+    if legend is not None:
+        graph.node("legend", label=legend, shape="plain", fontsize=str(_legend_size(options)),
+                   pos=sheet.pos(*centre["legend"], sizes["legend"]))
+    for tail, head, attrs in drawn.edges:
+        graph.edge(tail, head, **attrs)
+    sheet.finish(graph, FONT)
 
 
-def _emit_box(target, path: tuple, tree: dict, look: "_Look") -> None:
-    key, label = path[-1]
-    look.used.add("box")
-    with target.subgraph(name=f"cluster_{key}") as box:
-        box.attr(label=label, style="rounded", color=BOX, fontname=FONT,
-                 fontsize=str(look.options.font_size - 1))
-        for item in tree[path]:
-            if isinstance(item, tuple):
-                _emit_box(box, item, tree, look)
-            else:
-                look.node(box, item)
+def _node_size(attrs: dict, font_size: int) -> tuple:
+    """Page (width, height) in inches of a node drawn with ``attrs``: an HTML table, or an
+    operation's ellipse (Graphviz fits an ellipse around its text and margin)."""
+    if attrs.get("shape") != "ellipse":
+        return html_size(attrs["label"], font_size)
+    text = html.unescape(re.sub(r"<[^>]+>", "", attrs["label"]))
+    margin = 2 * float(attrs.get("margin", 0.04)) * POINTS
+    width = (text_width(text, font_size) + margin) * math.sqrt(2) / POINTS
+    height = (font_size * 1.2 + margin) * math.sqrt(2) / POINTS
+    return max(width, float(attrs.get("width", 0))), max(height, float(attrs.get("height", 0)))
 
 
 # -------------------------------------------------------------------------------------------------

@@ -1,0 +1,451 @@
+"""Where each node of a collapsed drawing goes: columns along the arrows, boxes kept in order.
+
+The collapsed view (``draw_graph(..., collapse=True)``) boxes each layer's neurons and each
+sample; its positions are computed here and pinned (``pinned.Sheet``), so the picture keeps the
+order the graph was built in: L1.N1 above L1.N2 (left of it when drawn top to bottom), sample 1
+above sample 2. The rules:
+
+* **columns**: a node sits one column after the furthest of its operands (a longest-path
+  layering), a leaf just before its first reader, and all neurons of a layer box in one column;
+* **boxes**: a layer box stacks its neurons in drawing order; a sample box holds, in each of its
+  columns, its inputs and layer boxes, centred; sample boxes that share columns stack in order,
+  one band each, and a sample box in columns of its own sits level with what feeds it;
+* **other nodes** go level with the nodes they are joined to (the mean of their centres, readers
+  for a leaf, computed operands otherwise), pushed apart where they would overlap, keeping room
+  for the labels of their arrows. In the columns of the sample bands they go between the
+  bands, in the gap nearest to where they want to be (a target y just under its sample).
+
+Sizes come from the labels (``pinned.html_size``), and the gap between two columns leaves room
+for the labels of the arrows between them: twice their length, since the layout program puts
+a label beside the middle of its arrow, on either side of it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+from .pinned import Sheet
+from .scene import BOX
+
+__all__ = ["Item", "place"]
+
+GAP = 0.22          # between nodes of one column (inches)
+COLUMN_GAP = 0.55   # between columns, before room for arrow labels
+PAD = 0.14          # inside a box, around what it holds
+BAND_GAP = 0.3      # between two sample bands
+
+
+@dataclass(eq=False)
+class Item:
+    """A node, or a layer box of nodes stacked across; placed as one block in one column."""
+    keys: list                        # the scene keys it holds, in order
+    sizes: list                       # (along, across) of each
+    box: tuple = ()                   # (key, title) of its box, () for a bare node
+    column: int = 0
+    offsets: list = field(default_factory=list)   # across offset of each key from the top
+    across: float = 0.0               # its length across
+    lo: float = 0.0                   # along: how far it reaches before / after the column line
+    hi: float = 0.0
+    top: float = 0.0                  # across position of its top, once placed
+    placed: bool = False
+    band_offset: float = 0.0          # in a band: its top below the band's top
+    margin: float = 0.0               # room kept free across on both sides (arrow labels)
+
+
+def _measure(item: Item, pads: dict) -> None:
+    """Offsets, length across and reach along of an item (a box adds its pads)."""
+    if not item.box:
+        along, across = item.sizes[0]
+        item.offsets, item.across, item.lo, item.hi = [across / 2], across, along / 2, along / 2
+        return
+    at = pads["across-"]
+    item.offsets = []
+    for along, across in item.sizes:
+        item.offsets.append(at + across / 2)
+        at += across + GAP
+    item.across = at - GAP + pads["across+"]
+    widest = max(along for along, _ in item.sizes)
+    item.lo, item.hi = widest / 2 + pads["along-"], widest / 2 + pads["along+"]
+
+
+def _pads(sheet: Sheet, title_size: float) -> dict:
+    """Room inside a box on each side; on the top of the page, room for its title too."""
+    pads = {"along-": PAD, "along+": PAD, "across-": PAD, "across+": PAD}
+    pads[sheet.title_side] += sheet.title_height(title_size)
+    return pads
+
+
+@dataclass(eq=False)
+class Band:
+    """A sample box: items in several columns, stacked per column, centred across."""
+    key: str
+    title: str
+    items: list
+    across: float = 0.0
+    top: float = 0.0
+
+
+def place(scene, sizes: dict, label_sizes: list, sheet: Sheet, *, legend: tuple | None = None,
+          title_size: float = 10) -> dict:
+    """key -> (along, across) centre of every node of ``scene``; the boxes go onto ``sheet``.
+
+    ``sizes``: key -> page (width, height) of each node; ``label_sizes``: page (width, height)
+    of each edge's label (None: no label), in the order of ``scene.edges``; ``legend``: the
+    page size of a legend, placed after the last column, level with the top (key "legend").
+    """
+    sizes = {key: sheet.oriented(*size) for key, size in sizes.items()}
+    pads = _pads(sheet, title_size)
+    items, bands = _items(scene, sizes)
+    for item in items:
+        _measure(item, pads)
+    item_of = {key: item for item in items for key in item.keys}
+    for edge, size in zip(scene.edges, label_sizes):
+        if size is not None:    # labelled arrows that meet keep their labels apart
+            for end in (item_of[edge.src], item_of[edge.dst]):
+                end.margin = max(end.margin, sheet.oriented(*size)[1])
+    graph = _Neighbours(scene, item_of)
+    _columns(items, graph)
+    columns, reach = _column_lines(items, bands, scene, label_sizes, item_of, sheet, pads)
+    _across(items, bands, graph, pads)
+    centre = {}
+    for item in items:
+        for key, offset in zip(item.keys, item.offsets):
+            centre[key] = (columns[item.column], item.top + offset)
+    _draw_boxes(items, bands, columns, pads, sheet, title_size)
+    if legend is not None:
+        along, across = sheet.oriented(*legend)
+        top = min([item.top for item in items] + [band.top for band in bands])
+        centre["legend"] = (reach + COLUMN_GAP + along / 2, top + across / 2)
+    return centre
+
+
+# -------------------------------------------------------------------------------------------------
+# Items, bands and who is joined to whom
+
+
+def _items(scene, sizes: dict) -> tuple:
+    """The items (nodes and layer boxes, in drawing order) and the sample bands."""
+    items, boxes, bands = [], {}, {}
+    for key, node in scene.nodes.items():
+        path = node.cluster
+        inner = path[-1] if path and node.kind == "neuron" else None
+        band = path[0] if path and (len(path) > 1 or node.kind != "neuron") else None
+        if inner is not None and inner in boxes:
+            boxes[inner].keys.append(key)
+            boxes[inner].sizes.append(sizes[key])
+            continue
+        item = Item([key], [sizes[key]], box=inner or ())
+        if inner is not None:
+            boxes[inner] = item
+        items.append(item)
+        if band is not None:
+            bands.setdefault(band, Band(band[0], band[1], [])).items.append(item)
+    return items, list(bands.values())
+
+
+class _Neighbours:
+    """The items each item's arrows come from (operands) and go to (readers)."""
+
+    def __init__(self, scene, item_of: dict):
+        self.operands: dict = {}
+        self.readers: dict = {}
+        for edge in scene.edges:
+            src, dst = item_of[edge.src], item_of[edge.dst]
+            if src is not dst:
+                self.operands.setdefault(dst, []).append(src)
+                self.readers.setdefault(src, []).append(dst)
+
+    def is_source(self, item: Item) -> bool:
+        return not self.operands.get(item)
+
+
+def _columns(items: list, graph: _Neighbours) -> None:
+    """Longest-path columns (items come in drawing order: operands first), then each leaf just
+    before its first reader; renumbered so that no column is empty."""
+    for _ in range(len(items)):      # a box's later members may read items drawn after it
+        changed = False
+        for item in items:
+            column = 1 + max((o.column for o in graph.operands.get(item, ())), default=-1)
+            changed |= column != item.column
+            item.column = column
+        if not changed:
+            break
+    for item in reversed(items):
+        readers = graph.readers.get(item)
+        if graph.is_source(item) and readers:
+            item.column = min(r.column for r in readers) - 1
+    used = sorted({item.column for item in items})
+    renumber = {c: i for i, c in enumerate(used)}
+    for item in items:
+        item.column = renumber[item.column]
+
+
+# -------------------------------------------------------------------------------------------------
+# Along: one line per column
+
+
+def _column_lines(items, bands, scene, label_sizes, item_of, sheet, pads) -> list:
+    """The along position of each column's centre line, and how far the last one reaches."""
+    n = 1 + max(item.column for item in items)
+    lo, hi = [0.0] * n, [0.0] * n
+    for item in items:
+        lo[item.column] = max(lo[item.column], item.lo)
+        hi[item.column] = max(hi[item.column], item.hi)
+    for band in bands:     # a band's box reaches past the items of its first and last columns
+        first = min(item.column for item in band.items)
+        last = max(item.column for item in band.items)
+        lo[first] = max(lo[first], max(i.lo for i in band.items if i.column == first)
+                        + pads["along-"])
+        hi[last] = max(hi[last], max(i.hi for i in band.items if i.column == last)
+                       + pads["along+"])
+    room = [0.0] * n        # the longest arrow label between column c - 1 and column c
+    for edge, size in zip(scene.edges, label_sizes):
+        if size is None:
+            continue
+        a, b = item_of[edge.src].column, item_of[edge.dst].column
+        if abs(b - a) == 1:
+            along, _ = sheet.oriented(*size)
+            room[max(a, b)] = max(room[max(a, b)], 2 * along)
+    lines = [lo[0]]
+    for c in range(1, n):
+        lines.append(lines[-1] + hi[c - 1] + COLUMN_GAP + room[c] + lo[c])
+    return lines, lines[-1] + hi[-1]
+
+
+# -------------------------------------------------------------------------------------------------
+# Across: bands in order, the rest level with its neighbours
+
+
+@dataclass(eq=False)
+class _Group:
+    """Bands that share columns, stacked in order. A group in columns of its own (the output
+    of an attention head after its keys) sits level with what feeds it."""
+    bands: list
+    first: int                  # its columns
+    last: int
+    top: float = 0.0
+    held: dict = field(default_factory=dict)    # gap k -> column -> loose items in it
+    gaps: list = field(default_factory=list)    # gap k -> (start, end) across
+
+
+def _groups(bands: list) -> list:
+    groups: list = []
+    for band in bands:
+        columns = [item.column for item in band.items]
+        joined = [g for g in groups if g.first <= max(columns) and min(columns) <= g.last]
+        members = [b for g in joined for b in g.bands] + [band]
+        groups = [g for g in groups if g not in joined]
+        groups.append(_Group(sorted(members, key=bands.index),
+                             min([min(columns)] + [g.first for g in joined]),
+                             max([max(columns)] + [g.last for g in joined])))
+    return sorted(groups, key=lambda g: g.first)
+
+
+def _across(items, bands, graph: _Neighbours, pads: dict) -> None:
+    for band in bands:
+        _stack_band(band, pads)
+    groups = _groups(bands)
+    group_at = {c: g for g in groups for c in range(g.first, g.last + 1)}
+    in_band = {id(item) for band in bands for item in band.items}
+    loose = [item for item in items if id(item) not in in_band]
+    inside = [item for item in loose if item.column in group_at]
+    outside = [item for item in loose if item.column not in group_at]
+    free = sorted({item.column for item in outside})
+    before = [c for c in free if groups and c < groups[0].first]
+
+    def column(c):
+        return [item for item in outside if item.column == c]
+
+    def sweep():        # left to right: groups and computed items level with their operands
+        for c in sorted(set(free) | {g.first for g in groups}):
+            if c in group_at and group_at[c].first == c:
+                _place_group(group_at[c], graph)
+            elif c not in before:
+                _pack([i for i in column(c) if not graph.is_source(i)], graph,
+                      prefer_readers=False)
+
+    sweep()             # without the loose items of the bands' columns, to see where they go
+    for group in groups:
+        group.held = _gaps([i for i in inside if group_at[i.column] is group], group.gaps,
+                           graph)
+    sweep()
+    for c in reversed(free):            # then the leaves, level with their readers
+        if c in before:
+            _pack(column(c), graph, prefer_readers=True)
+        else:
+            _settle(column(c), graph)
+
+
+def _place_group(group: _Group, graph: _Neighbours) -> None:
+    """Stack the group's bands and what sits between them, centred on what feeds it from
+    columns before its own (if anything does)."""
+    feeding = [_centre(o) for band in group.bands for item in band.items
+               for o in graph.operands.get(item, ()) if o.column < group.first and o.placed]
+    gaps = _stack_bands(group.bands, group.held, 0.0)
+    if feeding:
+        group.top = sum(feeding) / len(feeding) - gaps[-1][1] / 2
+    group.gaps = _stack_bands(group.bands, group.held, group.top)
+    _fill_gaps(group.held, group.gaps)
+
+
+def _centre(item: Item) -> float:
+    return item.top + item.across / 2
+
+
+def _wanted(item: Item, graph: _Neighbours, prefer_readers: bool) -> float | None:
+    """The mean centre of the items this one is joined to (readers first for a leaf)."""
+    first, second = graph.operands.get(item, []), graph.readers.get(item, [])
+    if prefer_readers and graph.is_source(item) or not first:
+        first, second = second, first
+    else:   # the computed operands, not the leaves beside them (a target y beside yhat)
+        first = [i for i in first if not graph.is_source(i)] or first
+    for group in (first, second):
+        placed = [_centre(i) for i in group if i.placed]
+        if placed:
+            return sum(placed) / len(placed)
+    return None
+
+
+def _stack_band(band: Band, pads: dict) -> None:
+    """Each column of the band: its items one under the other, centred across the band."""
+    by_column: dict = {}
+    for item in band.items:
+        by_column.setdefault(item.column, []).append(item)
+    lengths = {c: sum(i.across for i in col) + GAP * (len(col) - 1)
+               for c, col in by_column.items()}
+    inner = max(lengths.values())
+    band.across = pads["across-"] + inner + pads["across+"]
+    for c, column in by_column.items():
+        at = pads["across-"] + (inner - lengths[c]) / 2
+        for item in column:
+            item.band_offset = at
+            at += item.across + GAP
+
+
+def _stack_bands(bands: list, held: dict, start: float) -> list:
+    """Bands one under the other, from ``start``; ``held``: gap k -> column -> the items
+    between band k - 1 and band k (gap 0 above the first band, gap n below the last). Returns
+    the gaps as (start, end) across."""
+    gaps, at = [], start
+    for k in range(len(bands) + 1):
+        room = max((sum(i.across for i in col) + GAP * (len(col) + 1)
+                    for col in held.get(k, {}).values()), default=0.0)
+        gap = max(BAND_GAP, room) if 0 < k < len(bands) else room
+        gaps.append((at, at + gap))
+        at += gap
+        if k < len(bands):
+            band = bands[k]
+            band.top = at
+            for item in band.items:
+                item.top, item.placed = at + item.band_offset, True
+            at += band.across
+    return gaps
+
+
+def _gaps(inside: list, gaps: list, graph: _Neighbours) -> dict:
+    """gap k -> column -> items, for the loose items in the bands' columns: each goes to the
+    gap nearest to where it wants to be (a tie: the lower one), in the order of wanting."""
+    held: dict = {}
+    ordered = [i for i in inside if not graph.is_source(i)] + \
+              [i for i in inside if graph.is_source(i)]
+    for item in ordered:
+        wanted = _wanted(item, graph, prefer_readers=True)
+        if wanted is None:
+            wanted = gaps[-1][0]
+        k = min(range(len(gaps)), key=lambda g: (abs(sum(gaps[g]) / 2 - wanted), -g))
+        item.top, item.placed = wanted - item.across / 2, True
+        held.setdefault(k, {}).setdefault(item.column, []).append(item)
+    for by_column in held.values():
+        for column in by_column.values():
+            column.sort(key=lambda i: i.top)
+    return held
+
+
+def _fill_gaps(held: dict, gaps: list) -> None:
+    for k, by_column in held.items():
+        start, end = gaps[k]
+        for column in by_column.values():
+            length = sum(i.across for i in column) + GAP * (len(column) - 1)
+            at = (start + end - length) / 2
+            for item in column:
+                item.top, item.placed = at, True
+                at += item.across + GAP
+
+
+def _pack(column: list, graph: _Neighbours, prefer_readers: bool) -> None:
+    """Items of one column level with what they are joined to, without overlapping, in the
+    order of where they want to be (ties: drawing order), moved as little as possible."""
+    wanted = []
+    for item in column:
+        w = _wanted(item, graph, prefer_readers)
+        if w is None:
+            w = _centre(item) if item.placed else 0.0
+        wanted.append(w - item.across / 2)
+    order = sorted(range(len(column)), key=lambda i: (wanted[i] + column[i].across / 2, i))
+    blocks: list = []       # [start wanted for the block, items, length, count]
+    for i in order:
+        item = column[i]
+        block = [wanted[i] - item.margin, [item], item.across + 2 * item.margin, 1]
+        blocks.append(block)
+        while len(blocks) > 1 and blocks[-2][0] + blocks[-2][2] + GAP > blocks[-1][0]:
+            upper, lower = blocks[-2], blocks.pop()
+            # the merged block's top: the mean of what each item asks of it
+            total = upper[3] + lower[3]
+            upper[0] = (upper[0] * upper[3] + (lower[0] - upper[2] - GAP) * lower[3]) / total
+            upper[1] += lower[1]
+            upper[2] += GAP + lower[2]
+            upper[3] = total
+    for start, members, _, _ in blocks:
+        for item in members:
+            item.top, item.placed = start + item.margin, True
+            start += item.across + 2 * item.margin + GAP
+
+
+def _settle(column: list, graph: _Neighbours) -> None:
+    """The leaves of a column, each level with its readers, or as near as it fits around what
+    is already there (the column's computed items stay where they are)."""
+    taken = [(i.top - i.margin, i.top + i.across + i.margin) for i in column
+             if not graph.is_source(i)]
+    leaves = [i for i in column if graph.is_source(i)]
+    wanted = [_wanted(i, graph, prefer_readers=True) for i in leaves]
+    wanted = [0.0 if w is None else w for w in wanted]
+    for k in sorted(range(len(leaves)), key=lambda k: (wanted[k], k)):
+        item = leaves[k]
+        length = item.across + 2 * item.margin
+        top = wanted[k] - length / 2
+        tries = [top] + [end + GAP for _, end in taken] + \
+                [start - GAP - length for start, _ in taken]
+        fits = [t for t in tries if all(t + length + GAP <= start or t >= end + GAP
+                                        for start, end in taken)]
+        best = min(fits, key=lambda t: (abs(t - top), -t))
+        item.top, item.placed = best + item.margin, True
+        taken.append((best, best + length))
+
+
+# -------------------------------------------------------------------------------------------------
+# Boxes
+
+
+def _draw_boxes(items, bands, columns, pads, sheet: Sheet, title_size: float) -> None:
+    """Each band's box, then the layer boxes, in drawing order (outer boxes first)."""
+    inside = set()
+    for band in bands:
+        first = min(item.column for item in band.items)
+        last = max(item.column for item in band.items)
+        start = columns[first] - max(i.lo for i in band.items if i.column == first)
+        end = columns[last] + max(i.hi for i in band.items if i.column == last)
+        sheet.box((start - pads["along-"], band.top),
+                  (end + pads["along+"], band.top + band.across), BOX, band.title, title_size)
+        for item in band.items:
+            _item_box(item, columns, sheet, title_size)
+            inside.add(id(item))
+    for item in items:
+        if id(item) not in inside:
+            _item_box(item, columns, sheet, title_size)
+
+
+def _item_box(item: Item, columns: list, sheet: Sheet, title_size: float) -> None:
+    if item.box:
+        line = columns[item.column]
+        sheet.box((line - item.lo, item.top), (line + item.hi, item.top + item.across),
+                  BOX, item.box[1], title_size)
