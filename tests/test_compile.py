@@ -324,6 +324,16 @@ def test_several_outputs_give_columns(backend):
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
+def test_a_list_of_one_output_gives_one_column(backend):
+    w = Value(2.0, "w")
+    program = compile(lambda x, y: [w * x[0] * y], [1.0, 0.0], 1.0, backend=backend)
+    X, Y = [[1.0, 5.0], [-1.0, 5.0], [3.0, 5.0]], [1.0, 2.0, 0.5]
+    assert program(X, Y).tolist() == [[2.0], [-4.0], [3.0]]
+    program.backward(X, Y, grad=[1.0, 0.5, 2.0])
+    assert w.grad == 1.0 - 1.0 + 3.0  # x * y weighted: the unused input x2 changes nothing
+
+
+@pytest.mark.parametrize("backend", sorted(BACKENDS))
 def test_function_without_inputs_runs_once(backend):
     ps = [Value(1.0), Value(-2.0)]
     program = compile(lambda: Value.sum([p * p for p in ps]), backend=backend)

@@ -12,6 +12,10 @@ parameters: inputs and constants get none.
 
 from __future__ import annotations
 
+import math
+
+import numpy as np
+
 from .names import value_names
 from .. import ops as _ops
 from .templates import Binder, code_for, may_be_infinite, python_names, selected
@@ -42,17 +46,6 @@ def _parenthesised(expr: str) -> str:
                                      or expr.startswith(" if ", k - 1)):
             return f"({expr})"
     return expr
-
-
-def _unpack_target(names: list, shape: tuple, start: int) -> tuple[str, int]:
-    """The for-loop target for one argument of one sample, nested like the argument."""
-    if not shape:
-        return names[start], start + 1
-    parts = []
-    for _ in range(shape[0]):
-        part, start = _unpack_target(names, shape[1:], start)
-        parts.append(part)
-    return "(" + ", ".join(parts) + ("," if len(parts) == 1 else "") + ")", start
 
 
 def _forward_expr(node, args: list, binder: Binder) -> str:
@@ -205,18 +198,18 @@ def _contribution(target: str, local: str, g: str, accumulate: bool) -> str:
 
 
 def _loop_header(graph: Graph, names: list, seeds: list, backward: bool) -> str:
-    """The for statement over the samples, unpacking each sample's arguments (and seeds)."""
+    """The for statement over the samples. The batch arrives as columns, one list of numbers
+    per input (and per seed): no list or tuple is built per sample, which the cyclic garbage
+    collector would have to track."""
     by_ref = {n.ref: names[i] for i, n in enumerate(graph.nodes) if n.kind == INPUT}
-    flat = [by_ref.get(k, "_") for k in range(graph.n_inputs)]
-    targets, start = [], 0
-    for shape in graph.shape:
-        target, start = _unpack_target(flat, shape, start)
-        targets.append(target)
-    seed = f"({', '.join(seeds)},)" if len(seeds) > 1 else seeds[0]
-    if not graph.shape:  # no inputs: one run
-        return f"for {seed} in _seeds:" if backward else "for _ in ((),):"
-    loop = ", ".join(targets + ([seed] if backward else [])) + ","
-    return f"for {loop} in _zip(*_batch{', _seeds' if backward else ''}):"
+    targets = [by_ref.get(k, "_") for k in range(graph.n_inputs)]
+    columns = ["*_batch"] if targets else []
+    if backward:
+        targets += seeds
+        columns.append("*_seeds" if len(seeds) > 1 else "_seeds")
+    if not targets:  # no inputs: one run
+        return "for _ in ((),):"
+    return f"for {', '.join(targets)}, in _zip({', '.join(columns)}):"
 
 
 def python_source(graph: Graph, backward: bool, name: str = "program",
@@ -244,9 +237,12 @@ def python_source(graph: Graph, backward: bool, name: str = "program",
     body += _forward_lines(graph, names, once, binder)
     if backward and accumulators:
         body.append(" = ".join(accumulators) + " = 0.0")
-    body += ["_outs = []", _loop_header(graph, names, seeds, backward)]
+    columns = ["_outs"] if graph.single else [f"_outs{k}" for k in range(len(outs))]
+    body += [f"{', '.join(columns)} = {', '.join(['[]'] * len(columns))}",
+             _loop_header(graph, names, seeds, backward)]
     inner = ["# forward"] + _forward_lines(graph, names, each, binder)
-    inner.append(f"_outs.append({outs[0] if graph.single else '(' + ', '.join(outs) + ',)'})")
+    inner += [f"{column}.append({out})" for column, out in zip(columns, outs)]
+    returned = "_outs" if graph.single else f"[{', '.join(columns)}]"
     if backward:
         is_set = [n.kind == PARAM or (n.kind == OP and not batched[i] and i not in plan_once[1])
                   for i, n in enumerate(graph.nodes)]
@@ -259,9 +255,9 @@ def python_source(graph: Graph, backward: bool, name: str = "program",
     body += ["    " + line for line in inner]
     if backward:
         body += _chain_rule(graph, grads, once, is_set, needs, plan_once)
-        body.append(f"return _outs, [{', '.join(grads[i] for _, i in by_param)}]")
+        body.append(f"return {returned}, [{', '.join(grads[i] for _, i in by_param)}]")
     else:
-        body.append("return _outs")
+        body.append(f"return {returned}")
     return f"def {name}({'_params, _batch, _seeds' if backward else '_params, _batch'}):\n" + \
         "\n".join("    " + line for line in body) + "\n"
 
@@ -286,13 +282,29 @@ class PythonProgram:
         self._backward = build(self.source, name, self._binder)
         self._forward = None  # built on first use: compiling a large graph takes a while
 
-    def forward(self, params: list, batch: list) -> list:
+    def forward(self, params: list, batch: list):
         if self._forward is None:
             source = python_source(self.graph, False, self._name, self._binder)
             self._forward = build(source, self._name, self._binder)
-        return self._forward(params, [a.tolist() for a in batch])
+        return self._outputs(self._forward(params, _columns(batch)))
 
     def backward(self, params: list, batch: list, seeds) -> tuple:
         """(outputs, the parameters, their gradients), nothing written yet."""
-        outs, grads = self._backward(params, [a.tolist() for a in batch], seeds.tolist())
-        return outs, params, grads
+        columns = seeds.reshape(seeds.shape[0], -1).T.tolist()  # one list per output
+        seeds = columns[0] if len(self.graph.outputs) == 1 else columns
+        outs, grads = self._backward(params, _columns(batch), seeds)
+        return self._outputs(outs), params, grads
+
+    def _outputs(self, outs: list):
+        """The outputs as an (n,) array, or (n, k) from the k columns the code returns."""
+        return np.array(outs, dtype=float) if self.graph.single else \
+            np.array(outs, dtype=float).reshape(len(outs), -1).T
+
+
+def _columns(batch: list) -> list:
+    """Each argument of the batch (n samples first) as its columns: one list of n numbers per
+    number of a sample, in the order the inputs are numbered."""
+    columns = []
+    for a in batch:
+        columns += a.reshape(a.shape[0], math.prod(a.shape[1:])).T.tolist()
+    return columns
