@@ -209,6 +209,47 @@ def test_small_mlps_match_the_engine_over_sgd_steps(backend, seed, sizes, activa
             p.data -= 0.1 * g
 
 
+@settings(max_examples=15)
+@given(seed=st.integers(0, 2 ** 16), widths=st.lists(st.integers(4, 6), min_size=2, max_size=3),
+       data=st.data())
+def test_wide_relu_layers_match_the_engine_over_sgd_steps(seed, widths, data):
+    """Layers of 4 or more units reading relus are written input by input (python backend),
+    skipping dead inputs; W1's loss with its L2 term, bit for bit up to the order of samples."""
+    import random
+    random.seed(seed)
+    model = MLP(2, [*widths, 1])
+    params = model.parameters()
+
+    def sample_loss(x, y):
+        return (1 - y * model(x)).relu() + 1e-4 * Value.sum([p * p for p in params])
+
+    rows = st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=2)
+    program = compile(sample_loss, [0.5, -0.5], 1.0)
+    assert program.source.count("input by input") == 2 * (len(widths) - 1)
+    for _ in range(3):
+        X = data.draw(st.lists(rows, min_size=1, max_size=8))
+        Y = [data.draw(st.sampled_from([-1.0, 1.0])) for _ in X]
+        want = engine_run(sample_loss, params, [X, Y])
+        assert_matches(compiled_run(program, params, [X, Y]), want, BACKENDS["python"])
+        for p, g in zip(params, want.grads):
+            p.data -= 0.5 * g
+
+
+def test_a_parameter_that_is_not_finite_sends_the_batch_to_the_engine():
+    model = MLP(2, [4, 4, 1], seed=1)
+    dead = model.layers[0].neurons[0]  # always 0.0 after its relu
+    dead.w[0].data, dead.w[1].data, dead.b.data = 0.0, 0.0, -1.0
+    model.layers[1].neurons[0].w[0].data = math.inf  # inf * 0.0 is nan: the dead input counts
+    program = compile(lambda x: model(x), [1.0, 1.0])
+    assert "input by input" in program.source
+    X = [[1.0, -1.0], [-2.0, 0.5], [0.3, 0.3]]
+    want = engine_run(lambda x: model(x), model.parameters(), [X], "sum")
+    got = compiled_run(program, model.parameters(), [X], "sum")
+    np.testing.assert_array_equal(got.outs, want.outs)
+    np.testing.assert_array_equal(got.grads, want.grads)
+    assert not np.isfinite(want.outs).all()
+
+
 # ---- the package's strategies: micrograd_nn.testing ---------------------------------------------
 
 from micrograd_nn import testing  # noqa: E402

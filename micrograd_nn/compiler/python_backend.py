@@ -19,7 +19,7 @@ import numpy as np
 from .names import value_names
 from .. import ops as _ops
 from .templates import Binder, code_for, may_be_infinite, python_names, selected
-from .trace import INPUT, OP, PARAM, Graph
+from .trace import CONST, INPUT, OP, PARAM, Graph
 
 __all__ = ["python_source", "build"]
 
@@ -92,10 +92,62 @@ def _batched(graph: Graph) -> list:
     return batched
 
 
-def _forward_lines(graph: Graph, names: list, nodes: list, binder: Binder) -> list:
-    return [f"{names[i]} = "
-            f"{_forward_expr(graph.nodes[i], [names[a] for a in graph.nodes[i].args], binder)}"
-            for i in nodes]
+def _forward_lines(graph: Graph, names: list, nodes: list, binder: Binder,
+                   layers: dict | None = None) -> list:
+    """The forward pass of ``nodes``, a line each, except that each of ``layers`` (see
+    `_layers`) is written as one block where its first node stands."""
+    layers = layers or {}
+    inside = {i for members in layers.values() for i in members}
+    lines = []
+    for i in nodes:
+        if i in layers:
+            lines += _layer_lines(graph, names, layers[i])
+        elif i not in inside:
+            node = graph.nodes[i]
+            lines.append(f"{names[i]} = "
+                         f"{_forward_expr(node, [names[a] for a in node.args], binder)}")
+    return lines
+
+
+_LAYER_FROM = 4  # units a layer needs to be computed input by input
+
+
+def _layers(graph: Graph, nodes: list) -> dict:
+    """{first node: the layer's nodes} for the layers among ``nodes`` worth computing input by
+    input: at least _LAYER_FROM ``linear`` nodes reading the same inputs, each of them a relu's
+    output, with weights and biases that are parameters or finite constants."""
+    def fixed(a):
+        node = graph.nodes[a]
+        return node.kind == PARAM or (node.kind == CONST and math.isfinite(node.ref))
+
+    by_inputs: dict = {}
+    for i in nodes:
+        node = graph.nodes[i]
+        n = (len(node.args) - 1) // 2
+        if node.op is not _ops.LINEAR or not n:
+            continue
+        xs = node.args[n:2 * n]
+        if all(graph.nodes[x].kind == OP and graph.nodes[x].op is _ops.RELU for x in xs) and \
+                all(fixed(a) for a in node.args[:n] + node.args[2 * n:]):
+            by_inputs.setdefault(xs, []).append(i)
+    return {members[0]: members for members in by_inputs.values() if len(members) >= _LAYER_FROM}
+
+
+def _layer_lines(graph: Graph, names: list, members: list) -> list:
+    """A layer input by input: each unit starts from its bias and adds w * x for each input
+    in turn, the engine's order of additions. An input whose relu is dead is 0.0, and
+    w * 0.0 adds nothing when w is finite (the code checks the parameters first), so the
+    block skips it: about 40% fewer operations in W1's hidden layer."""
+    first = graph.nodes[members[0]]
+    n = (len(first.args) - 1) // 2
+    lines = [f"# {names[members[0]]} .. {names[members[-1]]}: a layer of {len(members)} units, "
+             "input by input (a dead relu's 0.0 adds nothing)"]
+    lines += [f"{names[i]} = {names[graph.nodes[i].args[-1]]}" for i in members]
+    for k in range(n):
+        x = names[first.args[n + k]]
+        lines.append(f"if {x}:")
+        lines += [f"    {names[i]} += {names[graph.nodes[i].args[k]]} * {x}" for i in members]
+    return lines
 
 
 def _plan(graph: Graph, names: list, nodes: list, needs: list, binder: Binder) -> tuple:
@@ -106,7 +158,7 @@ def _plan(graph: Graph, names: list, nodes: list, needs: list, binder: Binder) -
 
 
 def _chain_rule(graph: Graph, grads: list, nodes: list, is_set: list, needs: list,
-                plan: tuple) -> list:
+                plan: tuple, layers: dict | None = None) -> list:
     """Backward lines for ``nodes`` (in reverse): each operand's share of the node's gradient,
     the first share assigned, the next ones added; in the engine's order.
 
@@ -116,32 +168,75 @@ def _chain_rule(graph: Graph, grads: list, nodes: list, is_set: list, needs: lis
     costs fewer operations, and a hidden unit's gradient behind a relu becomes
     ``dz = (0.0 if z <= 0.0 else (w1 * dz1 + w2 * dz2))``, computed only for a live unit. The
     numbers are the engine's: a zero share adds 0.0, which changes nothing but the sign of a zero
-    (an infinite or nan share sends the batch to the engine)."""
+    (an infinite or nan share sends the batch to the engine). The parameters of ``layers`` whose
+    weights and biases are all parameters get their shares input by input (`_layer_grads`)."""
     lines = []
     local_of, pulled = plan
     shares: dict = {a: [] for a in pulled}
+    layer_of = {i: members for members in (layers or {}).values()
+                if all(graph.nodes[a].kind == PARAM for i in members for a in
+                       _params_of(graph.nodes[i])) for i in members}
+    waiting: dict = {}  # a layer's first node -> its units' (gradient, weight shares, bias)
     for i in reversed(nodes):
-        node = graph.nodes[i]
-        if not needs[i]:
-            continue
-        g = grads[i]
-        if i in pulled:
-            if not shares[i]:
-                continue  # no share reached it: its gradient is 0 and passes nothing back
-            edges = [(a, d) for a, d in zip(node.args, local_of[i]) if needs[a]]
-            if len(edges) == 1 and edges[0][0] in pulled and selected(edges[0][1], g):
-                g = " + ".join(shares[i])  # used once, by a kink: written where it is used
-                g = g if len(shares[i]) == 1 and not g.startswith("-") else f"({g})"
-            else:
-                lines.append(f"{g} = {' + '.join(shares[i])}")
-                is_set[i] = True
-        elif not is_set[i]:
-            continue
-        edges = [(a, d) for a, d in zip(node.args, local_of[i]) if needs[a]]
-        for a, d in edges:
-            if a in pulled:
-                shares[a].append(_share(d, g))
-        lines += _pushed(grads, [(a, d) for a, d in edges if a not in pulled], g, is_set)
+        g = _gradient(graph, grads, i, is_set, needs, pulled, shares, local_of, lines)
+        if g is not None:
+            edges = [(a, d) for a, d in zip(graph.nodes[i].args, local_of[i]) if needs[a]]
+            for a, d in edges:
+                if a in pulled:
+                    shares[a].append(_share(d, g))
+            edges = [(a, d) for a, d in edges if a not in pulled]
+            if i in layer_of:  # the weights and the bias wait for the layer's other units
+                own = set(_params_of(graph.nodes[i]))
+                waiting.setdefault(layer_of[i][0], []).append(
+                    (g, [(a, d) for a, d in edges if a in own]))
+                edges = [(a, d) for a, d in edges if a not in own]
+            lines += _pushed(grads, edges, g, is_set)
+        if i in layer_of and i == layer_of[i][0] and i in waiting:
+            lines += _layer_grads(grads, waiting.pop(i))
+    return lines
+
+
+def _params_of(node) -> tuple:
+    """A linear node's weights and bias (its operands other than the inputs)."""
+    n = (len(node.args) - 1) // 2
+    return node.args[:n] + node.args[2 * n:]
+
+
+def _gradient(graph: Graph, grads: list, i: int, is_set: list, needs: list, pulled: set,
+              shares: dict, local_of: dict, lines: list) -> str | None:
+    """The name (or, used once by a kink, the expression) of node i's gradient, after writing
+    its line if it is pulled; None when it has none (0, passing nothing back)."""
+    if not needs[i]:
+        return None
+    g = grads[i]
+    if i not in pulled:
+        return g if is_set[i] else None
+    if not shares[i]:
+        return None  # no share reached it: its gradient is 0 and passes nothing back
+    edges = [(a, d) for a, d in zip(graph.nodes[i].args, local_of[i]) if needs[a]]
+    if len(edges) == 1 and edges[0][0] in pulled and selected(edges[0][1], g):
+        g = " + ".join(shares[i])  # used once, by a kink: written where it is used
+        return g if len(shares[i]) == 1 and not g.startswith("-") else f"({g})"
+    lines.append(f"{g} = {' + '.join(shares[i])}")
+    is_set[i] = True
+    return g
+
+
+def _layer_grads(grads: list, units: list) -> list:
+    """A layer's parameter shares input by input: each bias adds its unit's gradient, and each
+    weight w_ji adds x_i * dz_j under ``if x_i:``, skipping the inputs whose relu is dead
+    (x_i = 0.0: the share would be 0.0, which adds nothing while the gradients are finite;
+    a gradient that is not finite reaches its unit's bias and sends the batch to the engine).
+    Each weight still gets one share per sample, in the order of the samples."""
+    lines = ["# the layer's parameters, input by input (a dead relu's 0.0 adds nothing)"]
+    by_input: dict = {}
+    for g, edges in reversed(units):  # in the order of the layer's nodes
+        *weights, (b, _) = edges
+        lines.append(f"{grads[b]} += {g}")
+        for a, x in weights:
+            by_input.setdefault(x, []).append(f"    {grads[a]} += {x} * {g}")
+    for x, adds in by_input.items():
+        lines += [f"if {x}:"] + adds
     return lines
 
 
@@ -233,14 +328,15 @@ def python_source(graph: Graph, backward: bool, name: str = "program",
                                                        if needs[i] and i not in plan_once[1]]
     seeds = [f"_seed{k}" for k in range(len(graph.outputs))] if len(graph.outputs) > 1 else ["_seed"]
     outs = [names[i] for i in graph.outputs]
-    body = [f"({', '.join(params)},) = [_p.data for _p in _params]"] if params else []
+    layers = _layers(graph, each)
+    body = _read_params(params, bool(layers))
     body += _forward_lines(graph, names, once, binder)
     if backward and accumulators:
         body.append(" = ".join(accumulators) + " = 0.0")
     columns = ["_outs"] if graph.single else [f"_outs{k}" for k in range(len(outs))]
     body += [f"{', '.join(columns)} = {', '.join(['[]'] * len(columns))}",
              _loop_header(graph, names, seeds, backward)]
-    inner = ["# forward"] + _forward_lines(graph, names, each, binder)
+    inner = ["# forward"] + _forward_lines(graph, names, each, binder, layers)
     inner += [f"{column}.append({out})" for column, out in zip(columns, outs)]
     returned = "_outs" if graph.single else f"[{', '.join(columns)}]"
     if backward:
@@ -251,7 +347,7 @@ def python_source(graph: Graph, backward: bool, name: str = "program",
             if needs[i]:
                 inner.append(f"{grads[i]} {'+=' if is_set[i] else '='} {seeds[k]}")
                 is_set[i] = True
-        inner += _chain_rule(graph, grads, each, is_set, needs, plan_each)
+        inner += _chain_rule(graph, grads, each, is_set, needs, plan_each, layers)
     body += ["    " + line for line in inner]
     if backward:
         body += _chain_rule(graph, grads, once, is_set, needs, plan_once)
@@ -262,9 +358,22 @@ def python_source(graph: Graph, backward: bool, name: str = "program",
         "\n".join("    " + line for line in body) + "\n"
 
 
+def _read_params(params: list, check: bool) -> list:
+    """Lines reading the parameters' data; with ``check``, returning None (the caller hands
+    the batch to the engine) unless they are all finite."""
+    if not params:
+        return []
+    if not check:
+        return [f"({', '.join(params)},) = [_p.data for _p in _params]"]
+    return ["_data = [_p.data for _p in _params]",
+            "if not _isfinite(sum(_data)):  # skipping w * 0.0 is exact for a finite w only",
+            "    return None",
+            f"({', '.join(params)},) = _data"]
+
+
 def build(source: str, name: str, binder: Binder):
     """Compile generated source and return the function it defines."""
-    namespace = dict(python_names(), _zip=zip, **binder.namespace)
+    namespace = dict(python_names(), _zip=zip, _isfinite=math.isfinite, **binder.namespace)
     exec(compile(source, f"<compiled {name}>", "exec"), namespace)
     return namespace[name]
 
@@ -286,19 +395,31 @@ class PythonProgram:
         if self._forward is None:
             source = python_source(self.graph, False, self._name, self._binder)
             self._forward = build(source, self._name, self._binder)
-        return self._outputs(self._forward(params, _columns(batch)))
+        outs = self._forward(params, _columns(batch))
+        return self._unexact(arrays=batch) if outs is None else self._outputs(outs)
 
     def backward(self, params: list, batch: list, seeds) -> tuple:
-        """(outputs, the parameters, their gradients), nothing written yet."""
+        """(outputs, the parameters, their gradients), nothing written yet. Where the code
+        returned None (a parameter is not finite), the outputs and gradients are nan, which
+        sends the batch to the engine."""
         columns = seeds.reshape(seeds.shape[0], -1).T.tolist()  # one list per output
-        seeds = columns[0] if len(self.graph.outputs) == 1 else columns
-        outs, grads = self._backward(params, _columns(batch), seeds)
+        result = self._backward(params, _columns(batch),
+                                columns[0] if len(self.graph.outputs) == 1 else columns)
+        if result is None:
+            return self._unexact(arrays=[seeds]), params, [math.nan] * len(params)
+        outs, grads = result
         return self._outputs(outs), params, grads
 
     def _outputs(self, outs: list):
         """The outputs as an (n,) array, or (n, k) from the k columns the code returns."""
         return np.array(outs, dtype=float) if self.graph.single else \
             np.array(outs, dtype=float).reshape(len(outs), -1).T
+
+    def _unexact(self, arrays: list):
+        """nan outputs for a batch the code cannot take exactly (n from its first array)."""
+        n = arrays[0].shape[0] if arrays else 1
+        k = len(self.graph.outputs)
+        return np.full((n,) if self.graph.single else (n, k), math.nan)
 
 
 def _columns(batch: list) -> list:
