@@ -82,6 +82,10 @@ def _local_sizes(v, size) -> list:
         return [*(size[x] for x in operands[n:-1]), *(size[w] for w in operands[:n]), 1.0]
     if v.op is OPS_TABLE.POW and operands[0].data:  # out * log(base): log is ill-conditioned at 1
         return [locals_[0], abs(v.data) * size[operands[0]] / abs(operands[0].data)]
+    if v.op and v.op.name.startswith("**") and len(operands) == 1:  # x ** n: n x ** (n - 1), x
+        n = float(v.op.name[2:])  # may be a small difference (o - y) of large numbers
+        if 1 <= n < math.inf:
+            return [n * size[operands[0]] ** (n - 1)]
     if v.op is OPS_TABLE.TANH:  # 1 - out*out: a difference of two numbers near 1 for large |x|
         return [1.0 + v.data * v.data]
     if v.op is OPS_TABLE.SIGMOID:  # out * (1 - out), likewise

@@ -186,7 +186,10 @@ class Program:
         if not (math.isfinite(sum(grads)) and np.isfinite(outs).all()):
             return self._by_engine(arrays, compiled.graph, seeds)
         for p, g in zip(params, grads):
-            p.grad += g
+            if p.grad:
+                p.grad += g
+            else:  # zeroed before the call, as usual: the number itself, without an addition
+                p.grad = g
         return outs
 
     def _by_engine(self, arrays: list, graph: Graph, seeds) -> np.ndarray:

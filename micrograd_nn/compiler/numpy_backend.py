@@ -488,10 +488,13 @@ def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
         em.scatter(ops[0], f"_np.exp({args[0]} - v{g}[..., None]) * {d}[..., None]", batched)
     else:
         locals_ = code_for(group.op, "numpy")[1]
-        for k, gather in enumerate(ops):
-            term = _term(locals_[k].format(*args, out=f"v{g}"), d)
-            if may_be_infinite(locals_):
-                term = f"_np.where({d} == 0, 0.0, {term})"  # a zero gradient passes nothing
+        terms = [_term(t.format(*args, out=f"v{g}"), d) for t in locals_]
+        if may_be_infinite(locals_):  # a zero gradient passes nothing
+            terms = [f"_np.where({d} == 0, 0.0, {term})" for term in terms]
+        if len(ops) == 2 and terms[0] == terms[1] and args[0] == args[1]:
+            em.scatter(ops[0], f"2.0 * ({terms[0]})", batched)  # x * x: both shares at once
+            return
+        for gather, term in zip(ops, terms):
             em.scatter(gather, term, batched)
 
 
