@@ -309,8 +309,11 @@ def _loop_header(graph: Graph, names: list, seeds: list, backward: bool) -> str:
 
 def python_source(graph: Graph, backward: bool, name: str = "program",
                   binder: Binder | None = None) -> str:
-    """The generated function as text: ``name(_params, _batch[, _seeds])`` returns the list of
-    per-sample outputs; with ``backward`` also the list of the parameters' gradients.
+    """The generated function as text: ``name(_params, _batch[, _seeds])``, where ``_batch``
+    holds the batch's columns (one list of numbers per input) and ``_seeds`` one list per
+    output (the list itself for one output), returns the per-sample outputs (a list, or one
+    list per output) and, with ``backward``, the list of the parameters' gradients; or None,
+    where a parameter is not finite and a layer is computed input by input (`_layers`).
 
     Values that depend on parameters only (an L2 term) are computed once, before the loop over
     the samples; their gradients are summed over the samples, then passed back once after it.
