@@ -25,7 +25,7 @@ import numpy as np
 
 from . import _checks
 from ._files import write_atomically
-from .engine import Value, _leaf, _linear_nodes
+from .engine import Value, _leaf, _linear_nodes, _neuron_parameters
 from .ops import OPS
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS", "MAX_PARAMETERS",
@@ -182,6 +182,24 @@ class Module:
         return self.forward(x)
 
 
+class _Weights(list):
+    """A neuron's weights: a list (``neuron.w + [neuron.b]`` works as in micrograd) that refuses
+    changes in place, since the neuron's record of its parameters would not see them."""
+
+    def __reduce__(self):  # copy and pickle rebuild it whole, not by appending
+        return type(self), (list(self),)
+
+    def _refuse(self, *args, **kwargs):
+        raise TypeError("a neuron's weights cannot be changed in place; assign a new list "
+                        "(neuron.w = [...]) or set a weight's .data")
+
+
+for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
+              "insert", "pop", "remove", "clear", "sort", "reverse"):
+    setattr(_Weights, _name, _Weights._refuse)
+del _name
+
+
 class Neuron(Module):
     """``a = activation(sum_i w_i * x_i + b)`` with ``nin`` weights and one bias.
 
@@ -190,6 +208,10 @@ class Neuron(Module):
     ``random`` module). ``fan_out`` is the width of the layer the neuron sits in, used only by
     xavier. Parameters are labelled "w1", ..., "wn", "b". micrograd's ``Neuron(nin,
     nonlin=False)`` works too (``nonlin=True`` is relu, False linear), and ``.nonlin`` reads it.
+
+    ``w`` is a list of ``nin`` Values that cannot be changed in place, and ``b`` a Value;
+    assigning either replaces them (``neuron.w = [...]``). The neuron keeps one record of its
+    parameters, which every node it makes shares (see ``engine._linear_nodes``).
     """
 
     def __init__(self, nin: int, activation: str = "relu", init: str = "uniform",
@@ -203,8 +225,34 @@ class Neuron(Module):
         self.init = _check_init(init)
         weights = _initial_weights(init, self.nin, _check_size(fan_out, "fan_out"),
                                    _check_rng(rng))
+        self._b = Value(0.0, "b")
         self.w = [Value(w, f"w{i + 1}") for i, w in enumerate(weights)]
-        self.b = Value(0.0, "b")
+
+    @property
+    def w(self) -> list:
+        """The weights w_1..w_n, a list of Values that cannot be changed in place."""
+        return self._w
+
+    @w.setter
+    def w(self, weights) -> None:
+        weights = _Weights(weights)
+        if len(weights) != self.nin or not all(isinstance(v, Value) for v in weights):
+            raise ValueError(f"Neuron({self.nin}).w takes {self.nin} Values, got "
+                             f"{[type(v).__name__ for v in weights]}")
+        self._w = weights
+        self._wb = _neuron_parameters(weights, self._b)
+
+    @property
+    def b(self) -> Value:
+        """The bias, a Value."""
+        return self._b
+
+    @b.setter
+    def b(self, bias) -> None:
+        if not isinstance(bias, Value):
+            raise ValueError(f"Neuron.b takes a Value, got {type(bias).__name__}")
+        self._b = bias
+        self._wb = _neuron_parameters(self._w, bias)
 
     @property
     def nonlin(self) -> bool:
@@ -213,7 +261,7 @@ class Neuron(Module):
 
     def _forward(self, x: list) -> Value:
         # x is already a list of Values of the right length: the hot path checks nothing
-        (z,) = _linear_nodes(((self.w, self.b),), x)
+        (z,) = _linear_nodes((self._wb,), x)
         act = self._act
         return z if act is None else act(z)
 
@@ -221,7 +269,7 @@ class Neuron(Module):
         return self._forward(_as_input_values(x, self.nin, "Neuron"))
 
     def parameters(self) -> list[Value]:
-        return self.w + [self.b]
+        return [*self._w, self._b]
 
     def _prefix_labels(self, prefix: str) -> None:
         for p in self.parameters():
@@ -260,7 +308,7 @@ class Layer(Module):
     def _forward(self, x: list) -> list:
         # all neurons at once: the engine reads the inputs' data once for the whole layer (this
         # runs once per layer per sample, the innermost loop of training)
-        zs = _linear_nodes([(n.w, n.b) for n in self.neurons], x)
+        zs = _linear_nodes([n._wb for n in self.neurons], x)
         act = self._act
         return zs if act is None else [act(z) for z in zs]
 

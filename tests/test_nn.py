@@ -648,3 +648,69 @@ def test_any_damaged_bytes_load_or_raise_a_value_error_naming_the_file(tmp_path_
     raw[cut:cut + data.draw(st.integers(0, 8))] = insert
     path.write_bytes(bytes(raw))
     _loads_or_names_the_file(path)
+
+
+# ---- a neuron's parameters: one record shared by the nodes it makes ---------------------------
+
+def test_weights_are_a_list_that_refuses_changes_in_place():
+    neuron = Neuron(2, activation="linear")
+    assert isinstance(neuron.w, list) and neuron.w + [neuron.b] == neuron.parameters()
+    for change in (lambda w: w.__setitem__(0, Value(1.0)), lambda w: w.append(Value(1.0)),
+                   lambda w: w.extend([Value(1.0)]), lambda w: w.pop(), lambda w: w.sort()):
+        with pytest.raises(TypeError, match=r"cannot be changed in place; assign a new list"):
+            change(neuron.w)
+    with pytest.raises(TypeError, match="cannot be changed in place"):
+        neuron.w += [Value(1.0)]
+    assert len(neuron.w) == 2
+
+
+def test_assigning_weights_or_bias_replaces_them_in_the_forward_pass():
+    neuron = Neuron(2, activation="linear")
+    neuron.w = [Value(1.0), Value(2.0)]
+    neuron.b = Value(0.5)
+    assert neuron([3.0, 4.0]).data == 11.5
+    layer = Layer(2, 2, activation="linear")
+    layer.neurons[1].w = (Value(-1.0), Value(1.0))
+    assert layer([3.0, 4.0])[1].data == 1.0 + layer.neurons[1].b.data
+    with pytest.raises(ValueError, match=r"Neuron\(2\)\.w takes 2 Values, got \['float'"):
+        neuron.w = [1.0, 2.0]
+    with pytest.raises(ValueError, match=r"takes 2 Values"):
+        neuron.w = [Value(1.0)]
+    with pytest.raises(ValueError, match=r"Neuron\.b takes a Value, got float"):
+        neuron.b = 0.0
+
+
+def test_copies_and_pickles_of_a_model_compute_the_same():
+    import copy
+    import pickle
+    model = MLP(2, [3, 1], activation="tanh", seed=3)
+    x = [0.25, -1.5]
+    for twin in (copy.deepcopy(model), pickle.loads(pickle.dumps(model))):
+        assert twin(x).data == model(x).data
+        twin.layers[0].neurons[0].w[0].data += 1.0   # its own parameters, used by its forward
+        assert twin(x).data != model(x).data
+
+
+def test_weights_computed_by_the_graph_and_a_layer_reused_on_its_own_output():
+    """Parameters that are not leaves are sorted at every node that reads them, so a layer
+    applied to its own output (its weights reached again below) still gets grad()'s answer."""
+    from micrograd_nn.engine import grad
+    a = Value(0.7)
+    layer = Layer(2, 2, activation="tanh", rng=random.Random(5))
+    for j, neuron in enumerate(layer.neurons):
+        neuron.w = [a * (j + 1), a - 0.3 * j]      # interior nodes, shared by both calls
+    out = layer(layer([Value(0.5), Value(-1.0)]))
+    loss = out[0] * out[1] + out[1]
+    leaves = [a] + [n.b for n in layer.neurons]
+    expected = grad(loss, leaves)
+    loss.backward()
+    assert [v.grad for v in leaves] == pytest.approx(expected, rel=1e-12)
+    assert gradcheck(lambda v: _reused_layer_loss(v), [0.7])
+
+
+def _reused_layer_loss(a):
+    layer = Layer(2, 2, activation="tanh", rng=random.Random(5))
+    for j, neuron in enumerate(layer.neurons):
+        neuron.w = [a * (j + 1), a - 0.3 * j]
+    out = layer(layer([Value(0.5), Value(-1.0)]))
+    return out[0] * out[1] + out[1]
