@@ -15,6 +15,9 @@ The same model runs three ways:
   for every dot product, by rows with ``Value.matvec``, ``Value.logsumexp`` for the softmax and
   the loss, ``Value.sum``).
 
+A fourth row runs the drop-in again with each step inside ``micrograd_nn.collector_paused()``:
+what a user who asks for the cyclic collector to be paused gets (the targets are on the three).
+
 Every variant starts from the same parameters and trains on the same names with the same Adam
 loop, so their losses agree to rounding; `run.py` times them and compares the losses.
 """
@@ -197,6 +200,13 @@ def train_step(model: GPT, name: str, loss_fn) -> float:
     return loss.data
 
 
+def train_step_collector_paused(model: GPT, name: str, loss_fn) -> float:
+    """`train_step` inside ``micrograd_nn.collector_paused()`` (the user asks for it)."""
+    from micrograd_nn import collector_paused
+    with collector_paused():
+        return train_step(model, name, loss_fn)
+
+
 # -------------------------------------------------------------------------------------------------
 # The forward pass as microgpt writes it (any engine)
 
@@ -315,14 +325,16 @@ def gpt_loss_nary(model: GPT, tokens: list[int]):
 
 
 # -------------------------------------------------------------------------------------------------
-# The three variants
+# The variants
 
 
 VARIANTS = {  # name -> (Value class loader, loss function)
     "microgpt design": (lambda: BaselineValue, gpt_loss),
     "micrograd_nn drop-in": (_nary, gpt_loss),
     "micrograd_nn n-ary": (_nary, gpt_loss_nary),
+    "micrograd_nn drop-in, collector paused": (_nary, gpt_loss),
 }
+STEPS = {"micrograd_nn drop-in, collector paused": train_step_collector_paused}  # else train_step
 
 
 def training_names(count: int, seed: int = 42) -> list[str]:

@@ -3,7 +3,7 @@
     python benchmarks/run.py                 # every workload, full sizes (a few minutes)
     python benchmarks/run.py --quick         # tiny sizes, a few seconds (the smoke test uses it)
     python benchmarks/run.py --only W1,W4 --repeats 9 --json out.json
-    python benchmarks/run.py --only W5 --clock cpu   # microgpt's training step, three engines
+    python benchmarks/run.py --only W5 --clock cpu   # microgpt's training step, on each variant
     python benchmarks/run.py --clock cpu     # process CPU time: steadier on a busy machine
     python benchmarks/run.py --profile       # cProfile of W1 on micrograd_nn, top entries
     python benchmarks/run.py --ops           # the cost of one node of each kind
@@ -314,7 +314,7 @@ def w3_cells(engines: list, sizes: Sizes) -> list[Cell]:
 
 
 def w5_cells(sizes: Sizes) -> tuple[list[Cell], dict]:
-    """W5: microgpt's training step on its three variants (benchmarks/microgpt.py).
+    """W5: microgpt's training step on its variants (benchmarks/microgpt.py).
 
     Each variant trains its own copy of the same initial model; a measurement is one step on
     each of the same ``w5_names`` names, so every measurement of every variant does the same
@@ -325,12 +325,13 @@ def w5_cells(sizes: Sizes) -> tuple[list[Cell], dict]:
     for name, (value_class, loss_fn) in microgpt.VARIANTS.items():
         model = microgpt.init_gpt(value_class(), microgpt.VOCAB)
         record = losses.setdefault(name, [])
-        record.append(microgpt.train_step(model, docs[0], loss_fn))  # warm-up, untimed
+        step = microgpt.STEPS.get(name, microgpt.train_step)
+        record.append(step(model, docs[0], loss_fn))  # warm-up, untimed
 
-        def run(model=model, loss_fn=loss_fn, record=record) -> dict:
+        def run(model=model, loss_fn=loss_fn, record=record, step=step) -> dict:
             start = clock()
             for doc in docs:
-                record.append(microgpt.train_step(model, doc, loss_fn))
+                record.append(step(model, doc, loss_fn))
             return {"step": (clock() - start) / len(docs)}
         cells.append(Cell("W5", "microgpt training step, gc default", name, "s", run))
     return cells, losses
@@ -650,7 +651,7 @@ def targets(cells: list[Cell], w4: list[dict], sizes: Sizes, have_micrograd: boo
                 None if r is None else r >= aim)
         if w5_losses:
             worst = max(loss_disagreement(w5_losses).values())
-            add("W5 losses equal on the three engines", "max rel. diff <= 1e-9",
+            add("W5 losses equal on every variant", "max rel. diff <= 1e-9",
                 f"{worst:.1e}", worst <= 1e-9)
     for r in w4:
         if r["engine"] != "micrograd_nn":

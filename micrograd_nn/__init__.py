@@ -9,7 +9,8 @@ The engine (``Value``, ``grad``, ``no_grad``), the networks built on it (``MLP``
 import sys
 
 from . import datasets, losses, ops, optim
-from .engine import Op, Value, enable_grad, grad, hessian, is_grad_enabled, no_grad
+from .engine import (Op, Value, collector_paused, enable_grad, grad, hessian, is_grad_enabled,
+                     no_grad)
 from .gradcheck import gradcheck, numerical_grad
 from .compiler import compile, source_of
 from .nn import MLP, Layer, Module, Neuron
@@ -28,7 +29,7 @@ _PLOTS = ("plot_loss", "plot_decision_boundary")  # matplotlib is slow to import
 # __all__, so that ``from micrograd_nn import *`` keeps Python's builtin compile.
 __all__ = [
     "Value", "Op", "no_grad", "enable_grad", "is_grad_enabled", "grad", "hessian",
-    "gradcheck", "numerical_grad", "source_of",
+    "collector_paused", "gradcheck", "numerical_grad", "source_of",
     "Module", "Neuron", "Layer", "MLP", "losses", "ops", "optim", "datasets", "SGD", "Adam",
     "LinearDecay", "StepDecay", "ExponentialDecay", "History", "Evaluation", "TrainingDiverged",
     "fit", "predict", "predict_proba", "scores", "accuracy", "evaluate", "default_loss",

@@ -878,3 +878,58 @@ def test_topological_order_holds_every_operand_constants_included():
     for v in order:
         assert all(p in order[:order.index(v)] for p in v.operands)
     assert sorted(v.data for v in order if v.is_leaf()) == [1.5, 2.0, 3.0, 4.0]
+
+
+# ---- collector_paused --------------------------------------------------------------------------
+
+def test_collector_paused_nests_and_restores_the_collector_as_it_was():
+    from micrograd_nn import collector_paused
+    assert gc.isenabled()
+    with collector_paused():
+        assert not gc.isenabled()
+        with collector_paused():
+            assert not gc.isenabled()
+        assert not gc.isenabled()          # the outer block is still open
+    assert gc.isenabled()
+    with pytest.raises(RuntimeError):
+        with collector_paused():
+            raise RuntimeError("inside")
+    assert gc.isenabled()
+    gc.disable()
+    try:
+        with collector_paused():
+            pass
+        assert not gc.isenabled()          # it was off before: it stays off
+    finally:
+        gc.enable()
+
+
+def test_collector_paused_in_two_threads_comes_back_when_the_last_block_ends():
+    import threading
+    from micrograd_nn import collector_paused
+    entered, release = threading.Event(), threading.Event()
+
+    def other():
+        with collector_paused():
+            entered.set()
+            release.wait(10)
+
+    thread = threading.Thread(target=other)
+    with collector_paused():
+        thread.start()
+        assert entered.wait(10)
+    assert not gc.isenabled()              # the other thread's block is still open
+    release.set()
+    thread.join(10)
+    assert gc.isenabled()
+
+
+def test_a_graph_built_with_the_collector_paused_is_freed_at_once():
+    from micrograd_nn import MLP, collector_paused
+    model = MLP(2, [4, 1], seed=0)
+    with collector_paused():
+        loss = sum((model([0.5 * k, -1.0]) - 1.0) ** 2 for k in range(5))
+        loss.backward()
+        ref = weakref.ref(loss)
+        del loss
+        assert ref() is None               # reference counting alone freed the graph
