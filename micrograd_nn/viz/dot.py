@@ -1,5 +1,9 @@
 """Writing a scene (scene.py) as DOT: boxes as HTML tables, labelled arrows, nested boxes, legend.
 
+A drawing is laid out by ``dot``, except the collapsed view: its boxes of layers and samples
+must keep their neurons in order, so ``layout.place`` computes every position and the DOT pins
+them (``pinned.Sheet``).
+
 Colours say one thing each, and the legend lists every one the drawing uses: forward values are
 green, gradients and what flows back red, arrows that carry nothing back dashed grey, the
 highlighted paths violet, the node being processed in a trace orange.

@@ -27,7 +27,7 @@ from dataclasses import dataclass, field
 from .pinned import Sheet
 from .scene import BOX
 
-__all__ = ["Item", "place"]
+__all__ = ["place"]
 
 GAP = 0.22          # between nodes of one column (inches)
 COLUMN_GAP = 0.55   # between columns, before room for arrow labels
