@@ -30,6 +30,7 @@ from micrograd_nn.viz.rendering import pipe
 from micrograd_nn.viz.diagram import DEFAULT_MAX_EDGES, HIGHLIGHT, ROLE_COLORS
 from micrograd_nn.viz.scene import BLOCKED, DATA_INK, GRAD_INK
 from micrograd_nn.viz.expr import ExpressionError
+from micrograd_nn.viz.structure import Structure
 from micrograd_nn.viz.naming import (MAX_DIGITS, consistent_digits, drawing_order, find_by_label,
                                     fmt)
 
@@ -702,6 +703,20 @@ def test_neurons_are_named_by_layer_and_index_in_the_full_view_too():
     for name in ("L1.N1", "L1.N4", "L2.N3", "L3.N1", "L1.N2.z"):
         assert name in texts
     assert not re.search(r"\bv\d+\b", texts)      # no anonymous v<k> names left
+
+
+def test_unlabelled_neurons_are_numbered_in_their_layer_per_sample():
+    def net(xs):
+        hidden = [Value.linear([Value(0.1 * i), Value(0.2)], xs, Value(0.0)).relu()
+                  for i in range(3)]
+        return Value.linear([Value(1.0)] * 3, hidden, Value(0.0))
+
+    one = net([Value(1.0), Value(2.0)])
+    two = Value.sum([one, net([Value(3.0), Value(4.0)])])
+    for root, samples in ((one, 1), (two, 2)):
+        topo = drawing_order(root)
+        names = [n.name for n in Structure(topo, root).neurons]
+        assert names == ["L1.N1", "L1.N2", "L1.N3", "L2.N1"] * samples
 
 
 @needs_renderer

@@ -180,9 +180,10 @@ class Structure:
                 n.layer = int(layer.group(1)) if layer else depth[n]
             else:
                 n.layer = depth[n]
-                index = per_layer.setdefault(n.layer, {}).setdefault(
-                    tuple(n.inputs), len(per_layer[n.layer]) + 1)
-                n.name = f"L{n.layer}.N{index}"
+                # the neurons of a layer that read the same inputs: one layer of one sample
+                siblings = per_layer.setdefault((n.layer, tuple(n.inputs)), [])
+                siblings.append(n)
+                n.name = f"L{n.layer}.N{len(siblings)}"
 
     # ---- samples ------------------------------------------------------------------------------
 
