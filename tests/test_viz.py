@@ -72,7 +72,7 @@ def edges_of(source: str) -> list:
 
 def box_titles(source: str) -> list:
     """The titles of the boxes of a pinned drawing (layers, samples), outer boxes first."""
-    return re.findall(r'^\tbox\d+_title \[label="([^"]+)"', source, re.M)
+    return re.findall(r'^\tbox\d+ \[label="([^"]+)"', source, re.M)
 
 
 def node_texts(source: str) -> dict:
@@ -578,8 +578,8 @@ def mlp_441_layer_by_layer(samples: int):
 
 def rendered(graph) -> tuple:
     """A rendered drawing's geometry in SVG coordinates (y downwards): node id -> bounding box
-    (x0, y0, x1, y1) of what draws it, and the bounding boxes of the boxes drawn behind the
-    nodes (layers and samples of a pinned drawing)."""
+    (x0, y0, x1, y1) of what draws it, and the bounding boxes of the boxes around layers and
+    samples (the nodes box0, box1, ... of a pinned drawing)."""
     svg = ET.fromstring(pipe(graph, "svg"))
     top = next(g for g in svg.iter(f"{SVG_NS}g") if g.get("class") == "graph")
 
@@ -595,10 +595,11 @@ def rendered(graph) -> tuple:
             elif e.tag == f"{SVG_NS}ellipse":
                 cx, cy, rx, ry = (float(e.get(a)) for a in ("cx", "cy", "rx", "ry"))
                 numbers += [cx - rx, cy - ry, cx + rx, cy + ry]
+            elif e.tag == f"{SVG_NS}path":       # a rounded box
+                numbers += [float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", e.get("d"))]
         if numbers:
             nodes[g.find(f"{SVG_NS}title").text] = bounds(numbers)
-    boxes = [bounds([float(n) for n in re.findall(r"-?\d+(?:\.\d+)?", path.get("d"))])
-             for path in top.findall(f"{SVG_NS}path")]
+    boxes = [nodes.pop(key) for key in sorted(nodes) if re.fullmatch(r"box\d+", key)]
     return nodes, boxes
 
 
@@ -644,12 +645,13 @@ def test_the_collapsed_view_keeps_neurons_in_order_inside_their_boxes(focus, ran
 
 
 @needs_renderer
-@pytest.mark.parametrize("case", ["one sample", "seed neuron", "two samples, tanh, slide"])
+@pytest.mark.parametrize("case", ["one sample", "seed neuron", "seed neuron TB",
+                                  "two samples, tanh, slide"])
 def test_collapsed_drawings_have_no_overlapping_nodes_and_boxes_around_their_neurons(case):
     if case == "one sample":
         root, options = mlp_441(1)[1], {}
-    elif case == "seed neuron":
-        root, options = seed_neuron(), {"edge_labels": "both"}
+    elif case.startswith("seed neuron"):
+        root, options = seed_neuron(), {"edge_labels": "both", "rankdir": case[12:] or "LR"}
     else:
         root, options = mlp_loss()[1], {"preset": "slide", "edge_labels": "flow"}
     graph = draw_graph(root, collapse=True, **options)

@@ -103,14 +103,14 @@ def _emit_pinned(graph, scene: Scene, look: "_Look") -> None:
     sheet = Sheet(options.rankdir)
     centre = place(scene, sizes, labels, sheet, legend=sizes.get("legend"),
                    title_size=options.font_size - 1)
+    sheet.draw_boxes(graph, FONT)
     for key, attrs in drawn.nodes:
-        graph.node(key, pos=sheet.pos(*centre[key], sizes[key]), **attrs)
+        graph.node(key, pos=sheet.pos(*centre[key]), **attrs)
     if legend is not None:
         graph.node("legend", label=legend, shape="plain", fontsize=str(_legend_size(options)),
-                   pos=sheet.pos(*centre["legend"], sizes["legend"]))
+                   pos=sheet.pos(*centre["legend"]))
     for tail, head, attrs in drawn.edges:
         graph.edge(tail, head, **attrs)
-    sheet.finish(graph, FONT)
 
 
 def _node_size(attrs: dict, font_size: int) -> tuple:

@@ -12,7 +12,7 @@ import html
 from .diagram import DEFAULT_MAX_NODES
 from .scene import BOX, FONT, GRAD_INK, INPUT, NEURON, ROLE_COLORS
 from .naming import fmt
-from .pinned import POINTS, Sheet, html_size, text_width
+from .pinned import Sheet
 from .rendering import Diagram
 
 __all__ = ["draw_network"]
@@ -46,7 +46,7 @@ def draw_network(model, *, rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NOD
     Neurons sit in their order (N1 on top) and arrows run straight from one layer's box to the
     next: every position is computed here and pinned (``layout=neato``, through
     ``pinned.Sheet``, as in the collapsed view of ``draw_graph``), so no layout program
-    reorders them; the layer boxes are drawn behind the nodes. Each neuron lists its weights
+    reorders them. Each neuron lists its weights
     w1, w2, ... with d loss / d w and its bias (``weight_labels``, default: neurons of at most
     8 inputs). ``rankdir="TB"`` stacks the layers top to bottom. Past ``max_nodes`` neurons,
     ValueError.
@@ -79,7 +79,7 @@ def draw_network(model, *, rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NOD
     place.box(graph, 0, "inputs", "#999999")
     for i, key in enumerate(columns[0]):
         graph.node(key, label=key, shape="circle", style="filled", fillcolor=ROLE_COLORS[INPUT],
-                   width="0.45", fixedsize="true", pos=place.at(0, i, (0.45, 0.45)))
+                   width="0.45", fixedsize="true", pos=place.at(0, i))
     for li, layer in enumerate(layers, start=1):
         kind = "output layer" if li == len(layers) else "hidden layer"
         activation = getattr(layer, "activation", "")
@@ -87,15 +87,12 @@ def draw_network(model, *, rankdir: str = "LR", max_nodes: int = DEFAULT_MAX_NOD
                   f"layer {li}", BOX)
         columns.append([f"L{li}N{ni}" for ni in range(1, len(layer.neurons) + 1)])
         for ni, neuron in enumerate(layer.neurons):
-            label = _neuron_label(li, ni + 1, neuron, weight_labels)
-            width, height = html_size(label, 11)
-            graph.node(columns[li][ni], label=label, shape="box", style="rounded,filled",
-                       fillcolor=ROLE_COLORS[NEURON], color=BOX, margin="0.06",
-                       pos=place.at(li, ni, (width + 0.12, height + 0.12)))
+            graph.node(columns[li][ni], label=_neuron_label(li, ni + 1, neuron, weight_labels),
+                       shape="box", style="rounded,filled", fillcolor=ROLE_COLORS[NEURON],
+                       color=BOX, margin="0.06", pos=place.at(li, ni))
         _weight_arrows(graph, columns[li - 1], columns[li], layer, model)
     graph.node("legend", label=_LEGEND, shape="plain", fontsize="9",
-               pos=place.legend(html_size(_LEGEND, 9)))
-    place.sheet.finish(graph, FONT)
+               pos=place.legend())
     return graph
 
 
@@ -107,23 +104,23 @@ class _Place:
         self.sheet = Sheet(rankdir)
         self.tb, self.sizes, self.step, self.row = rankdir == "TB", sizes, step, row
 
-    def at(self, c: int, r: int, size: tuple = (0.0, 0.0)) -> str:
+    def at(self, c: int, r: int) -> str:
         across = (r - (self.sizes[c] - 1) / 2) * self.row      # centred
-        return self.sheet.pos(c * self.step, across, size)
+        return self.sheet.pos(c * self.step, across)
 
     def box(self, graph, c: int, title: str, colour: str) -> None:
-        """A rounded box behind column c (drawn by the sheet), its title above it (LR) or on
-        its left (TB)."""
+        """A rounded box behind column c (drawn first), its title above it (LR) or on its
+        left (TB)."""
         along, half = c * self.step, (self.sizes[c] * self.row + 0.2) / 2
         short = self.step * 0.62
         self.sheet.box((along - short / 2, -half), (along + short / 2, half), colour)
-        width = text_width(title, 10) / POINTS
+        self.sheet.draw_boxes(graph, FONT)
         at = (along, -half - 0.18) if not self.tb else (along, -half - 0.9)
         graph.node(f"title{c}", label=title, shape="plaintext", fontsize="10",
-                   fontcolor=colour, pos=self.sheet.pos(*at, (width + 0.22, 0.3)))
+                   fontcolor=colour, pos=self.sheet.pos(*at))
 
-    def legend(self, size: tuple) -> str:
-        return self.sheet.pos((len(self.sizes) - 0.35) * self.step + 0.6, 0.0, size)
+    def legend(self) -> str:
+        return self.sheet.pos((len(self.sizes) - 0.35) * self.step + 0.6, 0.0)
 
 
 def _neuron_label(li: int, ni: int, neuron, weights: bool) -> str:

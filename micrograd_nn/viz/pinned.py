@@ -5,13 +5,11 @@ neurons come out N4, N3, N2, N1, or in any other order. ``draw_network`` and the
 of ``draw_graph`` therefore place everything themselves, through a ``Sheet``:
 
 * every node gets ``pos="x,y!"`` under ``layout=neato``, which keeps it where it is put;
-* the rounded boxes around layers and samples are not nodes: they are drawn behind the nodes
-  (the graph's ``_background``, in Graphviz's xdot drawing language), their titles are pinned
-  text nodes. Since no node covers another, arrows can be routed around the nodes
-  (``splines=true``) instead of running straight through whatever is in their way;
-* two invisible corner nodes enclose the drawing. The layout program moves the drawing so that
-  its lower left corner is the origin, but not the background: the lower left corner node fixes
-  that corner, so the background is written relative to it.
+* the rounded boxes around layers and samples are pinned nodes too, drawn first (behind what
+  they hold), their titles inside on top (on the left when the arrows run downwards, where
+  they come in at the middle). Arrows are straight (``splines=false``): a spline
+  router would refuse nodes that cover others. Boxes drawn as the graph's background instead
+  would not move with the nodes when the layout program shifts the drawing to the origin.
 
 Coordinates are in inches. "Along" runs the way the arrows point (left to right for
 ``rankdir="LR"``, downwards for "TB"), "across" at right angles to it (downwards for "LR" and
@@ -25,9 +23,7 @@ import re
 
 __all__ = ["Sheet", "html_size", "text_width"]
 
-POINTS = 72.0            # points per inch: xdot coordinates are points
-CORNER = 0.02            # size of the invisible corner nodes (inches)
-MARGIN = 0.3             # room between the drawing and its corner nodes (inches)
+POINTS = 72.0            # points per inch
 
 # Helvetica's advance widths in thousandths of the font size (the Adobe font metrics); other
 # characters count as 556 (a digit)
@@ -99,8 +95,7 @@ class Sheet:
     def __init__(self, rankdir: str = "LR"):
         self.rankdir = rankdir
         self.boxes: list = []           # (x0, y0, x1, y1, colour, title, font size) in inches
-        self.low = [float("inf")] * 2   # the extent of everything placed, page inches
-        self.high = [float("-inf")] * 2
+        self.drawn = 0                  # how many of them are in the graph already
 
     @property
     def title_side(self) -> str:
@@ -122,15 +117,9 @@ class Sheet:
         return {"LR": (along, -across), "RL": (-along, -across), "TB": (across, -along),
                 "BT": (across, along)}[self.rankdir]
 
-    def _extend(self, x: float, y: float) -> None:
-        self.low = [min(self.low[0], x), min(self.low[1], y)]
-        self.high = [max(self.high[0], x), max(self.high[1], y)]
-
-    def pos(self, along: float, across: float, size: tuple = (0.0, 0.0)) -> str:
-        """``pos`` of a node of page ``size`` (width, height) centred at (along, across)."""
+    def pos(self, along: float, across: float) -> str:
+        """``pos`` of a node centred at (along, across)."""
         x, y = self.xy(along, across)
-        self._extend(x - size[0] / 2, y - size[1] / 2)
-        self._extend(x + size[0] / 2, y + size[1] / 2)
         return f"{x:.3f},{y:.3f}!"
 
     def box(self, corner: tuple, other: tuple, colour: str, title: str = "",
@@ -138,53 +127,16 @@ class Sheet:
         """A rounded box between two opposite corners (along, across), ``title`` on top."""
         (x0, y0), (x1, y1) = self.xy(*corner), self.xy(*other)
         x0, x1, y0, y1 = min(x0, x1), max(x0, x1), min(y0, y1), max(y0, y1)
-        self._extend(x0, y0)
-        self._extend(x1, y1)
         self.boxes.append((x0, y0, x1, y1, colour, title, font_size))
 
-    def finish(self, graph, font: str) -> None:
-        """Pin the boxes' titles and the corner nodes, and draw the boxes behind everything."""
-        for k, (x0, y0, x1, y1, colour, title, size) in enumerate(self.boxes):
-            if title:
-                y = y1 - self.title_height(size) / 2
-                graph.node(f"box{k}_title", label=title, shape="plaintext", fontname=font,
-                           fontsize=f"{size:g}", fontcolor=colour, margin="0,0", width="0",
-                           height="0", pos=f"{(x0 + x1) / 2:.3f},{y:.3f}!")
-        left, bottom = self.low[0] - MARGIN, self.low[1] - MARGIN
-        right, top = self.high[0] + MARGIN, self.high[1] + MARGIN
-        for name, (x, y) in (("corner_low", (left, bottom)), ("corner_high", (right, top))):
-            graph.node(name, label="", shape="point", style="invis", width=f"{CORNER}",
-                       height=f"{CORNER}", fixedsize="true", pos=f"{x:.3f},{y:.3f}!")
-        # the layout program puts the lower left corner of corner_low at the origin
-        origin = (left - CORNER / 2, bottom - CORNER / 2)
-        drawing = [_rounded(box, origin) for box in self.boxes]
-        if drawing:
-            graph.attr(_background=" ".join(drawing))
-
-
-def _rounded(box: tuple, origin: tuple, radius: float = 0.12) -> str:
-    """xdot: a rounded rectangle outline (corner arcs as cubic Beziers), in points."""
-    x0, y0, x1, y1, colour, _, _ = box
-    r = min(radius, (x1 - x0) / 2, (y1 - y0) / 2)
-    k = r * 0.45       # a quarter circle's control points lie 0.55 r along its tangents
-    # start at the bottom edge, go anticlockwise; a straight side is a flat Bezier
-    points = [(x0 + r, y0)]
-
-    def line(x, y):
-        last = points[-1]
-        points.extend([last, (x, y), (x, y)])
-
-    def arc(c1, c2, end):
-        points.extend([c1, c2, end])
-
-    line(x1 - r, y0)
-    arc((x1 - k, y0), (x1, y0 + k), (x1, y0 + r))
-    line(x1, y1 - r)
-    arc((x1, y1 - k), (x1 - k, y1), (x1 - r, y1))
-    line(x0 + r, y1)
-    arc((x0 + k, y1), (x0, y1 - k), (x0, y1 - r))
-    line(x0, y0 + r)
-    arc((x0, y0 + k), (x0 + k, y0), (x0 + r, y0))
-    text = " ".join(f"{(x - origin[0]) * POINTS:.2f} {(y - origin[1]) * POINTS:.2f}"
-                    for x, y in points)
-    return f"c {len(colour)} -{colour} B {len(points)} {text}"
+    def draw_boxes(self, graph, font: str) -> None:
+        """The boxes not drawn yet, as pinned nodes with their titles inside on top; called
+        before adding the nodes they hold, so that those are drawn over them."""
+        for k in range(self.drawn, len(self.boxes)):
+            x0, y0, x1, y1, colour, title, size = self.boxes[k]
+            graph.node(f"box{k}", label=title, shape="box", style="rounded", color=colour,
+                       fontname=font, fontsize=f"{size:g}", fontcolor=colour, labelloc="t",
+                       labeljust="c" if self.title_side == "across-" else "l",
+                       margin="0.05,0.03", width=f"{x1 - x0:.3f}", height=f"{y1 - y0:.3f}",
+                       fixedsize="true", pos=f"{(x0 + x1) / 2:.3f},{(y0 + y1) / 2:.3f}!")
+        self.drawn = len(self.boxes)
