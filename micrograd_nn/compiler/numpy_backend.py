@@ -16,6 +16,7 @@ the user as numbers.
 from __future__ import annotations
 
 import math
+import struct
 from dataclasses import dataclass, field
 
 from .. import ops as _ops
@@ -544,14 +545,16 @@ class NumpyProgram:
         namespace.update(constants)
         exec(compile(self.source, f"<compiled {name}>", "exec"), namespace)
         self._run = namespace[name]
+        self._pack = struct.Struct(f"{len(self._params)}d").pack
         self._np = np
 
     def _run_checked(self, params: list, batch: list, seeds):
         np = self._np
         params = self._params
-        # a list comprehension reads the slots faster than map(attrgetter) (about 8 vs 11 us
-        # for W1's 337 parameters), and fromiter converts a list of floats the fastest
-        P = np.fromiter([p.data for p in params], float, len(params))
+        # the parameters' numbers: a list comprehension reads the slots faster than
+        # map(attrgetter), and packing them as doubles is faster than any numpy constructor
+        # (W1's 337: about 4 + 2 us, against 4 + 4.5 for np.fromiter of the list)
+        P = np.frombuffer(self._pack(*[p.data for p in params]))
         n = batch[0].shape[0] if batch else 1
         with np.errstate(all="ignore"):
             return self._run(P, [a.reshape(n, -1) for a in batch], n, seeds)
