@@ -4,8 +4,9 @@ In the spirit of microgpt: one transformer layer (n_embd 16, 4 heads, block size
 4*16-wide ReLU MLP, rmsnorm), 4,192 parameters, every number a scalar Value. It reads one name
 per step, a character at a time, and learns to predict the next character (a name starts and
 ends with the token BOS). Written with micrograd_nn's n-ary nodes: each dot product is one
-``Value.linear`` node (a matrix times a vector: ``Value.matvec``), each softmax ``exp(x_i - logsumexp(x))`` with one ``Value.logsumexp``
-node, so a step's graph has about 8k nodes instead of about 60k. Trained with the library's
+``Value.linear`` node (a matrix times a vector: ``Value.matvec``), each softmax
+``exp(x_i - logsumexp(x))`` with one ``Value.logsumexp`` node, so a step's graph has about 8k
+nodes instead of about 60k. Trained with the library's
 Adam (lr 0.01 decaying linearly to 0, betas 0.85 / 0.99) on ``datasets.names()``.
 
 Run: python examples/gpt.py [--steps 1000] [--seed 42] [--samples 10] [--attention PATH]

@@ -16,11 +16,11 @@ one walk.
 How a node is stored (this is what makes the engine fast and small):
 a node keeps up to two operands in slots ``_a`` and ``_b`` with their local derivatives in
 ``_da`` and ``_db``; an n-ary node (``Value.sum``, ``Value.linear``, ``Value.logsumexp``) keeps
-tuples in ``_a``/``_da`` and the marker ``_MANY`` in ``_b``. The linear nodes of a layer (or
-of ``Value.matvec``) keep in ``_a`` the tuple (w_1, ..., w_n, b), which a neuron keeps once for
-every node it makes (a `_Parameters`), in ``_da`` the weights' data, and in ``_db`` an
-`_Inputs` (the inputs and their data, one for the whole layer); see `_linear_nodes`. A leaf
-has ``_a = None``. A
+tuples in ``_a``/``_da`` and the marker ``_MANY`` in ``_b``. The linear nodes of a neuron, a
+layer or ``Value.matvec`` keep in ``_a`` the tuple (w_1, ..., w_n, b) (a neuron's
+`_Parameters`, the same for every node it makes), in ``_da`` the weights' data and then the
+bias's, and in ``_db`` an `_Inputs` (the inputs and their data, one for the whole layer); see
+`_linear_nodes`. A leaf has ``_a = None``. A
 plain-number operand (``x * 2.0``, ``1 - x``) is kept as a number in ``_db`` with ``_b = None``:
 one object per node instead of two, and the one the cyclic collector tracks (at Python's gc
 defaults it costs more than the node itself on long chains); ``operands`` turns it into its
@@ -125,7 +125,7 @@ _paused_lock = threading.Lock()
 
 
 @contextlib.contextmanager
-def collector_paused():
+def collector_paused() -> Iterator[None]:
     """Pause Python's cyclic garbage collector (``gc``) inside the block, then restore it.
 
     Graphs of Values need no cyclic collection: they hold no reference cycles and are freed by
@@ -428,12 +428,13 @@ def _linear_nodes(rows: Sequence, inputs: Sequence) -> list:
     once per layer instead of once per neuron (W1's step a further 13.4 -> 12.2 ms at gc
     defaults, 10.6 -> 10.0 ms with gc off). A neuron's `_Parameters`, the same for every
     sample, saves a tuple per node and lets the sort visit its parameters once per step (W1
-    about 12% faster again). A node alone keeps tuples of its own: nothing to share.
+    about 12% faster again). A lone node of ``Value.linear`` keeps tuples of its own: nothing
+    to share.
     """
     xd = [v.data for v in inputs]
     x = tuple(inputs)
     shared = None
-    if len(rows) > 1:
+    if len(rows) > 1 or (rows and type(rows[0]) is _Parameters):   # anything to share
         shared = _new(_Inputs)
         shared.values, shared.data = x, xd
     recording = not (_open_blocks and not is_grad_enabled())
@@ -826,6 +827,9 @@ def _backward_order(root: Value) -> list:
             if shared is not None and shared not in seen:  # a layer's inputs, once per layer
                 add(shared)
                 extend(filterfalse(seen_contains, shared.values))
+                bias = a[-1]   # explored before the inputs, as topological_order does
+                if bias._a is not None and bias not in seen:
+                    push(bias)
         else:
             if b is not None and b not in seen:
                 push(b)

@@ -19,7 +19,7 @@ import math
 import numbers
 import os
 import random
-from typing import Any, Callable, Sequence
+from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
 
@@ -210,8 +210,8 @@ class Neuron(Module):
     nonlin=False)`` works too (``nonlin=True`` is relu, False linear), and ``.nonlin`` reads it.
 
     ``w`` is a list of ``nin`` Values that cannot be changed in place, and ``b`` a Value;
-    assigning either replaces them (``neuron.w = [...]``). The neuron keeps one record of its
-    parameters, which every node it makes shares (see ``engine._linear_nodes``).
+    assigning either replaces them (``neuron.w = [...]``). The neuron keeps one tuple of its
+    parameters, which its linear nodes share (see ``engine._linear_nodes``).
     """
 
     def __init__(self, nin: int, activation: str = "relu", init: str = "uniform",
@@ -235,12 +235,18 @@ class Neuron(Module):
 
     @w.setter
     def w(self, weights) -> None:
+        if isinstance(weights, (str, bytes)) or not isinstance(weights, Iterable):
+            raise TypeError(f"Neuron.w takes a list of Values, got {type(weights).__name__}")
         weights = _Weights(weights)
-        if len(weights) != self.nin or not all(isinstance(v, Value) for v in weights):
-            raise ValueError(f"Neuron({self.nin}).w takes {self.nin} Values, got "
-                             f"{[type(v).__name__ for v in weights]}")
+        wrong = [type(v).__name__ for v in weights if not isinstance(v, Value)]
+        if wrong:
+            raise TypeError(f"Neuron.w takes Values, got {len(wrong)} other objects "
+                            f"({', '.join(sorted(set(wrong)))})")
+        nin = getattr(self, "nin", len(weights))  # a subclass may set w before nin
+        if len(weights) != nin:
+            raise ValueError(f"Neuron({nin}).w takes {nin} Values, got {len(weights)}")
         self._w = weights
-        self._wb = _neuron_parameters(weights, self._b)
+        self._update_parameters()
 
     @property
     def b(self) -> Value:
@@ -250,9 +256,15 @@ class Neuron(Module):
     @b.setter
     def b(self, bias) -> None:
         if not isinstance(bias, Value):
-            raise ValueError(f"Neuron.b takes a Value, got {type(bias).__name__}")
+            raise TypeError(f"Neuron.b takes a Value, got {type(bias).__name__}")
         self._b = bias
-        self._wb = _neuron_parameters(self._w, bias)
+        self._update_parameters()
+
+    def _update_parameters(self) -> None:
+        # the tuple (w_1, ..., w_n, b) the linear nodes share; a subclass written for
+        # micrograd may assign w and b in either order, so the tuple waits for both
+        if hasattr(self, "_w") and hasattr(self, "_b"):
+            self._wb = _neuron_parameters(self._w, self._b)
 
     @property
     def nonlin(self) -> bool:

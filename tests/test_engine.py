@@ -861,14 +861,36 @@ def test_backward_order_of_layers_sharing_their_inputs(model_x, samples):
     loss = Value.sum(o if isinstance(o, Value) else Value.sum(o) for o in outs)
     order = _backward_order(loss)
     position = {id(v): i for i, v in enumerate(order)}
-    interior = [v for v in topological_order(loss) if not v.is_leaf()]
-    assert sorted(map(id, interior)) == sorted(position)
     for v in order:
         assert all(position[id(p)] > position[id(v)] for p in v.operands if not p.is_leaf())
+    assert order == [v for v in reversed(topological_order(loss)) if not v.is_leaf()]
     expected = grad(loss, params)
     model.zero_grad()
     loss.backward()
-    assert [p.grad for p in params] == pytest.approx(expected, rel=1e-12, abs=1e-300)
+    assert [p.grad for p in params] == expected   # the same order, so the same sums, bit for bit
+
+
+@given(st.lists(reals(-2, 2), min_size=4, max_size=4), st.integers(0, 2**32 - 1))
+def test_matvec_with_computed_weights_and_biases_agrees_with_grad_bit_for_bit(xs, seed):
+    """Rows, inputs and biases drawn among leaves and values computed from them (shared, so
+    the sort meets them from several sides): backward() keeps grad()'s order and sums."""
+    from micrograd_nn.engine import _backward_order
+    rng = random.Random(seed)
+    leaves = [Value(x) for x in xs]
+    pool = list(leaves)
+    for _ in range(4):
+        a, b = rng.choice(pool), rng.choice(pool)
+        pool.append(rng.choice([a * b, (a * 2.0).tanh(), b * b + a, a - b]))
+    n, rows = rng.randint(1, 3), rng.randint(1, 3)
+    W = [[rng.choice(pool) for _ in range(n)] for _ in range(rows)]
+    zs = Value.matvec(W, [rng.choice(pool) for _ in range(n)],
+                      [rng.choice(pool) for _ in range(rows)])
+    loss = Value.sum(z * rng.choice(pool) for z in zs)
+    assert _backward_order(loss) == [v for v in reversed(topological_order(loss))
+                                     if not v.is_leaf()]
+    expected = grad(loss, leaves)
+    loss.backward()
+    assert [v.grad for v in leaves] == expected
 
 
 def test_topological_order_holds_every_operand_constants_included():

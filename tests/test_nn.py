@@ -672,12 +672,28 @@ def test_assigning_weights_or_bias_replaces_them_in_the_forward_pass():
     layer = Layer(2, 2, activation="linear")
     layer.neurons[1].w = (Value(-1.0), Value(1.0))
     assert layer([3.0, 4.0])[1].data == 1.0 + layer.neurons[1].b.data
-    with pytest.raises(ValueError, match=r"Neuron\(2\)\.w takes 2 Values, got \['float'"):
+    with pytest.raises(TypeError, match=r"Neuron\.w takes Values, got 2 other objects \(float\)"):
         neuron.w = [1.0, 2.0]
-    with pytest.raises(ValueError, match=r"takes 2 Values"):
+    with pytest.raises(TypeError, match=r"Neuron\.w takes a list of Values, got int"):
+        neuron.w = 5
+    with pytest.raises(ValueError, match=r"Neuron\(2\)\.w takes 2 Values, got 1$"):
         neuron.w = [Value(1.0)]
-    with pytest.raises(ValueError, match=r"Neuron\.b takes a Value, got float"):
+    with pytest.raises(TypeError, match=r"Neuron\.b takes a Value, got float"):
         neuron.b = 0.0
+    assert neuron([3.0, 4.0]).data == 11.5     # a refused assignment changed nothing
+
+
+def test_a_subclass_written_for_micrograd_may_set_w_and_b_itself():
+    class MyNeuron(Neuron):
+        def __init__(self, nin):   # no call to Neuron.__init__, as micrograd's Neuron does it
+            self.nin, self._act = nin, None
+            self.w = [Value(0.5 * (i + 1)) for i in range(nin)]
+            self.b = Value(1.0)
+
+    assert MyNeuron(2)([2.0, 2.0]).data == 0.5 * 2 + 1.0 * 2 + 1.0
+    layer = Layer(2, 2, activation="linear")
+    layer.neurons = [MyNeuron(2), MyNeuron(2)]
+    assert [z.data for z in layer([2.0, 2.0])] == [4.0, 4.0]
 
 
 def test_copies_and_pickles_of_a_model_compute_the_same():
