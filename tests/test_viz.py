@@ -694,6 +694,85 @@ def test_collapsed_drawings_have_no_overlapping_nodes_and_boxes_around_their_neu
     assert len(boxes) == len(box_titles(graph.source))
 
 
+def check_full_view_order(graph, loss, outputs, rankdir):
+    """In the rendered full view ``graph`` of ``loss`` (``outputs``: per sample, per layer,
+    the neuron outputs): the inputs of each sample in order; in every layer the neurons in
+    order, each neuron's linear node, its activation and the parameters it alone reads after
+    those of the neuron before; no node over another."""
+    nodes, _ = rendered(graph)
+    order = drawing_order(loss)
+    key = {v: f"v{k}" for k, v in enumerate(order)}
+    across = 1 if rankdir == "LR" else 0        # neurons stack down (LR) or rightwards (TB)
+
+    def span(values):
+        boxes = [nodes[key[v]] for v in values if key[v] in nodes]
+        return min(b[across] for b in boxes), max(b[across + 2] for b in boxes)
+
+    readers = {}
+    for v in order:
+        for p in v.operands:
+            readers.setdefault(p, set()).add(v)
+    for layers in outputs:
+        first = layers[0][0]
+        linear = first if first.op.name == "linear" else first.operands[0]
+        inputs = linear.operands[len(linear.operands) // 2:-1]
+        starts = [span([x])[0] for x in inputs]
+        assert starts == sorted(starts) and len(set(starts)) == len(starts)
+        for layer in layers:
+            parts = []
+            for out in layer:
+                z = out if out.op.name == "linear" else out.operands[0]
+                own = [p for p in z.operands if p.is_leaf() and readers[p] == {z}
+                       and p.label.startswith("L")]
+                parts.append([out, z] + (own if len(outputs) == 1 else []))
+            spans = [span(values) for values in parts]
+            assert all(a[1] < b[0] for a, b in zip(spans, spans[1:])), spans
+    drawn = list(nodes.values())
+    assert not any(overlap(a, b) for i, a in enumerate(drawn) for b in drawn[i + 1:])
+
+
+@needs_renderer
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+@pytest.mark.parametrize("labels", ["local", "flow"])
+def test_the_full_view_of_a_4_4_1_network_keeps_inputs_and_neurons_in_order(labels, rankdir):
+    loss, outputs = mlp_441_layer_by_layer(1)
+    graph = draw_graph(loss, edge_labels=labels, rankdir=rankdir)
+    assert "layout=neato" in graph.source      # pinned: no layout program reorders them
+    check_full_view_order(graph, loss, outputs, rankdir)
+
+
+@needs_renderer
+@settings(max_examples=12)      # each example is laid out and rendered
+@given(nin=st.integers(1, 3), widths=st.lists(st.integers(1, 4), min_size=1, max_size=2),
+       samples=st.just(1), rankdir=st.sampled_from(["LR", "TB"]),
+       seed=st.integers(0, 3), labels=st.sampled_from(["local", "flow", "both"]))
+def test_any_full_mlp_view_keeps_its_order(nin, widths, samples, rankdir, seed, labels):
+    from micrograd_nn.nn import MLP
+    model = MLP(nin, widths + [1], seed=seed)
+    outputs, terms = [], []
+    for s in range(samples):
+        x = [(-1) ** (s + i) * (0.3 + 0.2 * s + 0.1 * i) for i in range(nin)]
+        layers = []
+        for layer in model.layers:
+            x = layer(x)
+            layers.append(x)
+        outputs.append(layers)
+        terms.append((x[0] - 1.0) ** 2)
+    loss = Value.sum(terms)
+    loss.backward()
+    graph = draw_graph(loss, rankdir=rankdir, max_edges=1000, max_nodes=1000,
+                       edge_labels=labels)
+    check_full_view_order(graph, loss, outputs, rankdir)
+
+
+def test_the_full_view_pins_only_graphs_of_several_neurons():
+    assert "layout=neato" not in draw_graph(seed_neuron()).source
+    assert "layout=neato" not in draw_graph(seed_neuron(fused=False)).source
+    assert "layout=neato" in draw_graph(mlp_441(1)[1]).source
+    # several samples: the parameters they share would sit among the neurons before them
+    assert "layout=neato" not in draw_graph(mlp_loss()[1]).source
+
+
 def test_collapsed_positions_are_pinned_in_drawing_order():
     loss, outputs = mlp_441_layer_by_layer(2)
     source = draw_graph(loss, collapse=True, focus="L1.N2.w1").source

@@ -22,6 +22,7 @@ The DOT text depends only on the graph: node ids come from the topological order
 from __future__ import annotations
 
 import dataclasses
+import re
 
 from ..engine import LINEAR, MUL, SUM, Value
 from .dot import emit
@@ -315,6 +316,32 @@ class _Build:
         feeding = {e.src for e in scene.edges} | {scene.where[self.root][-1]}
         for key in [k for k, n in scene.nodes.items() if n.kind == "value" and k not in feeding]:
             del scene.nodes[key]
+        if len(structure.neurons) > 1 and structure.n_samples < 2:
+            self.neuron_slots(topo)
+
+    def neuron_slots(self, topo: list) -> None:
+        """``scene.slots``: each neuron's parameters (those it alone reads, w1, w2, ..., b),
+        operations and values, by layer and index (L2.N3: 2, 3), then place, so that the
+        drawing keeps the neurons in order. Graphs of one sample only: on several, the
+        parameters every sample reads would sit among the neurons of the layer before."""
+        scene, structure = self.scene, self.structure
+        index = {v: k for k, v in enumerate(topo)}
+        place: dict = {}        # the neurons of each layer, numbered in drawing order
+        for neuron in structure.neurons:
+            numbered = re.fullmatch(r".*N(\d+)", neuron.name)
+            place[neuron] = (neuron.layer, int(numbered.group(1)) if numbered else
+                             1 + sum(n.layer == neuron.layer for n in place))
+        for neuron, (layer, number) in place.items():
+            keys = [scene.where[p][-1] for p in neuron.weights if p.is_leaf()
+                    and p in structure.parameters
+                    and all(u is neuron.linear for u, _ in structure.consumers[p])]
+            for v in (neuron.linear, neuron.out):
+                k = index[v]
+                keys += [key for key in scene.nodes if key.startswith((f"op{k}_", f"v{k}_"))]
+                keys += [f"op{k}", f"v{k}"]
+            for order, key in enumerate(dict.fromkeys(keys)):
+                if key in scene.nodes:
+                    scene.slots[key] = (layer, number, order)
 
     def op_node(self, op_key: str, v: Value) -> None:
         """v's operation as a node, with an arrow from each operand."""

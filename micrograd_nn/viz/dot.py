@@ -1,8 +1,9 @@
 """Writing a scene (scene.py) as DOT: boxes as HTML tables, labelled arrows, nested boxes, legend.
 
-A drawing is laid out by ``dot``, except the collapsed view: its boxes of layers and samples
-must keep their neurons in order, so ``layout.place`` computes every position and the DOT pins
-them (``pinned.Sheet``).
+A drawing is laid out by ``dot``, except where neurons must keep their order: the collapsed
+view (its boxes of layers and samples) and the full view of a graph of one sample with two
+neurons or more (an MLP's). There ``layout.place`` / ``layout.place_rows`` compute every position and the DOT
+pins them (``pinned.Sheet``).
 
 Colours say one thing each, and the legend lists every one the drawing uses: forward values are
 green, gradients and what flows back red, arrows that carry nothing back dashed grey, the
@@ -23,9 +24,9 @@ import math
 import re
 
 from ..engine import _term
-from .layout import place
+from .layout import place, place_rows
 from .naming import FACTOR_DIGITS, fmt
-from .pinned import POINTS, Sheet, html_size, text_width
+from .pinned import POINTS, Sheet, html_size, port_box, text_width
 from .rendering import Diagram
 from .scene import (BLANK, BLOCKED, BOX, CURRENT, DATA_INK, DIM_FILL, DIM_INK, FONT, GRAD_INK,
                     GREY, HIGHLIGHT, INK, INPUT, INTERMEDIATE, NEURON, OP_COLOR, OUTPUT,
@@ -39,7 +40,7 @@ def emit(scene: Scene, options: Options, on_path: set | None, frame, root_key: s
     graph = Diagram(name="chain_rule", format="svg")
     graph.digits = options.digits   # results' significant digits (factors get 2 more)
     look = _Look(scene, options, on_path, frame, root_key)
-    if options.collapse:
+    if options.collapse or scene.slots:
         _emit_pinned(graph, scene, look)
         return graph
     graph.attr(rankdir=options.rankdir, fontname=FONT, nodesep="0.18", ordering="out",
@@ -81,8 +82,9 @@ class _Recorder:
 
 
 def _emit_pinned(graph, scene: Scene, look: "_Look") -> None:
-    """The collapsed view: every position computed by ``layout.place`` and pinned, so each
-    box keeps its neurons, and the bands their samples, in drawing order."""
+    """Every position computed and pinned: the collapsed view by ``layout.place`` (each box
+    keeps its neurons, and the bands their samples, in drawing order), the full view of
+    neurons by ``layout.place_rows`` (each layer's neurons in order)."""
     options = look.options
     graph.attr(layout="neato", splines="false", fontname=FONT, bgcolor="white")
     _defaults(graph, options)
@@ -101,8 +103,14 @@ def _emit_pinned(graph, scene: Scene, look: "_Look") -> None:
         legend = _legend(look.used, options)
         sizes["legend"] = html_size(legend, _legend_size(options))
     sheet = Sheet(options.rankdir)
-    centre = place(scene, sizes, labels, sheet, legend=sizes.get("legend"),
-                   title_size=options.font_size - 1)
+    if options.collapse:
+        centre = place(scene, sizes, labels, sheet, legend=sizes.get("legend"),
+                       title_size=options.font_size - 1)
+    else:
+        ports = {key: port_box(attrs["label"], options.font_size, "out")
+                 for key, attrs in drawn.nodes if attrs.get("shape") == "plain"}
+        centre = place_rows(scene, sizes, labels, sheet, scene.slots, ports=ports,
+                            legend=sizes.get("legend"))
     sheet.draw_boxes(graph, FONT)
     for key, attrs in drawn.nodes:
         graph.node(key, pos=sheet.pos(*centre[key]), **attrs)

@@ -1,4 +1,4 @@
-"""Where each node of a collapsed drawing goes: columns along the arrows, boxes kept in order.
+"""Where each node of a pinned drawing goes: columns along the arrows, boxes kept in order.
 
 The collapsed view (``draw_graph(..., collapse=True)``) boxes each layer's neurons and each
 sample; its positions are computed here and pinned (``pinned.Sheet``), so the picture keeps the
@@ -15,6 +15,9 @@ above sample 2. The rules:
   for the labels of their arrows. In the columns of the sample bands they go between the
   bands, in the gap nearest to where they want to be (a target y just under its sample).
 
+The full view of an MLP's graph (``place_rows``) has the same columns, no boxes, and each
+layer's neurons in order across, N1 first, their parameters beside them.
+
 Sizes come from the labels (``pinned.html_size``), and the gap between two columns leaves room
 for the labels of the arrows between them: twice their length, since the layout program puts
 a label beside the middle of its arrow, on either side of it.
@@ -22,17 +25,22 @@ a label beside the middle of its arrow, on either side of it.
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass, field
 
 from .pinned import Sheet
 from .scene import BOX
 
-__all__ = ["place"]
+__all__ = ["place", "place_rows"]
 
 GAP = 0.22          # between nodes of one column (inches)
 COLUMN_GAP = 0.55   # between columns, before room for arrow labels
 PAD = 0.14          # inside a box, around what it holds
 BAND_GAP = 0.3      # between two sample bands
+ARROWHEAD = 6 / 72   # the length of an arrowhead (arrowsize 0.6, inches)
+TEXT_INSET = 4 / 72  # the padding around the text of an arrow label (inches)
+STAGGERS = 5        # how much wider apart every other layer's neurons may be: 0 to 2 label heights
+SPREADS = 4         # and all neurons: up to 3/8 of their pitch
 
 
 @dataclass(eq=False)
@@ -99,10 +107,7 @@ def place(scene, sizes: dict, label_sizes: list, sheet: Sheet, *, legend: tuple 
     for item in items:
         _measure(item, pads)
     item_of = {key: item for item in items for key in item.keys}
-    for edge, size in zip(scene.edges, label_sizes):
-        if size is not None:    # labelled arrows that meet keep their labels apart
-            for end in (item_of[edge.src], item_of[edge.dst]):
-                end.margin = max(end.margin, sheet.oriented(*size)[1])
+    _label_margins(scene, label_sizes, item_of, sheet)
     graph = _Neighbours(scene, item_of)
     _columns(items, graph)
     columns, reach = _column_lines(items, bands, scene, label_sizes, item_of, sheet, pads)
@@ -113,10 +118,178 @@ def place(scene, sizes: dict, label_sizes: list, sheet: Sheet, *, legend: tuple 
             centre[key] = (columns[item.column], item.top + offset)
     _draw_boxes(items, bands, columns, pads, sheet, title_size)
     if legend is not None:
-        along, across = sheet.oriented(*legend)
         top = min([item.top for item in items] + [band.top for band in bands])
-        centre["legend"] = (reach + COLUMN_GAP + along / 2, top + across / 2)
+        centre["legend"] = _legend_centre(legend, reach, top, sheet)
     return centre
+
+
+def place_rows(scene, sizes: dict, label_sizes: list, sheet: Sheet, slots: dict, *,
+               ports: dict | None = None, legend: tuple | None = None) -> dict:
+    """key -> (along, across) centre of every node of a full (not collapsed) drawing whose
+    neurons keep their order: ``slots`` maps the keys of each neuron's nodes (its parameters,
+    its operations and values) to (layer, neuron index from 1, their order in the neuron).
+
+    Columns as in ``place``. Across, the neurons of every layer are centred on one line, one
+    pitch apart, N1 first, and half a pitch off the layer before (a layer's outputs share a
+    column with the next layer's parameters, which go between them); in each column a
+    neuron's nodes stack in their order around its centre. The other nodes go level with the
+    nodes they are joined to; each column is then pushed apart where it overlaps, keeping its
+    order. ``ports``: key -> the cell arrows leave from (``pinned.port_box``), to foresee
+    where the labels of the arrows go: of a few pitches, the one with fewest labels over each
+    other is kept.
+    """
+    sizes = {key: sheet.oriented(*size) for key, size in sizes.items()}
+    items = [Item([key], [sizes[key]]) for key in scene.nodes]
+    for item in items:
+        _measure(item, {})
+    item_of = {item.keys[0]: item for item in items}
+    _label_margins(scene, label_sizes, item_of, sheet)
+    graph = _Neighbours(scene, item_of)
+    _columns(items, graph)
+    columns, reach = _column_lines(items, [], scene, label_sizes, item_of, sheet, {})
+    slot_of = {item: slots[item.keys[0]] for item in items if item.keys[0] in slots}
+    ports = ports or {}
+    labels = [(item_of[e.src], item_of[e.dst], size)
+              for e, size in zip(scene.edges, label_sizes) if size is not None]
+    height = max((sheet.oriented(*size)[1] for _, _, size in labels), default=0.0)
+
+    def lay_out(stagger: float, spread: float) -> int:
+        for item in items:
+            item.placed = False
+        _slot_rows(items, slot_of, stagger, spread)
+        _rows_around_slots(items, graph)
+        return _clashes(labels, columns, sheet, ports)
+
+    # the labels in the middle of the arrows between two layers meet where they cross; every
+    # other layer's neurons a little wider apart, and all of them wider apart if need be, as
+    # little as keeps the fewest labels over each other
+    tries = [(stagger * height / 2, 1 + spread / 8) for spread in range(SPREADS)
+             for stagger in range(STAGGERS)]
+    clashes = [lay_out(*t) for t in tries]
+    best = tries[clashes.index(min(clashes))]
+    lay_out(*best)
+    centre = {item.keys[0]: (columns[item.column], _centre(item)) for item in items}
+    if legend is not None:
+        centre["legend"] = _legend_centre(legend, reach, min(i.top for i in items), sheet)
+    return centre
+
+
+def _clashes(labels: list, columns: list, sheet: Sheet, ports: dict) -> int:
+    """How many pairs of arrow labels would overlap. The layout program puts a label with its
+    lower right corner at the middle of the arrow's line: from the side of its tail facing the
+    flow to where its arrowhead begins, on the ellipse of the operation it points at."""
+    boxes = []
+    for src, dst, (width, height) in labels:
+        x0, y0 = sheet.xy(columns[src.column], _centre(src))
+        dx, dy = _port_side(ports.get(src.keys[0]), src, sheet)
+        x0, y0 = x0 + dx, y0 + dy
+        x1, y1 = sheet.xy(columns[dst.column], _centre(dst))
+        rx, ry = (s / 2 for s in (dst.sizes[0] if sheet.rankdir in ("LR", "RL")
+                                  else dst.sizes[0][::-1]))
+        dx, dy = x1 - x0, y1 - y0
+        reach = math.hypot(dx / rx, dy / ry) if rx and ry else 0.0
+        length = math.hypot(dx, dy)
+        if reach > 1 and length:
+            back = 1 / reach + ARROWHEAD / length   # the ellipse, then the arrowhead
+            x1, y1 = x1 - back * dx, y1 - back * dy
+        x, y = (x0 + x1) / 2, (y0 + y1) / 2
+        x, y = x - 0.95 * width, y + 0.47 * height        # the label's centre
+        boxes.append((x - width / 2 + TEXT_INSET, y - height / 2 + TEXT_INSET,
+                      x + width / 2 - TEXT_INSET, y + height / 2 - TEXT_INSET))
+    boxes.sort()
+    count = 0
+    for i, (a0, b0, a1, b1) in enumerate(boxes):
+        for c0, d0, c1, d1 in boxes[i + 1:]:
+            if c0 >= a1:
+                break
+            count += d0 < b1 and b0 < d1
+    return count
+
+
+def _port_side(cell: tuple | None, item: Item, sheet: Sheet) -> tuple:
+    """Where an arrow leaves a node, from its centre on the page (inches, y upwards): the side
+    of its ``cell`` (x0, y0, x1, y1, y downwards from the centre) facing the flow, else the
+    node's own side."""
+    if cell is None:
+        along, across = item.sizes[0]
+        x, y = sheet.xy(along / 2, 0.0)
+        return x, y
+    x0, y0, x1, y1 = cell
+    return {"LR": (x1, -(y0 + y1) / 2), "RL": (x0, -(y0 + y1) / 2),
+            "TB": ((x0 + x1) / 2, -y1), "BT": ((x0 + x1) / 2, -y0)}[sheet.rankdir]
+
+
+def _label_margins(scene, label_sizes: list, item_of: dict, sheet: Sheet) -> None:
+    """Labelled arrows that meet keep their labels apart: room across both their ends."""
+    for edge, size in zip(scene.edges, label_sizes):
+        if size is not None:
+            for end in (item_of[edge.src], item_of[edge.dst]):
+                end.margin = max(end.margin, sheet.oriented(*size)[1])
+
+
+def _legend_centre(legend: tuple, reach: float, top: float, sheet: Sheet) -> tuple:
+    """A legend after the last column, its top level with ``top``."""
+    along, across = sheet.oriented(*legend)
+    return reach + COLUMN_GAP + along / 2, top + across / 2
+
+
+def _slot_rows(items: list, slot_of: dict, stagger: float, spread: float) -> None:
+    """Place the items of the neurons: each layer's neurons centred, one pitch apart, half a
+    pitch off the layer before where they would be level with it (a layer's outputs share a
+    column with the next layer's parameters: these go between them)."""
+    count: dict = {}
+    for layer, index, _ in slot_of.values():
+        count[layer] = max(count.get(layer, 0), index)
+    centres: dict = {}      # layer -> the centre of its first neuron, in pitches
+    before: set = set()
+    for layer in sorted(count):
+        first = (1 - count[layer]) / 2
+        if first in before:
+            first += 0.5
+        centres[layer] = first
+        before = {first + k for k in range(count[layer])}
+    stacks: dict = {}       # (column, layer, index) -> items, in their order
+    for item, (layer, index, _) in slot_of.items():
+        stacks.setdefault((item.column, layer, index), []).append(item)
+    longest: dict = {}      # (column, layer) -> the longest stack
+    for (column, layer, index), stack in stacks.items():
+        stack.sort(key=lambda i: slot_of[i])
+        length = sum(i.across + 2 * i.margin for i in stack) + GAP * (len(stack) - 1)
+        longest[column, layer] = max(longest.get((column, layer), 0.0), length)
+    need: dict = {}         # column -> the pitch its stacks need
+    for (column, _), length in longest.items():
+        need[column] = need.get(column, 0.0) + length + 2 * GAP
+    pitch = max(need.values(), default=0.0) * spread
+    for (_, layer, index), stack in stacks.items():
+        length = sum(i.across + 2 * i.margin for i in stack) + GAP * (len(stack) - 1)
+        top = (centres[layer] + index - 1) * (pitch + stagger * (layer % 2 == 0)) - length / 2
+        for item in stack:
+            item.top, item.placed = top + item.margin, True
+            top += item.across + 2 * item.margin + GAP
+
+
+def _rows_around_slots(items: list, graph: _Neighbours) -> None:
+    """The items outside the neurons level with what they are joined to: computed ones with
+    their operands (left to right), leaves with their readers (right to left); each column
+    pushed apart where it overlaps, its items kept in the order they want."""
+    by_column: dict = {}
+    for item in items:
+        by_column.setdefault(item.column, []).append(item)
+    for c in sorted(by_column):
+        column = by_column[c]
+        for item in column:
+            if not item.placed and not graph.is_source(item):
+                want = _wanted(item, graph, prefer_readers=False)
+                item.top, item.placed = (want or 0.0) - item.across / 2, True
+        placed = [i for i in column if i.placed]
+        _pack_at(placed, [i.top for i in placed])
+    for c in sorted(by_column, reverse=True):
+        column = by_column[c]
+        for item in column:
+            if not item.placed:
+                want = _wanted(item, graph, prefer_readers=True)
+                item.top, item.placed = (want or 0.0) - item.across / 2, True
+        _pack_at(column, [i.top for i in column])
 
 
 # -------------------------------------------------------------------------------------------------
@@ -381,7 +554,15 @@ def _pack(column: list, graph: _Neighbours, prefer_readers: bool) -> None:
         if w is None:
             w = _centre(item) if item.placed else 0.0
         wanted.append(w - item.across / 2)
-    order = sorted(range(len(column)), key=lambda i: (wanted[i] + column[i].across / 2, i))
+    _pack_at(column, wanted)
+
+
+def _pack_at(column: list, wanted: list) -> None:
+    """Put the items of ``column`` at the tops they want, or as near as they fit without
+    overlapping, in the order of where they want to be (ties: their order in ``column``)."""
+    # centres rounded: two items that want one place keep their order (x1 before x2)
+    order = sorted(range(len(column)),
+                   key=lambda i: (round(wanted[i] + column[i].across / 2, 9), i))
     blocks: list = []       # [start wanted for the block, items, length, count]
     for i in order:
         item = column[i]

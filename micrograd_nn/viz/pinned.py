@@ -21,7 +21,7 @@ from __future__ import annotations
 import html
 import re
 
-__all__ = ["Sheet", "html_size", "text_width"]
+__all__ = ["Sheet", "html_size", "port_box", "text_width"]
 
 POINTS = 72.0            # points per inch
 
@@ -52,21 +52,17 @@ def _number(attrs: str, name: str, default: float) -> float:
     return float(found.group(1)) if found else default
 
 
-def html_size(label: str, size: float) -> tuple:
-    """(width, height) in inches of a Graphviz HTML-like label ``<<TABLE>...</TABLE>>``.
-
-    An estimate from Helvetica's widths, with the tables' borders, padding and spacing: the
-    innermost table that holds the cells is measured, each table around it adds its border.
-    """
+def _rows(label: str, size: float) -> tuple:
+    """The innermost table of an HTML-like label: its rows as lists of (width, height, cell
+    attributes) in points, its cell spacing, and the frame the tables around it add."""
     tables = _TABLE.findall(label)
     inner = tables[-1] if tables else ""
     border, padding = _number(inner, "CELLBORDER", 1), _number(inner, "CELLPADDING", 2)
     spacing = _number(inner, "CELLSPACING", 2)
     body = label[label.rfind("<TABLE"):] if tables else label
-    width = height = 0.0
-    rows = _ROW.findall(body) or [body]
-    for row in rows:
-        row_width, row_height = 0.0, 0.0
+    rows = []
+    for row in _ROW.findall(body) or [body]:
+        cells = []
         for attrs, content in _CELL.findall(row) or [("", row)]:
             lines = re.split(r"<BR[^>]*>", content, flags=re.I)
             bold = "<B>" in content
@@ -78,15 +74,45 @@ def html_size(label: str, size: float) -> tuple:
                 w, h = _number(attrs, "WIDTH", w), _number(attrs, "HEIGHT", h)
             else:
                 w, h = max(w, _number(attrs, "WIDTH", 0)), max(h, _number(attrs, "HEIGHT", 0))
-            row_width += w + spacing
-            row_height = max(row_height, h)
-        width = max(width, row_width + spacing)
-        height += row_height + spacing
-    height += spacing
+            cells.append((w, h, attrs))
+        rows.append(cells)
     frame = 2 * _number(inner, "BORDER", 1) + sum(
         2 * sum(_number(t, name, 1 if name == "BORDER" else 2)
                 for name in ("BORDER", "CELLPADDING", "CELLSPACING")) for t in tables[:-1])
+    return rows, spacing, frame
+
+
+def html_size(label: str, size: float) -> tuple:
+    """(width, height) in inches of a Graphviz HTML-like label ``<<TABLE>...</TABLE>>``.
+
+    An estimate from Helvetica's widths, with the tables' borders, padding and spacing: the
+    innermost table that holds the cells is measured, each table around it adds its border.
+    """
+    rows, spacing, frame = _rows(label, size)
+    width = max(sum(w + spacing for w, _, _ in cells) + spacing for cells in rows)
+    height = sum(max(h for _, h, _ in cells) + spacing for cells in rows) + spacing
     return (width + frame) / POINTS, (height + frame) / POINTS
+
+
+def port_box(label: str, size: float, port: str) -> tuple | None:
+    """(x0, y0, x1, y1) in inches of the cell ``PORT="port"`` of an HTML-like label, from the
+    label's centre (y downwards), or None if it has no such cell. A row narrower than the
+    table shares what it lacks out among its cells."""
+    rows, spacing, frame = _rows(label, size)
+    width, height = html_size(label, size)
+    inner = max(sum(w + spacing for w, _, _ in cells) for cells in rows)
+    y = (frame / 2 + spacing) / POINTS - height / 2
+    for cells in rows:
+        row_height = max(h for _, h, _ in cells) / POINTS
+        extra = (inner - sum(w + spacing for w, _, _ in cells)) / len(cells)
+        x = (frame / 2 + spacing) / POINTS - width / 2
+        for w, _, attrs in cells:
+            w += extra
+            if f'PORT="{port}"' in attrs:
+                return x, y, x + w / POINTS, y + row_height
+            x += (w + spacing) / POINTS
+        y += row_height + spacing / POINTS
+    return None
 
 
 class Sheet:
