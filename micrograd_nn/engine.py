@@ -423,8 +423,9 @@ def _linear_nodes(rows: Sequence, inputs: Sequence) -> list:
     Hand-fused, because it is the innermost loop of training: LINEAR's forward and rule are
     written inline (the same arithmetic, the sum in the same order). The inputs' ``.data`` is
     read once for the whole layer (W1's forward 7.1 -> 5.2 ms, gc off, in ``benchmarks/run.py
-    --phases``), and with several rows the inputs and their data are kept once, in an
-    `_Inputs` all the nodes share: no node copies them, and ``backward()``'s sort visits them
+    --phases``), and when there is something to share (several rows, or a neuron's
+    parameters) the inputs and their data are kept once, in an `_Inputs` all the nodes share:
+    no node copies them, and ``backward()``'s sort visits them
     once per layer instead of once per neuron (W1's step a further 13.4 -> 12.2 ms at gc
     defaults, 10.6 -> 10.0 ms with gc off). A neuron's `_Parameters`, the same for every
     sample, saves a tuple per node and lets the sort visit its parameters once per step (W1
