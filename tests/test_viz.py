@@ -765,6 +765,22 @@ def test_any_full_mlp_view_keeps_its_order(nin, widths, samples, rankdir, seed, 
     check_full_view_order(graph, loss, outputs, rankdir)
 
 
+@pytest.mark.parametrize("labels, rankdir", [("flow", "LR"), ("both", "TB")])
+def test_the_full_view_of_an_mlp_keeps_one_layout_in_a_trace_and_a_worksheet(labels, rankdir):
+    from micrograd_nn.viz.trace import trace_graphs
+    loss = mlp_441(1)[1]
+    frames = [pinned(g.source) for _, g in trace_graphs(loss, edge_labels=labels,
+                                                         rankdir=rankdir)]
+    assert len(frames) > 2 and len(frames[0]) > 60
+    assert all(frame == frames[0] for frame in frames)      # forks sized for their sums
+    for exercise in ("grads", "both"):
+        sheet = pinned(draw_graph(loss, exercise=exercise, edge_labels=labels).source)
+        key = pinned(draw_graph(loss, exercise=exercise, edge_labels=labels,
+                                answer_key=True).source)
+        sheet.pop("legend"), key.pop("legend")      # the key's legend explains the sums too
+        assert sheet == key
+
+
 def test_the_full_view_pins_only_graphs_of_several_neurons():
     assert "layout=neato" not in draw_graph(seed_neuron()).source
     assert "layout=neato" not in draw_graph(seed_neuron(fused=False)).source

@@ -196,6 +196,7 @@ class _Look:
         self.leave, self.enter = {"LR": ("e", "w"), "RL": ("w", "e"), "TB": ("s", "n"),
                                   "BT": ("n", "s")}[options.rankdir]
         self.parts = _parts(scene, options)
+        self.final_parts = _parts(scene, options, final=True)   # sizes a trace's cells
         if frame is not None:   # every frame of a trace has the legend of the whole trace
             self.used.update(("current", "received", "dim", "data", "grad"))
             self.used.update(("local",) if options.local else ())
@@ -296,7 +297,8 @@ class _Look:
             return None
         options = self.options
         final = node.grad if node.final_grad is None else node.final_grad
-        answer = _sum_text([p for p in parts if p is not None] or [0.0], final or 0.0, options)
+        finals = [p for p in self.final_parts[node.key] if p is not None]
+        answer = _sum_text(finals or [0.0], final or 0.0, options)
         if options.blank_grads:
             text = "grad = " + _blank(answer)
         else:
@@ -305,6 +307,8 @@ class _Look:
                 else "grad = ?"
             self.used.add("fork")
         fit = answer if (options.fixed or options.exercise) else None
+        if options.exercise in ("grads", "both"):     # as wide as the worksheet's blank
+            fit = max(answer, "grad = " + _blank(answer), key=len)
         return _cell(text, DIM_INK if dim else GRAD_INK, attrs=span, fit=fit,
                      size=options.font_size)
 
@@ -339,16 +343,18 @@ class _Look:
         return tail, head
 
 
-def _parts(scene: Scene, options: Options) -> dict:
+def _parts(scene: Scene, options: Options, final: bool = False) -> dict:
     """node key -> the contributions arriving along its arrows (None: not yet), for values
-    that pass their gradient into two or more arrows, when flows are drawn."""
+    that pass their gradient into two or more arrows, when flows are drawn; ``final``: those
+    at the end of backward (a trace's cells are sized for them)."""
     if not options.flow:
         return {}
     arrows: dict = {}
     for edge in scene.edges:
         if edge.local is not None and not edge.quiet:
             original = scene.nodes[edge.src].copy_of or edge.src
-            arrows.setdefault(original, []).extend(edge.contributions)
+            arrows.setdefault(original, []).extend(
+                edge.final_contributions if final else edge.contributions)
     for key, node in scene.nodes.items():   # a copy shows the sum of the original
         if node.copy_of in arrows:
             arrows[key] = arrows[node.copy_of]
@@ -424,6 +430,8 @@ def _flow_line(edge: Edge, options: Options, used: set) -> tuple:
 
     final = text(edge.upstream if edge.final_upstream is None else edge.final_upstream)
     fit = final if (options.fixed or options.exercise) else None
+    if options.exercise in ("grads", "both"):       # as wide as the worksheet's blank
+        fit = max(final, _blank(final), key=len)
     if options.blank_grads:
         used.add("blank")
         return _blank(final), GRAD_INK, max(final, _blank(final), key=len)

@@ -81,6 +81,16 @@ class Edge:
         return [0.0 if self.upstream == 0.0 else _term(self.upstream, self.local)]
 
     @property
+    def final_contributions(self) -> list:
+        """What each arrow it stands for carries back at the end of backward."""
+        if self.merged:
+            return [c for e in self.merged for c in e.final_contributions]
+        upstream = self.upstream if self.final_upstream is None else self.final_upstream
+        if self.local is None or upstream is None:
+            return [None]
+        return [0.0 if upstream == 0.0 else _term(upstream, self.local)]
+
+    @property
     def contribution(self) -> float | None:
         parts = self.contributions
         return None if None in parts else sum(parts)
