@@ -831,6 +831,21 @@ def test_fast_paths_agree_with_their_op_rows():
             assert f(x, Value(y)).local_grads == tuple(op.rule(x, y, out))
 
 
+def test_the_inline_relu_agrees_with_its_op_row():
+    """Value.relu is written inline; what it stores must be RELU's row, kinks and nan included."""
+    import math
+    from micrograd_nn.ops import RELU
+    for x in (2.5, 1e-300, 0.0, -0.0, -3.0, math.inf, -math.inf, math.nan):
+        node = Value(x).relu()
+        out = RELU.forward(x)
+        assert node.op is RELU and node.local_grads == tuple(RELU.rule(x, out))
+        assert node.data == out or (math.isnan(out) and math.isnan(node.data))
+        assert math.copysign(1.0, node.data) == math.copysign(1.0, out)
+    with no_grad():
+        assert Value(2.0).relu().is_leaf()
+    assert Value.relu.__doc__ == RELU.doc
+
+
 # ---- backward's own order -----------------------------------------------------------------------
 
 @given(expressions(3), st.lists(reals(-2, 2), min_size=3, max_size=3))
