@@ -698,7 +698,8 @@ def check_full_view_order(graph, loss, outputs, rankdir):
     """In the rendered full view ``graph`` of ``loss`` (``outputs``: per sample, per layer,
     the neuron outputs): the inputs of each sample in order; in every layer the neurons in
     order, each neuron's linear node, its activation and the parameters it alone reads after
-    those of the neuron before; no node over another."""
+    those of the neuron before; the inputs and neurons of each sample after those of the
+    sample before; no node over another."""
     nodes, _ = rendered(graph)
     order = drawing_order(loss)
     key = {v: f"v{k}" for k, v in enumerate(order)}
@@ -712,12 +713,14 @@ def check_full_view_order(graph, loss, outputs, rankdir):
     for v in order:
         for p in v.operands:
             readers.setdefault(p, set()).add(v)
+    blocks = []
     for layers in outputs:
         first = layers[0][0]
         linear = first if first.op.name == "linear" else first.operands[0]
         inputs = linear.operands[len(linear.operands) // 2:-1]
         starts = [span([x])[0] for x in inputs]
         assert starts == sorted(starts) and len(set(starts)) == len(starts)
+        blocks.append(span(list(inputs) + [out for layer in layers for out in layer]))
         for layer in layers:
             parts = []
             for out in layer:
@@ -727,6 +730,7 @@ def check_full_view_order(graph, loss, outputs, rankdir):
                 parts.append([out, z] + (own if len(outputs) == 1 else []))
             spans = [span(values) for values in parts]
             assert all(a[1] < b[0] for a, b in zip(spans, spans[1:])), spans
+    assert all(a[1] < b[0] for a, b in zip(blocks, blocks[1:])), blocks
     drawn = list(nodes.values())
     assert not any(overlap(a, b) for i, a in enumerate(drawn) for b in drawn[i + 1:])
 
@@ -744,7 +748,7 @@ def test_the_full_view_of_a_4_4_1_network_keeps_inputs_and_neurons_in_order(labe
 @needs_renderer
 @settings(max_examples=12)      # each example is laid out and rendered
 @given(nin=st.integers(1, 3), widths=st.lists(st.integers(1, 4), min_size=1, max_size=2),
-       samples=st.just(1), rankdir=st.sampled_from(["LR", "TB"]),
+       samples=st.integers(1, 3), rankdir=st.sampled_from(["LR", "TB"]),
        seed=st.integers(0, 3), labels=st.sampled_from(["local", "flow", "both"]))
 def test_any_full_mlp_view_keeps_its_order(nin, widths, samples, rankdir, seed, labels):
     from micrograd_nn.nn import MLP
@@ -781,12 +785,34 @@ def test_the_full_view_of_an_mlp_keeps_one_layout_in_a_trace_and_a_worksheet(lab
         assert sheet == key
 
 
+@needs_renderer
+@pytest.mark.parametrize("rankdir", ["LR", "TB"])
+def test_the_parameters_samples_share_have_a_column_of_their_own_in_order(rankdir):
+    model, loss = mlp_loss()
+    nodes, _ = rendered(draw_graph(loss, rankdir=rankdir))
+    order = drawing_order(loss)
+    key = {v: f"v{k}" for k, v in enumerate(order)}
+    along, across = (0, 1) if rankdir == "LR" else (1, 0)
+    for layer in model.layers:
+        params = [p for n in layer.neurons for p in list(n.w) + [n.b]]   # N1.w1, ..., N1.b, N2.w1
+        boxes = [nodes[key[p]] for p in params]
+        starts = [b[across] for b in boxes]
+        assert starts == sorted(starts) and len(set(starts)) == len(starts)
+        line = {(b[along] + b[along + 2]) / 2 for b in boxes}
+        assert max(line) - min(line) < 1        # one column,
+        others = [b for k, b in nodes.items() if k not in {key[p] for p in params}]
+        assert not any(b[along] < min(line) < b[along + 2] for b in others)    # theirs alone
+        readers = [f"op{k}" for k, v in enumerate(order) if set(v.operands) & set(params)]
+        assert len(readers) == 2 * len(layer.neurons)       # each neuron on 2 samples
+        assert all(max(line) < nodes[k][along] for k in readers)   # before its readers
+
+
 def test_the_full_view_pins_only_graphs_of_several_neurons():
     assert "layout=neato" not in draw_graph(seed_neuron()).source
     assert "layout=neato" not in draw_graph(seed_neuron(fused=False)).source
     assert "layout=neato" in draw_graph(mlp_441(1)[1]).source
-    # several samples: the parameters they share would sit among the neurons before them
-    assert "layout=neato" not in draw_graph(mlp_loss()[1]).source
+    # several samples: each sample's neurons in order, the shared parameters in their columns
+    assert "layout=neato" in draw_graph(mlp_loss()[1]).source
 
 
 def test_collapsed_positions_are_pinned_in_drawing_order():

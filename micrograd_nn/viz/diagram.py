@@ -316,32 +316,47 @@ class _Build:
         feeding = {e.src for e in scene.edges} | {scene.where[self.root][-1]}
         for key in [k for k, n in scene.nodes.items() if n.kind == "value" and k not in feeding]:
             del scene.nodes[key]
-        if len(structure.neurons) > 1 and structure.n_samples < 2:
+        # on several samples, only when every neuron belongs to one of them
+        if len(structure.neurons) > 1 and (structure.n_samples < 2 or
+                                           all(n.sample for n in structure.neurons)):
             self.neuron_slots(topo)
 
     def neuron_slots(self, topo: list) -> None:
         """``scene.slots``: each neuron's parameters (those it alone reads, w1, w2, ..., b),
-        operations and values, by layer and index (L2.N3: 2, 3), then place, so that the
-        drawing keeps the neurons in order. Graphs of one sample only: on several, the
-        parameters every sample reads would sit among the neurons of the layer before."""
+        operations and values, by sample, layer and index (s2.L2.N3: 2, 2, 3), then place, so
+        that the drawing keeps samples and neurons in order. The parameters that the samples'
+        copies of one neuron share are slotted by sample 0: they get a column of their own."""
         scene, structure = self.scene, self.structure
         index = {v: k for k, v in enumerate(topo)}
-        place: dict = {}        # the neurons of each layer, numbered in drawing order
+        place: dict = {}        # the neurons of each layer and sample, numbered in drawing order
         for neuron in structure.neurons:
             numbered = re.fullmatch(r".*N(\d+)", neuron.name)
-            place[neuron] = (neuron.layer, int(numbered.group(1)) if numbered else
-                             1 + sum(n.layer == neuron.layer for n in place))
-        for neuron, (layer, number) in place.items():
-            keys = [scene.where[p][-1] for p in neuron.weights if p.is_leaf()
-                    and p in structure.parameters
-                    and all(u is neuron.linear for u, _ in structure.consumers[p])]
+            sample = neuron.sample or 1
+            place[neuron] = (sample, neuron.layer, int(numbered.group(1)) if numbered else
+                             1 + sum(p[:2] == (sample, neuron.layer) for p in place.values()))
+        copies: dict = {}       # (layer, index) -> the linear nodes of the neuron's copies
+        for neuron, (_, layer, number) in place.items():
+            copies.setdefault((layer, number), set()).add(neuron.linear)
+        for neuron, (sample, layer, number) in place.items():
+            own, shared = [], []
+            for p in neuron.weights:
+                if p.is_leaf() and p in structure.parameters:
+                    readers = {u for u, _ in structure.consumers[p]}
+                    if readers == {neuron.linear}:
+                        own.append(scene.where[p][-1])
+                    elif readers <= copies[layer, number]:
+                        shared.append(scene.where[p][-1])
+            keys = own
             for v in (neuron.linear, neuron.out):
                 k = index[v]
                 keys += [key for key in scene.nodes if key.startswith((f"op{k}_", f"v{k}_"))]
                 keys += [f"op{k}", f"v{k}"]
             for order, key in enumerate(dict.fromkeys(keys)):
                 if key in scene.nodes:
-                    scene.slots[key] = (layer, number, order)
+                    scene.slots[key] = (sample, layer, number, order)
+            for order, key in enumerate(shared):
+                if key in scene.nodes:
+                    scene.slots[key] = (0, layer, number, order)
 
     def op_node(self, op_key: str, v: Value) -> None:
         """v's operation as a node, with an arrow from each operand."""

@@ -1,9 +1,9 @@
 """Writing a scene (scene.py) as DOT: boxes as HTML tables, labelled arrows, nested boxes, legend.
 
 A drawing is laid out by ``dot``, except where neurons must keep their order: the collapsed
-view (its boxes of layers and samples) and the full view of a graph of one sample with two
-neurons or more (an MLP's). There ``layout.place`` / ``layout.place_rows`` compute every position and the DOT
-pins them (``pinned.Sheet``).
+view (its boxes of layers and samples) and the full view of a graph with two neurons or more
+(an MLP's, on one sample or a few). There ``layout.place`` / ``layout.place_rows`` compute
+every position and the DOT pins them (``pinned.Sheet``).
 
 Colours say one thing each, and the legend lists every one the drawing uses: forward values are
 green, gradients and what flows back red, arrows that carry nothing back dashed grey, the
@@ -84,7 +84,7 @@ class _Recorder:
 def _emit_pinned(graph, scene: Scene, look: "_Look") -> None:
     """Every position computed and pinned: the collapsed view by ``layout.place`` (each box
     keeps its neurons, and the bands their samples, in drawing order), the full view of
-    neurons by ``layout.place_rows`` (each layer's neurons in order)."""
+    neurons by ``layout.place_rows`` (samples and each layer's neurons in order)."""
     options = look.options
     graph.attr(layout="neato", splines="false", fontname=FONT, bgcolor="white")
     _defaults(graph, options)

@@ -16,7 +16,10 @@ above sample 2. The rules:
   bands, in the gap nearest to where they want to be (a target y just under its sample).
 
 The full view of an MLP's graph (``place_rows``) has the same columns, no boxes, and each
-layer's neurons in order across, N1 first, their parameters beside them.
+layer's neurons in order across, N1 first, their parameters beside them. On several samples
+each sample's neurons form such a block, sample 1 first, and the parameters the samples share
+get a column of their own just before the layer that reads them, each level with the middle
+of its readers.
 
 Sizes come from the labels (``pinned.html_size``), and the gap between two columns leaves room
 for the labels of the arrows between them: twice their length, since the layout program puts
@@ -146,8 +149,12 @@ def place_rows(scene, sizes: dict, label_sizes: list, sheet: Sheet, slots: dict,
     _label_margins(scene, label_sizes, item_of, sheet)
     graph = _Neighbours(scene, item_of)
     _columns(items, graph)
-    columns, reach = _column_lines(items, [], scene, label_sizes, item_of, sheet, {})
     slot_of = {item: slots[item.keys[0]] for item in items if item.keys[0] in slots}
+    shared = [item for item, slot in slot_of.items() if slot[0] == 0]
+    if shared:
+        _own_columns(items, shared)
+    columns, reach = _column_lines(items, [], scene, label_sizes, item_of, sheet, {},
+                                   over={item.column for item in shared})
     ports = ports or {}
     labels = [(item_of[e.src], item_of[e.dst], size)
               for e, size in zip(scene.edges, label_sizes) if size is not None]
@@ -157,7 +164,7 @@ def place_rows(scene, sizes: dict, label_sizes: list, sheet: Sheet, slots: dict,
         for item in items:
             item.placed = False
         _slot_rows(items, slot_of, stagger, spread)
-        _rows_around_slots(items, graph)
+        _rows_around_slots(items, graph, slot_of)
         return _clashes(labels, columns, sheet, ports)
 
     # the labels in the middle of the arrows between two layers meet where they cross; every
@@ -233,12 +240,26 @@ def _legend_centre(legend: tuple, reach: float, top: float, sheet: Sheet) -> tup
     return reach + COLUMN_GAP + along / 2, top + across / 2
 
 
+def _own_columns(items: list, shared: list) -> None:
+    """The parameters that several samples share in a column of their own, just before the
+    layer that reads them (not among the outputs of the layer before, where each would sit
+    beside one sample only)."""
+    for item in shared:
+        item.column += 0.5
+    renumber = {c: i for i, c in enumerate(sorted({item.column for item in items}))}
+    for item in items:
+        item.column = renumber[item.column]
+
+
 def _slot_rows(items: list, slot_of: dict, stagger: float, spread: float) -> None:
     """Place the items of the neurons: each layer's neurons centred, one pitch apart, half a
     pitch off the layer before where they would be level with it (a layer's outputs share a
-    column with the next layer's parameters: these go between them)."""
+    column with the next layer's parameters: these go between them). Several samples: one
+    such block each, sample 1 first, one after the other; the parameters they share
+    (sample 0) are left to ``_rows_around_slots``."""
     count: dict = {}
-    for layer, index, _ in slot_of.values():
+    slot_of = {item: slot for item, slot in slot_of.items() if slot[0] != 0}
+    for _, layer, index, _ in slot_of.values():
         count[layer] = max(count.get(layer, 0), index)
     centres: dict = {}      # layer -> the centre of its first neuron, in pitches
     before: set = set()
@@ -248,11 +269,11 @@ def _slot_rows(items: list, slot_of: dict, stagger: float, spread: float) -> Non
             first += 0.5
         centres[layer] = first
         before = {first + k for k in range(count[layer])}
-    stacks: dict = {}       # (column, layer, index) -> items, in their order
-    for item, (layer, index, _) in slot_of.items():
-        stacks.setdefault((item.column, layer, index), []).append(item)
+    stacks: dict = {}       # (column, sample, layer, index) -> items, in their order
+    for item, (sample, layer, index, _) in slot_of.items():
+        stacks.setdefault((item.column, sample, layer, index), []).append(item)
     longest: dict = {}      # (column, layer) -> the longest stack
-    for (column, layer, index), stack in stacks.items():
+    for (column, _, layer, index), stack in stacks.items():
         stack.sort(key=lambda i: slot_of[i])
         length = sum(i.across + 2 * i.margin for i in stack) + GAP * (len(stack) - 1)
         longest[column, layer] = max(longest.get((column, layer), 0.0), length)
@@ -260,18 +281,35 @@ def _slot_rows(items: list, slot_of: dict, stagger: float, spread: float) -> Non
     for (column, _), length in longest.items():
         need[column] = need.get(column, 0.0) + length + 2 * GAP
     pitch = max(need.values(), default=0.0) * spread
-    for (_, layer, index), stack in stacks.items():
+    for (_, _, layer, index), stack in stacks.items():
         length = sum(i.across + 2 * i.margin for i in stack) + GAP * (len(stack) - 1)
         top = (centres[layer] + index - 1) * (pitch + stagger * (layer % 2 == 0)) - length / 2
         for item in stack:
             item.top, item.placed = top + item.margin, True
             top += item.across + 2 * item.margin + GAP
+    _stack_samples(slot_of)
 
 
-def _rows_around_slots(items: list, graph: _Neighbours) -> None:
+def _stack_samples(slot_of: dict) -> None:
+    """Each sample's block of neurons after the one before, one band gap apart."""
+    blocks: dict = {}
+    for item, (sample, *_) in slot_of.items():
+        blocks.setdefault(sample, []).append(item)
+    end = None
+    for sample in sorted(blocks):
+        block = blocks[sample]
+        start = min(i.top - i.margin for i in block)
+        shift = 0.0 if end is None else end + BAND_GAP - start
+        for item in block:
+            item.top += shift
+        end = max(i.top + i.across + i.margin for i in block)
+
+
+def _rows_around_slots(items: list, graph: _Neighbours, slot_of: dict) -> None:
     """The items outside the neurons level with what they are joined to: computed ones with
     their operands (left to right), leaves with their readers (right to left); each column
-    pushed apart where it overlaps, its items kept in the order they want."""
+    pushed apart where it overlaps, its items kept in the order they want (the parameters
+    that samples share: in the order of their neurons, then w1, w2, ..., b)."""
     by_column: dict = {}
     for item in items:
         by_column.setdefault(item.column, []).append(item)
@@ -285,6 +323,8 @@ def _rows_around_slots(items: list, graph: _Neighbours) -> None:
         _pack_at(placed, [i.top for i in placed])
     for c in sorted(by_column, reverse=True):
         column = by_column[c]
+        if all(slot_of.get(item, (1,))[0] == 0 for item in column):
+            column.sort(key=lambda item: slot_of[item])
         for item in column:
             if not item.placed:
                 want = _wanted(item, graph, prefer_readers=True)
@@ -357,8 +397,11 @@ def _columns(items: list, graph: _Neighbours) -> None:
 # Along: one line per column
 
 
-def _column_lines(items, bands, scene, label_sizes, item_of, sheet, pads) -> list:
-    """The along position of each column's centre line, and how far the last one reaches."""
+def _column_lines(items, bands, scene, label_sizes, item_of, sheet, pads,
+                  over: set = frozenset()) -> list:
+    """The along position of each column's centre line, and how far the last one reaches.
+    ``over``: columns that arrows pass over, from the column before to the one after; their
+    labels (at the middle of the arrow) go before such a column, which moves on to make room."""
     n = 1 + max(item.column for item in items)
     lo, hi = [0.0] * n, [0.0] * n
     for item in items:
@@ -372,16 +415,27 @@ def _column_lines(items, bands, scene, label_sizes, item_of, sheet, pads) -> lis
         hi[last] = max(hi[last], max(i.hi for i in band.items if i.column == last)
                        + pads["along+"])
     room = [0.0] * n        # the longest arrow label between column c - 1 and column c
+    passing = [0.0] * n     # the longest arrow label over column c
     for edge, size in zip(scene.edges, label_sizes):
         if size is None:
             continue
         a, b = item_of[edge.src].column, item_of[edge.dst].column
+        along, _ = sheet.oriented(*size)
         if abs(b - a) == 1:
-            along, _ = sheet.oriented(*size)
             room[max(a, b)] = max(room[max(a, b)], 2 * along)
+        elif abs(b - a) == 2 and min(a, b) + 1 in over:
+            passing[min(a, b) + 1] = max(passing[min(a, b) + 1], along)
     lines = [lo[0]]
     for c in range(1, n):
         lines.append(lines[-1] + hi[c - 1] + COLUMN_GAP + room[c] + lo[c])
+        if passing[c] and c + 1 < n:
+            # the column after is ``after`` further on. The middle of an arrow from c - 1 to
+            # c + 1 (from the right side of its tail) has a label beside it, before or after
+            # it: a label's length clear of column c - 1 and of column c
+            after = hi[c] + COLUMN_GAP + room[c + 1] + lo[c + 1]
+            clear = hi[c - 1] + max(after + 2 * (lo[c] + passing[c] + GAP),
+                                    2 * (passing[c] + GAP) - after)
+            lines[-1] = max(lines[-1], lines[-2] + clear)
     return lines, lines[-1] + hi[-1]
 
 

@@ -101,8 +101,9 @@ class Scene:
     nodes: dict = field(default_factory=dict)     # key -> Node, in drawing order
     edges: list = field(default_factory=list)
     where: dict = field(default_factory=dict)     # Value -> keys that stand for it
-    # key -> (layer, neuron index, place in the neuron) of the nodes of an MLP's neurons, in a
-    # full drawing of one sample with two neurons or more: it is laid out keeping their order
+    # key -> (sample, layer, neuron index, place in the neuron) of the nodes of an MLP's
+    # neurons, in a full drawing with two neurons or more: it is laid out keeping their order.
+    # Sample 0: a parameter that the samples' copies of the neuron share
     slots: dict = field(default_factory=dict)
 
     def add(self, node: Node, value: Value | None = None) -> Node:
