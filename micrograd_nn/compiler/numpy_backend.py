@@ -244,7 +244,6 @@ def _gather(nodes_idx, groups: list, where: dict, np) -> Gather:
 
 def _plan_operands(graph: Graph, group: Group, groups: list, where: dict, np) -> None:
     args = np.array([graph.nodes[i].args for i in group.members], dtype=np.intp)
-    name = group.op.name
     if group.op is _ops.LINEAR:
         n = (args.shape[1] - 1) // 2
         W, X, b = args[:, :n], args[:, n:2 * n], args[:, 2 * n]
@@ -467,7 +466,7 @@ def _forward(em: _Emitter, g: int, group: Group) -> list:
 
 def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
     """Write group g's backward lines: each operand's share of d<g>."""
-    name, d, batched = group.op.name, f"d{g}", group.batched
+    d, batched = f"d{g}", group.batched
     ops = group.operands
     if group.op is _ops.LINEAR and group.matrix:
         W, X, b = args

@@ -7,8 +7,6 @@ d loss/d w and d loss/d b, the gradients left by the last ``backward()``.
 
 from __future__ import annotations
 
-import html
-
 from .diagram import DEFAULT_MAX_NODES
 from .scene import BOX, FONT, GRAD_INK, INPUT, NEURON, ROLE_COLORS
 from .naming import fmt
