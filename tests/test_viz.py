@@ -652,11 +652,9 @@ def check_order_and_boxes(graph, loss, outputs, rankdir):
 
 @needs_renderer
 @settings(max_examples=15)      # each example is laid out and rendered
-@given(nin=st.integers(1, 3), widths=st.lists(st.integers(1, 4), min_size=0, max_size=2),
-       samples=st.integers(1, 3), rankdir=st.sampled_from(["LR", "TB"]), focus=st.booleans(),
-       seed=st.integers(0, 3), labels=st.sampled_from(["local", "flow", "both"]))
-def test_any_collapsed_mlp_batch_keeps_its_order_and_boxes(nin, widths, samples, rankdir,
-                                                           focus, seed, labels):
+def _mlp_batch(nin: int, widths: list, samples: int, seed: int) -> tuple:
+    """A squared-error loss of MLP(nin, widths + [1]) over ``samples`` inputs, after backward;
+    and, per sample, each layer's outputs (the neurons a drawing must keep in order)."""
     from micrograd_nn.nn import MLP
     model = MLP(nin, widths + [1], seed=seed)
     outputs, terms = [], []
@@ -670,6 +668,15 @@ def test_any_collapsed_mlp_batch_keeps_its_order_and_boxes(nin, widths, samples,
         terms.append((x[0] - 1.0) ** 2)
     loss = Value.sum(terms)
     loss.backward()
+    return loss, outputs
+
+
+@given(nin=st.integers(1, 3), widths=st.lists(st.integers(1, 4), min_size=0, max_size=2),
+       samples=st.integers(1, 3), rankdir=st.sampled_from(["LR", "TB"]), focus=st.booleans(),
+       seed=st.integers(0, 3), labels=st.sampled_from(["local", "flow", "both"]))
+def test_any_collapsed_mlp_batch_keeps_its_order_and_boxes(nin, widths, samples, rankdir,
+                                                           focus, seed, labels):
+    loss, outputs = _mlp_batch(nin, widths, samples, seed)
     graph = draw_graph(loss, collapse=True, rankdir=rankdir, max_edges=1000,
                        focus="L1.N1.w1" if focus else None, edge_labels=labels)
     check_order_and_boxes(graph, loss, outputs, rankdir)
@@ -751,19 +758,7 @@ def test_the_full_view_of_a_4_4_1_network_keeps_inputs_and_neurons_in_order(labe
        samples=st.integers(1, 3), rankdir=st.sampled_from(["LR", "TB"]),
        seed=st.integers(0, 3), labels=st.sampled_from(["local", "flow", "both"]))
 def test_any_full_mlp_view_keeps_its_order(nin, widths, samples, rankdir, seed, labels):
-    from micrograd_nn.nn import MLP
-    model = MLP(nin, widths + [1], seed=seed)
-    outputs, terms = [], []
-    for s in range(samples):
-        x = [(-1) ** (s + i) * (0.3 + 0.2 * s + 0.1 * i) for i in range(nin)]
-        layers = []
-        for layer in model.layers:
-            x = layer(x)
-            layers.append(x)
-        outputs.append(layers)
-        terms.append((x[0] - 1.0) ** 2)
-    loss = Value.sum(terms)
-    loss.backward()
+    loss, outputs = _mlp_batch(nin, widths, samples, seed)
     graph = draw_graph(loss, rankdir=rankdir, max_edges=1000, max_nodes=1000,
                        edge_labels=labels)
     check_full_view_order(graph, loss, outputs, rankdir)
