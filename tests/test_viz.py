@@ -650,8 +650,6 @@ def check_order_and_boxes(graph, loss, outputs, rankdir):
     assert not any(overlap(a, b) for i, a in enumerate(drawn) for b in drawn[i + 1:])
 
 
-@needs_renderer
-@settings(max_examples=15)      # each example is laid out and rendered
 def _mlp_batch(nin: int, widths: list, samples: int, seed: int) -> tuple:
     """A squared-error loss of MLP(nin, widths + [1]) over ``samples`` inputs, after backward;
     and, per sample, each layer's outputs (the neurons a drawing must keep in order)."""
@@ -671,6 +669,8 @@ def _mlp_batch(nin: int, widths: list, samples: int, seed: int) -> tuple:
     return loss, outputs
 
 
+@needs_renderer
+@settings(max_examples=15)      # each example is laid out and rendered
 @given(nin=st.integers(1, 3), widths=st.lists(st.integers(1, 4), min_size=0, max_size=2),
        samples=st.integers(1, 3), rankdir=st.sampled_from(["LR", "TB"]), focus=st.booleans(),
        seed=st.integers(0, 3), labels=st.sampled_from(["local", "flow", "both"]))
@@ -757,6 +757,8 @@ def test_the_full_view_of_a_4_4_1_network_keeps_inputs_and_neurons_in_order(labe
 @given(nin=st.integers(1, 3), widths=st.lists(st.integers(1, 4), min_size=1, max_size=2),
        samples=st.integers(1, 3), rankdir=st.sampled_from(["LR", "TB"]),
        seed=st.integers(0, 3), labels=st.sampled_from(["local", "flow", "both"]))
+# three inputs beside a one-neuron layer reach past the sample's neurons
+@example(nin=3, widths=[1, 1], samples=3, rankdir="LR", seed=0, labels="local")
 def test_any_full_mlp_view_keeps_its_order(nin, widths, samples, rankdir, seed, labels):
     loss, outputs = _mlp_batch(nin, widths, samples, seed)
     graph = draw_graph(loss, rankdir=rankdir, max_edges=1000, max_nodes=1000,

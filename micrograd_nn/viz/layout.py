@@ -163,7 +163,7 @@ def place_rows(scene, sizes: dict, label_sizes: list, sheet: Sheet, slots: dict,
     def lay_out(stagger: float, spread: float) -> int:
         for item in items:
             item.placed = False
-        _slot_rows(items, slot_of, stagger, spread)
+        _slot_rows(items, slot_of, stagger, spread, graph)
         _rows_around_slots(items, graph, slot_of)
         return _clashes(labels, columns, sheet, ports)
 
@@ -251,7 +251,8 @@ def _own_columns(items: list, shared: list) -> None:
         item.column = renumber[item.column]
 
 
-def _slot_rows(items: list, slot_of: dict, stagger: float, spread: float) -> None:
+def _slot_rows(items: list, slot_of: dict, stagger: float, spread: float,
+               graph: _Neighbours) -> None:
     """Place the items of the neurons: each layer's neurons centred, one pitch apart, half a
     pitch off the layer before where they would be level with it (a layer's outputs share a
     column with the next layer's parameters: these go between them). Several samples: one
@@ -287,22 +288,38 @@ def _slot_rows(items: list, slot_of: dict, stagger: float, spread: float) -> Non
         for item in stack:
             item.top, item.placed = top + item.margin, True
             top += item.across + 2 * item.margin + GAP
-    _stack_samples(slot_of)
+    _stack_samples(items, slot_of, graph)
 
 
-def _stack_samples(slot_of: dict) -> None:
-    """Each sample's block of neurons after the one before, one band gap apart."""
+def _stack_samples(items: list, slot_of: dict, graph: _Neighbours) -> None:
+    """Each sample's block of neurons after the one before, one band gap apart. A block
+    reaches as far as its inputs will (the leaves only its neurons read, stacked level with
+    their readers, placed later by ``_rows_around_slots``): three inputs of a one-neuron
+    layer stand out of its block."""
     blocks: dict = {}
     for item, (sample, *_) in slot_of.items():
         blocks.setdefault(sample, []).append(item)
+    inputs: dict = {}
+    for item in items:
+        readers = graph.readers.get(item, [])
+        samples = {slot_of[r][0] if r in slot_of else None for r in readers}
+        if item not in slot_of and graph.is_source(item) and len(samples) == 1:
+            inputs.setdefault(samples.pop(), []).append(item)
     end = None
     for sample in sorted(blocks):
         block = blocks[sample]
         start = min(i.top - i.margin for i in block)
+        stop = max(i.top + i.across + i.margin for i in block)
+        leaves = inputs.get(sample, [])
+        if leaves:
+            readers = {r for leaf in leaves for r in graph.readers[leaf]}
+            middle = sum(map(_centre, readers)) / len(readers)
+            length = sum(i.across + 2 * i.margin for i in leaves) + GAP * (len(leaves) - 1)
+            start, stop = min(start, middle - length / 2), max(stop, middle + length / 2)
         shift = 0.0 if end is None else end + BAND_GAP - start
         for item in block:
             item.top += shift
-        end = max(i.top + i.across + i.margin for i in block)
+        end = stop + shift
 
 
 def _rows_around_slots(items: list, graph: _Neighbours, slot_of: dict) -> None:
