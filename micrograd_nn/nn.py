@@ -157,11 +157,45 @@ def _as_input_values(x: Any, nin: int, who: str) -> list:
     return out
 
 
+# How many times a module's attribute was assigned, or a module's list of modules changed, in
+# this process: a compiled program re-checks its parameters when it moves (micrograd_nn.compile)
+CHANGES = [0]
+
+
+class _Modules(list):
+    """A module's list of modules (``mlp.layers``, ``layer.neurons``): a list whose changes in
+    place count as changes of the module, so that compiled programs notice them."""
+
+    def __reduce__(self):
+        return type(self), (list(self),)
+
+
+def _counted(method):
+    def changed(self, *args, **kwargs):
+        CHANGES[0] += 1
+        return method(self, *args, **kwargs)
+    changed.__name__ = method.__name__
+    return changed
+
+
+for _name in ("__setitem__", "__delitem__", "__iadd__", "__imul__", "append", "extend",
+              "insert", "pop", "remove", "clear", "sort", "reverse"):
+    setattr(_Modules, _name, _counted(getattr(list, _name)))
+del _name
+
+
 class Module:
     """Base of every network piece, mirroring PyTorch: ``parameters()``, ``zero_grad()``, call.
 
-    ``module(x)`` runs ``module.forward(x)``.
+    ``module(x)`` runs ``module.forward(x)``. Assigning an attribute counts as a change of the
+    module (`CHANGES`); a list of modules is kept as a list that counts its changes too.
     """
+
+    def __setattr__(self, name: str, value) -> None:
+        if type(value) is list and value and all(isinstance(m, Module) for m in value):
+            value = _Modules(value)
+        object.__setattr__(self, name, value)
+        CHANGES[0] += 1
 
     def parameters(self) -> list[Value]:
         """The trainable Values, in a fixed order."""

@@ -374,8 +374,10 @@ def test_a_list_of_one_output_gives_one_column(backend):
     program = compile(lambda x, y: [w * x[0] * y], [1.0, 0.0], 1.0, backend=backend)
     X, Y = [[1.0, 5.0], [-1.0, 5.0], [3.0, 5.0]], [1.0, 2.0, 0.5]
     assert program(X, Y).tolist() == [[2.0], [-4.0], [3.0]]
-    program.backward(X, Y, grad=[1.0, 0.5, 2.0])
+    program.backward(X, Y, grad=[[1.0], [0.5], [2.0]])  # a grad shaped like the outputs
     assert w.grad == 1.0 - 1.0 + 3.0  # x * y weighted: the unused input x2 changes nothing
+    with pytest.raises(ValueError, match=r"grad must have shape \(3, 1\)"):
+        program.backward(X, Y, grad=[1.0, 0.5, 2.0])
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))
@@ -451,7 +453,9 @@ def test_reading_data_of_an_input_dependent_value_is_refused_with_its_line():
         compile(frozen, 3.0)
     with pytest.raises(DataDependenceError, match="reads .data"):
         compile(lambda x: w * x if (w * x).data > 0 else w, 3.0)
-    compile(lambda x: w * x if w.data > 0 else w, 3.0)  # a parameter's number is no data
+    with pytest.raises(DataDependenceError, match="existed before the call"):
+        compile(lambda x: w * x if w.data > 0 else w, 3.0)  # a parameter's number changes too
+    compile(lambda x: w * x if w.data > 0 else w, 3.0, allow_data_reads=True)
 
 
 @pytest.mark.parametrize("fn", [

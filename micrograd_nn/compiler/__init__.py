@@ -19,16 +19,26 @@ leaves; every other number in the graph is a constant. See `Program` for the gua
 from __future__ import annotations
 
 import math
+import warnings
 from typing import Any, Callable
 
 import numpy as np
 
+from .. import nn
+
 from .trace import (CompileError, DataDependenceError, Graph, argument_names, compare,
                     graph_of, perturbed, run_once, sample_shape)
 
-__all__ = ["compile", "source_of", "Program", "CompileError", "DataDependenceError", "BACKENDS"]
+__all__ = ["compile", "source_of", "Program", "CompileError", "DataDependenceError",
+           "UnusedValueWarning", "BACKENDS"]
 
 BACKENDS = ("python", "numpy")
+
+
+class UnusedValueWarning(UserWarning):
+    """The traced function computed values that no output depends on: compiled code skips
+    them, and with them any error they would raise."""
+
 REDUCTIONS = ("sum", "mean")
 
 
@@ -91,17 +101,22 @@ class Program:
     instead. ``.source`` is the generated code of the example's shape, ``.params`` the
     parameters in the order the code reads them.
 
-    Guards. While it is traced, a read of ``.data`` of a value computed from the inputs, outside
-    the engine (a Python ``if`` on it, ``float(v.data)``), is refused with DataDependenceError
-    naming the file and line (``allow_data_reads=True`` lets it pass); meanwhile ``Value.data``
-    is a watching descriptor, process-wide, put back on every exit (other threads get the same
-    numbers; threads tracing at once each see their own reads). The function is traced on
-    the example and on a second input far from it, and on the first batch of each shape again
-    on its first, middle and last samples. If a constant differs between two traces ("this number came from your data: pass it as an
-    input") or the graph's shape does (a Python ``if`` on ``.data``), DataDependenceError is
-    raised instead of replaying a graph that is wrong for some inputs. A branch that none of
-    the traced samples takes the other way cannot be seen: ``verify(*batch)`` traces every
-    sample. A batch whose shape is new (a longer sequence) gets its own trace and code.
+    Guards (docs/compile.md). While it is traced, a read of the number of a value computed
+    from the inputs, outside the engine (a Python ``if`` on ``.data``, ``float(v.data)``,
+    ``.local_grads``, ``detach()``, ``repr()``, ``ops.value_of``), or of a parameter's number, is
+    refused with DataDependenceError naming the file and line (``allow_data_reads=True`` lets it
+    pass); meanwhile ``Value.data`` and ``Value.local_grads`` are watching descriptors,
+    process-wide, put back on every exit (other threads get the same numbers; threads tracing
+    at once each see their own reads). The function is traced on the example and on a second
+    input far from it, and on the first batch of each shape again on its first, middle and last
+    samples. If a constant differs between two traces ("this number came from your data: pass
+    it as an input") or the graph's shape does, DataDependenceError is raised instead of
+    replaying a graph that is wrong for some inputs. A branch that none of the traced samples
+    takes the other way cannot be seen: ``verify(*batch)`` traces every sample. A batch whose
+    shape is new (a longer sequence) gets its own trace and code. When a module changes
+    (`nn.CHANGES`) or a name fn reads is rebound, each shape is traced again and compiled again
+    if its parameters changed; ``retrace()`` starts afresh. Where the compiled code raises or
+    meets an inf or a nan, the engine runs the batch: its numbers, or its error.
     """
 
     def __init__(self, fn: Callable, example: tuple, backend: str,
@@ -112,29 +127,36 @@ class Program:
         self.names = argument_names(fn, len(example))
         self._compiled: dict = {}
         self._reference: dict = {}
+        self._samples: dict = {}
         self._checked: set = set()
         shape = tuple(sample_shape(a, f"argument {n!r}") for a, n in zip(example, self.names))
-        self._add_shape(shape, list(example))
         self._example_shape = shape
+        self._watch_what_fn_reads()
+        self._add_shape(shape, list(example))
 
     # ---- compiling ---------------------------------------------------------------------------
 
     def _add_shape(self, shape: tuple, sample: list):
         """Trace fn on ``sample`` and on a perturbed copy, compare, and compile the graph."""
-        first = self._trace(sample, shape)
+        first = self._trace(sample, shape, collect_unused=True)
         try:
             second = self._trace(perturbed(sample), shape)
         except Exception:  # the perturbed input left fn's domain: trace the same input again
             second = self._trace(sample, shape)
-        graph = compare(first, second, shape, self.names)
+        graph = compare(first, second, shape, self.names, self.allow_data_reads)
+        _warn_unused(first)
         self._reference[shape] = first
+        self._samples[shape] = sample
         self._compiled[shape] = _backend_class(self.backend)(graph, _function_name(self.fn))
         return self._compiled[shape]
 
-    def _trace(self, sample: list, shape: tuple):
-        return run_once(self.fn, sample, shape, self.names, self.allow_data_reads)
+    def _trace(self, sample: list, shape: tuple, collect_unused: bool = False):
+        return run_once(self.fn, sample, shape, self.names, self.allow_data_reads,
+                        collect_unused)
 
     def _program_for(self, batch: list):
+        if self._changes != nn.CHANGES[0] or not _unchanged(self._bindings):
+            self._retrace_what_changed()
         shape = tuple(a.shape[1:] for a in batch)
         compiled = self._compiled.get(shape)
         if compiled is None:
@@ -146,27 +168,74 @@ class Program:
         return compiled
 
     def _check(self, shape: tuple, batch: list, indices: list) -> None:
-        reference = self._reference[shape]
+        reference, params = self._reference[shape], self._compiled[shape].graph.params
         for i in indices:
             other = self._trace(_sample(batch, i), shape)
-            compare(reference, other, shape, self.names)
+            graph = compare(reference, other, shape, self.names, self.allow_data_reads)
+            if not _same_values(graph.params, params):
+                raise DataDependenceError(
+                    "a parameter the function reads is not the one it read when it was traced "
+                    "(a Value was replaced in a container compile cannot watch, such as a list "
+                    "of your own): call program.retrace(), or compile again")
 
     def verify(self, *batch: Any) -> None:
         """Trace every sample of ``batch`` with the engine and check that each graph is the
         compiled one (DataDependenceError if not). Slow: as slow as the engine's forward pass."""
         arrays = self._as_batch(batch)
+        if arrays and arrays[0].shape[0] == 0:
+            return  # no sample, nothing to check
         shape = tuple(a.shape[1:] for a in arrays)
-        if shape not in self._compiled:
-            self._program_for(arrays)
+        self._program_for(arrays)
         n = arrays[0].shape[0] if arrays else 1
         self._check(shape, arrays, list(range(n)) if arrays else [])
+
+    # ---- parameters replaced -------------------------------------------------------------------
+
+    def _watch_what_fn_reads(self) -> None:
+        """Note what may change the parameters fn reads: the count of module changes, and the
+        objects fn's names (globals and closure variables, its helpers' too) are bound to."""
+        self._changes = nn.CHANGES[0]
+        self._bindings = _bindings(self.fn)
+
+    def _retrace_what_changed(self) -> None:
+        """A module changed, or a name fn reads was rebound: trace each compiled shape again on
+        its sample, and drop the shapes whose graph or parameters are not the same any more
+        (they are compiled again on their next batch; the example's shape at once)."""
+        self._watch_what_fn_reads()
+        for shape in list(self._compiled):
+            try:
+                other = self._trace(self._samples[shape], shape)
+                graph = compare(self._reference[shape], other, shape, self.names,
+                                self.allow_data_reads)
+                same = _same_values(graph.params, self._compiled[shape].graph.params)
+            except DataDependenceError:
+                same = False
+            if not same:
+                del self._compiled[shape], self._reference[shape]
+                self._checked.discard(shape)
+        if self._example_shape not in self._compiled:
+            self._add_shape(self._example_shape, self._samples[self._example_shape])
+
+    def retrace(self) -> None:
+        """Forget every trace and trace the example again (after replacing parameters in a
+        container ``compile`` cannot watch; module attributes and names fn reads are watched)."""
+        self._compiled.clear()
+        self._reference.clear()
+        self._checked.clear()
+        self._watch_what_fn_reads()
+        self._add_shape(self._example_shape, self._samples[self._example_shape])
 
     # ---- running -------------------------------------------------------------------------------
 
     def __call__(self, *batch: Any) -> np.ndarray:
         arrays = self._as_batch(batch)
+        if arrays and arrays[0].shape[0] == 0:
+            return self._empty(arrays)
         compiled = self._program_for(arrays)
-        outs = np.asarray(compiled.forward(compiled.graph.params, arrays), dtype=float)
+        try:
+            outs = np.asarray(compiled.forward(compiled.graph.params, arrays), dtype=float)
+        except _ARITHMETIC:  # a domain error, or an infinity numpy met on the way
+            return self._by_engine(arrays, compiled.graph, None)
         if not np.isfinite(outs).all():  # the engine's numbers, or its error
             return self._by_engine(arrays, compiled.graph, None)
         return outs
@@ -176,12 +245,19 @@ class Program:
 
         Adds d L / d p into ``p.grad`` for each parameter p, where L is the sum over samples
         (``reduction="sum"``), the mean (``"mean"``) or the ``grad``-weighted sum of the outputs.
+        An empty batch adds nothing.
         """
         arrays = self._as_batch(batch)
-        compiled = self._program_for(arrays)
         n = arrays[0].shape[0] if arrays else 1
+        if n == 0:
+            self._seeds(self._compiled[self._example_shape].graph, 0, reduction, grad)
+            return self._empty(arrays)
+        compiled = self._program_for(arrays)
         seeds = self._seeds(compiled.graph, n, reduction, grad)
-        outs, params, grads = compiled.backward(compiled.graph.params, arrays, seeds)
+        try:
+            outs, params, grads = compiled.backward(compiled.graph.params, arrays, seeds)
+        except _ARITHMETIC:
+            return self._by_engine(arrays, compiled.graph, seeds)
         outs = np.asarray(outs, dtype=float)
         if not (math.isfinite(sum(grads)) and np.isfinite(outs).all()):
             return self._by_engine(arrays, compiled.graph, seeds)
@@ -192,12 +268,19 @@ class Program:
                 p.grad = g
         return outs
 
+    def _empty(self, arrays: list) -> np.ndarray:
+        """The outputs of a batch of no samples: (0,), or (0, k) for k outputs."""
+        shape = tuple(a.shape[1:] for a in arrays)
+        graph = self._compiled.get(shape, self._compiled[self._example_shape]).graph
+        return np.zeros((0,) if graph.single else (0, len(graph.outputs)))
+
     def _by_engine(self, arrays: list, graph: Graph, seeds) -> np.ndarray:
         """The batch on the engine, sample by sample (with seeds: backward into ``.grad``).
 
-        Used where the compiled code gave an infinite or nan number: there the engine's rules
-        (0 times inf counts 0; a domain error raises) and the code's arithmetic can part, so
-        the engine decides, and the answer is always the engine's."""
+        Used where the compiled code gave an infinite or nan number, or met one on the way
+        (numpy's floating-point errors are raised, not ignored): there the engine's rules (0
+        times inf counts 0; a domain error raises) and the code's arithmetic can part, so the
+        engine decides, and the answer is always the engine's."""
         shape = tuple(a.shape[1:] for a in arrays)
         n = arrays[0].shape[0] if arrays else 1
         outs = []
@@ -254,15 +337,82 @@ class Program:
         k = len(graph.outputs)
         if grad is not None:
             seeds = np.asarray(grad, dtype=float)
-            want = (n,) if k == 1 else (n, k)
+            want = (n,) if graph.single else (n, k)
             if seeds.shape != want:
                 raise ValueError(f"grad must have shape {want} (one weight per sample"
                                  f"{' and output' if k > 1 else ''}), got {seeds.shape}")
             return seeds
         if reduction not in REDUCTIONS:
             raise ValueError(f"reduction must be 'sum' or 'mean', got {reduction!r}")
-        weight = 1.0 if reduction == "sum" else 1.0 / n
-        return np.full((n,) if k == 1 else (n, k), weight)
+        weight = 1.0 if reduction == "sum" else 1.0 / max(n, 1)
+        return np.full((n,) if graph.single else (n, k), weight)
+
+
+# errors the compiled code may raise where the engine would too, or would not: the engine decides
+_ARITHMETIC = (ArithmeticError, ValueError)
+
+
+def _same_values(a: list, b: list) -> bool:
+    return len(a) == len(b) and all(p is q for p, q in zip(a, b))
+
+
+_UNBOUND = object()
+
+
+def _bindings(fn: Callable, depth: int = 3) -> list:
+    """(namespace, name, object) for each global or closure variable fn reads, and the ones
+    the functions it calls read (``depth`` calls deep): what rebinding ``model = MLP(...)``
+    changes. A closure variable's namespace is its cell."""
+    found, seen, todo = [], set(), [(fn, 0)]
+    while todo:
+        f, level = todo.pop()
+        f = getattr(f, "__func__", f)  # a bound method: its function
+        code = getattr(f, "__code__", None)
+        if code is None or id(f) in seen or level > depth:
+            continue
+        seen.add(id(f))
+        names = [(f.__globals__, name) for name in _names_read(code) if name in f.__globals__]
+        names += [(cell, None) for cell in f.__closure__ or ()]
+        for holder, name in names:
+            obj = _bound(holder, name)
+            found.append((holder, name, obj))
+            if callable(obj) and hasattr(getattr(obj, "__func__", obj), "__code__"):
+                todo.append((obj, level + 1))
+    return found
+
+
+def _names_read(code) -> set:
+    """The global names a code object reads, its nested functions' (lambdas, comprehensions)
+    included."""
+    names = set(code.co_names)
+    for const in code.co_consts:
+        if hasattr(const, "co_names"):
+            names |= _names_read(const)
+    return names
+
+
+def _bound(holder, name):
+    if name is None:
+        try:
+            return holder.cell_contents
+        except ValueError:  # an empty cell
+            return _UNBOUND
+    return holder.get(name, _UNBOUND)
+
+
+def _unchanged(bindings: list) -> bool:
+    return all(_bound(holder, name) is obj for holder, name, obj in bindings)
+
+
+def _warn_unused(trace) -> None:
+    """Warn that compiled code leaves out the values no output depends on (see the docs)."""
+    if trace.unused:
+        ops = sorted({v.op.name for v in trace.unused})
+        warnings.warn(
+            f"the function computes {len(trace.unused)} value(s) that no output depends on "
+            f"(operations: {', '.join(ops)}); compiled code does not compute them, so an error "
+            "they would raise on other inputs (log of a negative number, say) is not raised. "
+            "Return them too, or drop them", UnusedValueWarning, stacklevel=4)
 
 
 def _sample(batch: list, i: int) -> list:

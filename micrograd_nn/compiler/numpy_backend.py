@@ -8,7 +8,8 @@ so the group is one matrix product ``h @ W.T + b``, and its backward pass two mo
 (``dh = dz @ W``, ``dW = dz.T @ h``).
 
 Where it differs from the engine: sums and matrix products add in numpy's order, so results
-agree to rounding, not bit for bit. Domain errors and 0 times inf give nan or inf here; the
+agree to rounding, not bit for bit. A domain error, an overflow or 0 times inf raises numpy's
+FloatingPointError here (even where the inf or nan would vanish later, as in tanh(1 / 0)); the
 program then recomputes that batch with the engine (`Program.backward`), so they never reach
 the user as numbers.
 """
@@ -555,7 +556,9 @@ class NumpyProgram:
         # (W1's 337: about 4 + 2 us, against 4 + 4.5 for np.fromiter of the list)
         P = np.frombuffer(self._pack(*[p.data for p in params]))
         n = batch[0].shape[0] if batch else 1
-        with np.errstate(all="ignore"):
+        # an inf or nan that numpy makes raises FloatingPointError, even where it vanishes later
+        # (tanh(w / 0) is 1.0): the program then hands the batch to the engine, which decides
+        with np.errstate(divide="raise", over="raise", invalid="raise", under="ignore"):
             return self._run(P, [a.reshape(n, -1) for a in batch], n, seeds)
 
     def forward(self, params: list, batch: list):

@@ -92,10 +92,22 @@ def _batched(graph: Graph) -> list:
     return batched
 
 
+_TERMS_PER_LINE = 64  # a longer sum is split over lines (Python's parser recurses per +)
+
+
+def _sum_lines(target: str, terms: list) -> list:
+    """``target = t1 + t2 + ...``, over as many lines as it takes: ``target = target + ...``
+    continues it, which adds in the same order (left to right), so the numbers are the same."""
+    chunks = [terms[k:k + _TERMS_PER_LINE] for k in range(0, len(terms), _TERMS_PER_LINE)]
+    lines = [f"{target} = {' + '.join(chunks[0])}"]
+    lines += [f"{target} = {' + '.join([target, *chunk])}" for chunk in chunks[1:]]
+    return lines
+
+
 def _forward_lines(graph: Graph, names: list, nodes: list, binder: Binder,
                    layers: dict | None = None) -> list:
-    """The forward pass of ``nodes``, a line each, except that each of ``layers`` (see
-    `_layers`) is written as one block where its first node stands."""
+    """The forward pass of ``nodes``, a line each (a wide sum over several), except that each
+    of ``layers`` (see `_layers`) is written as one block where its first node stands."""
     layers = layers or {}
     inside = {i for members in layers.values() for i in members}
     lines = []
@@ -104,8 +116,15 @@ def _forward_lines(graph: Graph, names: list, nodes: list, binder: Binder,
             lines += _layer_lines(graph, names, layers[i])
         elif i not in inside:
             node = graph.nodes[i]
-            lines.append(f"{names[i]} = "
-                         f"{_forward_expr(node, [names[a] for a in node.args], binder)}")
+            args = [names[a] for a in node.args]
+            if node.op is _ops.LINEAR and len(args) > _TERMS_PER_LINE:
+                n = (len(args) - 1) // 2
+                lines += _sum_lines(names[i], [args[-1]] + [f"{w} * {x}" for w, x in
+                                                            zip(args[:n], args[n:-1])])
+            elif node.op is _ops.SUM and len(args) > _TERMS_PER_LINE:
+                lines += _sum_lines(names[i], args)
+            else:
+                lines.append(f"{names[i]} = {_forward_expr(node, args, binder)}")
     return lines
 
 
@@ -214,10 +233,11 @@ def _gradient(graph: Graph, grads: list, i: int, is_set: list, needs: list, pull
     if not shares[i]:
         return None  # no share reached it: its gradient is 0 and passes nothing back
     edges = [(a, d) for a, d in zip(graph.nodes[i].args, local_of[i]) if needs[a]]
-    if len(edges) == 1 and edges[0][0] in pulled and selected(edges[0][1], g):
+    if len(edges) == 1 and edges[0][0] in pulled and selected(edges[0][1], g) and \
+            len(shares[i]) <= _TERMS_PER_LINE:
         g = " + ".join(shares[i])  # used once, by a kink: written where it is used
         return g if len(shares[i]) == 1 and not g.startswith("-") else f"({g})"
-    lines.append(f"{g} = {' + '.join(shares[i])}")
+    lines += _sum_lines(g, shares[i])
     is_set[i] = True
     return g
 

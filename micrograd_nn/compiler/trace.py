@@ -14,8 +14,10 @@ with `DataDependenceError`, because replaying either would give wrong answers wi
 from __future__ import annotations
 
 import contextlib
+import functools
 import inspect
 import math
+import os
 import sys
 import numbers
 import threading
@@ -80,6 +82,8 @@ class _Trace:
     outputs: list
     order: list
     single: bool
+    reads: list = ()      # (value, file, line) of each .data read outside the engine
+    unused: list = ()     # operations fn computed that no output depends on
 
 
 # -------------------------------------------------------------------------------------------------
@@ -150,18 +154,21 @@ def perturbed(example: Sequence) -> list:
 
 
 def run_once(fn: Callable, example: Sequence, shape: tuple, names: tuple,
-             allow_reads: bool = False) -> _Trace:
+             allow_reads: bool = False, collect_unused: bool = False) -> _Trace:
     """Call fn on input leaves made from ``example`` and collect the graph it returns.
 
-    Unless ``allow_reads``, a read of ``.data`` of a value computed from the inputs, outside
-    the engine, raises DataDependenceError naming the file and line."""
+    Unless ``allow_reads``, a read of a value computed from the inputs, outside the engine
+    (``.data``, ``.local_grads``, ``detach()``, ``repr()``, ``ops.value_of``), raises
+    DataDependenceError naming the file and line. With ``collect_unused``, the operations fn
+    computed that no output depends on are kept in ``unused`` (see `_collecting_values`)."""
     args, inputs = [], []
     for value, s, name in zip(example, shape, names):
         flat = _flatten(value)
         leaves = _leaves(flat, s, name, 0)
         args.append(leaves)
         inputs.extend(_iter_leaves(leaves))
-    with enable_grad(), _watching_reads() as reads:
+    made = _collecting_values() if collect_unused else contextlib.nullcontext([])
+    with enable_grad(), _watching_reads() as reads, made as computed:
         out = fn(*args)
     if not allow_reads:
         _refuse_reads_of_data(reads, inputs)
@@ -173,56 +180,99 @@ def run_once(fn: Callable, example: Sequence, shape: tuple, names: tuple,
             if id(node) not in seen:
                 seen.add(id(node))
                 order.append(node)
-    return _Trace(inputs, outputs, order, single)
+    unused = list({id(v): v for v in computed if id(v) not in seen}.values())
+    return _Trace(inputs, outputs, order, single, list(reads), unused)
 
 
-_ENGINE_FILES = {_engine.__file__, _ops.__file__}
+def _engine_files() -> tuple:
+    """The engine's source files (one module, or a package's directory) and the op table's."""
+    here = _engine.__file__
+    if os.path.basename(here) == "__init__.py":
+        here = os.path.dirname(here) + os.sep
+    return here, _ops.__file__
+
+
+_ENGINE_FILES = _engine_files()
 _DATA = Value.__dict__["data"]  # the slot that holds a Value's number
+_LOCAL_GRADS = Value.__dict__["local_grads"]  # the property that reads the local derivatives
+
+# Engine functions that hand a value's number to their caller: a read made in one of them is
+# the caller's read (the caller's line is reported), unless the caller is the engine itself.
+_READERS = {"detach", "__repr__", "__str__", "__format__", "value_of", "local_grads"}
+
+
+@functools.lru_cache(maxsize=None)
+def _in_engine(filename: str) -> bool:
+    return filename.startswith(_ENGINE_FILES[0]) or filename == _ENGINE_FILES[1]
+
+
+def _reader_frame(depth: int):
+    """The frame whose read of a number counts as the user's, or None for the engine's own
+    reads (an operation reading its operands). ``depth`` is how far up the reading frame is."""
+    frame = sys._getframe(depth + 1)
+    if not _in_engine(frame.f_code.co_filename):
+        return frame
+    if frame.f_code.co_name not in _READERS:
+        return None
+    caller = frame.f_back
+    while caller is not None and caller.f_code.co_name in _READERS and \
+            _in_engine(caller.f_code.co_filename):  # repr calling value_of, say
+        caller = caller.f_back
+    if caller is None or _in_engine(caller.f_code.co_filename):
+        return None
+    return caller
 
 
 class _ReadWatch:
-    """Stands in for ``Value.data`` while some thread traces a function.
+    """Stands in for ``Value.data`` (and ``Value.local_grads``) while some thread traces.
 
     ``reads`` maps each tracing thread to the reads it made outside the engine (the reader's
-    file and line). Every read returns the slot's number and every write stores it, so other
-    threads get the same numbers as always, only slower; their reads are not written down."""
+    file and line); a read inside an engine function that hands the number out (``detach``,
+    ``repr``, ``value_of``) counts as its caller's. Every read returns the slot's number and
+    every write stores it, so other threads get the same numbers as always, only slower;
+    their reads are not written down."""
 
-    def __init__(self):
+    def __init__(self, inner):
+        self.inner = inner
         self.reads: dict = {}  # thread ident -> [(value, file, line)]
 
     def __get__(self, obj, cls=None):
         if obj is None:
             return self
-        reads = self.reads.get(threading.get_ident())
+        reads = _WATCHED.get(threading.get_ident())
         if reads is not None:
-            caller = sys._getframe(1)
-            if caller.f_code.co_filename not in _ENGINE_FILES:
-                reads.append((obj, caller.f_code.co_filename, caller.f_lineno))
-        return _DATA.__get__(obj, cls)
+            frame = _reader_frame(1)
+            if frame is not None:
+                reads.append((obj, frame.f_code.co_filename, frame.f_lineno))
+        return self.inner.__get__(obj, cls)
 
     def __set__(self, obj, value):
-        _DATA.__set__(obj, value)
+        self.inner.__set__(obj, value)
 
 
-_WATCH = _ReadWatch()
+_WATCHED: dict = {}  # thread ident -> the reads it made while tracing
+_WATCHES = {"data": (_DATA, _ReadWatch(_DATA)), "local_grads": (_LOCAL_GRADS, _ReadWatch(_LOCAL_GRADS))}
 _WATCH_LOCK = threading.Lock()  # installing and removing the watch, thread by thread
 
 
 @contextlib.contextmanager
 def _watching_reads():
-    """Watch this thread's ``.data`` reads outside the engine for the duration of a trace.
+    """Watch this thread's reads of numbers outside the engine for the duration of a trace.
 
-    The watch replaces ``Value.data`` process-wide while at least one thread traces, and the
-    slot comes back when the last trace ends, on every exit (an exception included). Threads
-    tracing at the same time each see only their own reads; a trace inside a trace, in the
-    same thread, leaves the watching to the outer one (which sees the inner reads too)."""
+    The watch replaces ``Value.data`` and ``Value.local_grads`` process-wide while at least one
+    thread traces, and they come back when the last trace ends, on every exit (an exception
+    included). Threads tracing at the same time each see only their own reads; a trace inside
+    a trace, in the same thread, leaves the watching to the outer one (which sees the inner
+    reads too)."""
     me = threading.get_ident()
     with _WATCH_LOCK:
-        if me in _WATCH.reads or Value.__dict__["data"] not in (_DATA, _WATCH):
+        ours = all(Value.__dict__[name] in pair for name, pair in _WATCHES.items())
+        if me in _WATCHED or not ours:
             outer = None  # nested, or someone else replaced Value.data: nothing to watch
         else:
-            outer = _WATCH.reads[me] = []
-            Value.data = _WATCH
+            outer = _WATCHED[me] = []
+            for name, (_, watch) in _WATCHES.items():
+                setattr(Value, name, watch)
     if outer is None:
         yield []
         return
@@ -230,9 +280,32 @@ def _watching_reads():
         yield outer
     finally:
         with _WATCH_LOCK:
-            del _WATCH.reads[me]
-            if not _WATCH.reads:
-                Value.data = _DATA
+            del _WATCHED[me]
+            if not _WATCHED:
+                for name, (inner, _) in _WATCHES.items():
+                    setattr(Value, name, inner)
+
+
+@contextlib.contextmanager
+def _collecting_values():
+    """The operations' results (non-leaf Values) that engine functions return while fn runs
+    in this thread, in order: a profile hook (this thread's only; one set before is called
+    too) sees each return. Used once per shape, to warn about values no output uses."""
+    made: list = []
+    before = sys.getprofile()
+
+    def hook(frame, event, arg):
+        if event == "return" and type(arg) is Value and arg._a is not None and \
+                _in_engine(frame.f_code.co_filename):
+            made.append(arg)
+        if before is not None:
+            before(frame, event, arg)
+
+    sys.setprofile(hook)
+    try:
+        yield made
+    finally:
+        sys.setprofile(before)
 
 
 def _refuse_reads_of_data(reads: list, inputs: list) -> None:
@@ -250,6 +323,20 @@ def _refuse_reads_of_data(reads: list, inputs: list) -> None:
                 "into the trace and replayed wrongly for other inputs. Compute with operations "
                 "instead (relu, abs and the other kinks are operations); if this number came "
                 "from your data, pass it as an input")
+
+
+def _refuse_reads_of_parameters(a: _Trace, b: _Trace) -> None:
+    """DataDependenceError if two traces read the number of the same Value: one that existed
+    before the calls (a parameter), whose number the trace would freeze while it changes."""
+    read_by_b = {id(obj) for obj, _, _ in b.reads}
+    for obj, filename, line in a.reads:
+        if id(obj) in read_by_b:
+            raise DataDependenceError(
+                f"the function reads the number of {_describe(obj)}, a Value that existed "
+                f"before the call (a parameter), at {filename}:{line}: compiled code would keep "
+                "today's number, or today's branch, while the parameter changes. Compute with "
+                "operations on the Value itself (w.abs(), w.relu(), w * 2 ...) instead of its "
+                ".data; pass allow_data_reads=True only if the number never changes")
 
 
 def _depends_on(v: Value, memo: dict) -> bool:
@@ -316,13 +403,17 @@ def graph_of(output: Value, params: Sequence[Value]) -> Graph:
 # Comparing two traces
 
 
-def compare(a: _Trace, b: _Trace, shape: tuple, names: tuple) -> Graph:
+def compare(a: _Trace, b: _Trace, shape: tuple, names: tuple,
+            allow_reads: bool = False) -> Graph:
     """The Graph of trace ``a``, checked against trace ``b`` of the same fn on other inputs.
 
     Parameters are the leaves both traces share (the same object: it existed before the calls);
     constants are leaves each call made anew, and must hold the same number in both.
-    Raises DataDependenceError where the traces differ.
+    Raises DataDependenceError where the traces differ, or (unless ``allow_reads``) where both
+    read the number of a Value that existed before the calls (a parameter's ``.data``).
     """
+    if not allow_reads:
+        _refuse_reads_of_parameters(a, b)
     if len(a.order) != len(b.order) or len(a.outputs) != len(b.outputs):
         raise _shape_error(f"one input gave {len(a.order)} values, another {len(b.order)}")
     where_a = {id(v): i for i, v in enumerate(a.order)}
