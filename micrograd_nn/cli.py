@@ -1,4 +1,4 @@
-"""The command line: ``micrograd-nn demo``, ``micrograd-nn train ...``, ``micrograd-nn graph ...``.
+"""The command line: ``micrograd-nn demo``, ``train ...``, ``graph ...``, ``exercises ...``.
 
 All commands live here; ``graph`` draws with micrograd_nn.viz (imported when needed).
 
@@ -129,6 +129,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_demo_command(sub)
     _add_train_command(sub)
     _add_graph_command(sub)
+    _add_exercises_command(sub)
     return parser
 
 
@@ -205,6 +206,28 @@ def _add_graph_command(sub) -> None:
     viz = _viz()
     if viz is not None:
         add_graph_arguments(graph, viz)
+
+
+def _add_exercises_command(sub) -> None:
+    exercises = sub.add_parser(
+        "exercises", help="graded exercises: write backprop yourself, checked by the engine",
+        description="Graded exercises in the order of the lecture, from local derivatives to "
+                    "the tutorial's perceptron. Start a folder, fill in its files, check them.")
+    actions = exercises.add_subparsers(dest="action", metavar="ACTION", required=True)
+    actions.add_parser("list", help="the tasks, in order")
+    for name, text in (("start", "write the stub files into DIR (files there are kept)"),
+                       ("solve", "write the worked solutions into DIR (for teachers)")):
+        actions.add_parser(name, help=text, description=text).add_argument("dir", metavar="DIR")
+    check = actions.add_parser(
+        "check", help="check your files in DIR against the engine (exit 0 when all pass)",
+        description="Test each task against micrograd_nn's engine at points hypothesis draws, "
+                    "each in its own process with a time limit; report each failure with the "
+                    "smallest counterexample.")
+    check.add_argument("dir", metavar="DIR")
+    check.add_argument("--task", type=_positive_int, action="append", metavar="N",
+                       help="check only task N (repeatable)")
+    check.add_argument("--timeout", type=_number(0.0, False), default=None, metavar="SECONDS",
+                       help="time limit per task (default 20)")
 
 
 def add_graph_arguments(parser: argparse.ArgumentParser, viz) -> None:
@@ -537,7 +560,31 @@ def _print_paths(paths: Sequence[Path]) -> None:
         print(f"  {os.fspath(path)}")
 
 
-COMMANDS = {"demo": _demo, "train": _train, "graph": _graph}
+def _exercises(args: argparse.Namespace) -> int:
+    from . import exercises as ex
+
+    if args.action == "list":
+        for t in ex.TASKS:
+            print(f"task {t.number}  {t.file:<22}  {t.title}")
+        return 0
+    try:
+        if args.action == "check":
+            results = ex.check(args.dir, args.task, args.timeout or ex.DEFAULT_TIMEOUT)
+            print(ex.report(results))
+            return 0 if all(r.status == "passed" for r in results) else 1
+        written, kept = (ex.start if args.action == "start" else ex.solve)(args.dir)
+    except (ex.ExercisesError, ValueError) as e:
+        raise UsageError(str(e)) from None
+    for path in written:
+        print(f"wrote {path}")
+    for path in kept:
+        print(f"kept {path} (already there; nothing was overwritten)")
+    if args.action == "start":
+        print(f"next: fill in the files, then python -m micrograd_nn exercises check {args.dir}")
+    return 1 if kept and args.action == "solve" else 0
+
+
+COMMANDS = {"demo": _demo, "train": _train, "graph": _graph, "exercises": _exercises}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
