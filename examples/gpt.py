@@ -145,10 +145,17 @@ def generate(model: GPT, rng: random.Random, temperature: float = 0.5) -> str:
 
 
 def attention_picture(model: GPT, name: str, path: str, head: int = 0, pos: int = 2):
-    """Draw head ``head`` of the attention at position ``pos`` of ``name``, collapsed (each
-    fused node one box): its query, keys and values (computed by the trained model, then taken
-    as leaves) to the head's first output, after backward, so the boxes carry gradients."""
-    from micrograd_nn.viz import draw_graph, render
+    """Draw ``attention_graph(model, name, head, pos)`` to ``path``; returns the path."""
+    from micrograd_nn.viz import render
+
+    return render(attention_graph(model, name, head, pos), path)
+
+
+def attention_graph(model: GPT, name: str, head: int = 0, pos: int = 2):
+    """Head ``head`` of the attention at position ``pos`` of ``name``, collapsed (each fused
+    node one box): its query, keys and values (computed by the trained model, then taken as
+    leaves) to the head's first output, after backward, so the boxes carry gradients."""
+    from micrograd_nn.viz import draw_graph
 
     tokens = tokens_of(name)
     lo = head * HEAD_DIM
@@ -162,7 +169,7 @@ def attention_picture(model: GPT, name: str, path: str, head: int = 0, pos: int 
     out = attention_head(q, keys, values, head)[0]
     out.label = f"head {head}, output {lo}"
     out.backward()
-    return render(draw_graph(out, collapse=True), path)
+    return draw_graph(out, collapse=True)
 
 
 def parse_args(argv):
