@@ -8,6 +8,7 @@ width; from its baseline, the font's ascent (0.75 of the size) above and descent
 
 ``collisions(svg)`` lists, each as a short sentence:
 
+* **node on node**: two nodes (not clusters) whose shapes overlap;
 * **label on label**: two texts of different arrows, or an arrow's text on a node's text;
 * **label on a node**: an arrow's text over a node's shape;
 * **arrow across a label**: an arrow crossing the text of another arrow;
@@ -206,6 +207,10 @@ def collisions(svg: bytes | str) -> list:
     clusters = [e for e in elements if e.kind == "cluster" and e.frame]
     frame = {n.name: n.frame for n in nodes if n.frame}
     found = []
+    for i, n in enumerate(nodes):
+        for m in nodes[i + 1:]:
+            if n.frame and m.frame and overlap(n.frame, m.frame):
+                found.append(f"node on node: {n.name} and {m.name}")
     labels = [(e, t) for e in edges for t in e.texts]
     for i, (e, t) in enumerate(labels):
         for f, u in labels[i + 1:]:

@@ -13,7 +13,7 @@ from test_viz import needs_renderer
 PICTURES = corpus()
 # drawn with collisions still: each entry is a picture that must be fixed
 CROWDED = {"MLP one sample local", "MLP one sample flow", "MLP 4 samples focus",
-           "GPT attention", "network 16x16"}
+           "GPT attention"}
 
 
 @needs_renderer

@@ -895,14 +895,22 @@ def test_draw_network_edges_are_weights_coloured_by_sign():
     edges = edges_of(source)
     weights = [w for layer in model.layers for n in layer.neurons for w in n.w]
     assert len(edges) == len(weights) == 2 * 3 + 3
+    from micrograd_nn.viz.network import NEGATIVE, POSITIVE
+    # the sign colours are not the gradients' red
+    assert len({POSITIVE, NEGATIVE, GRAD_INK}) == 3
     for (_, _, _, attrs), w in zip(edges, weights):
-        assert ("#2b6cb0" if w.data >= 0 else "#c53030") in attrs
+        assert (POSITIVE if w.data >= 0 else NEGATIVE) in attrs
         assert f"dloss/dw = {fmt(w.grad)}" in attrs        # the tooltip
+    heads = re.findall(r"^\t\w+(?::\w+)? -> (\w+:\w+:\w)", source, re.M)
+    assert heads == [f"L{li}N{ni}:w{k}:w" for li, layer in enumerate(model.layers, start=1)
+                     for ni, neuron in enumerate(layer.neurons, start=1)
+                     for k in range(1, len(neuron.w) + 1)]    # each at its weight's row
+    assert "outputorder=edgesfirst" in source       # under the boxes
     texts = node_texts(source)
     for li, layer in enumerate(model.layers, start=1):    # each neuron lists its weights
         for ni, neuron in enumerate(layer.neurons, start=1):
             text = " ".join(texts[f"L{li}N{ni}"].split())
-            assert text.startswith(f"L{li}.N{ni} w1 {fmt(neuron.w[0].data)} "
+            assert text.startswith(f"L{li}.N{ni} w grad w1 {fmt(neuron.w[0].data)} "
                                    f"{fmt(neuron.w[0].grad)}")
     assert draw_graph(model).source == source   # a model given to draw_graph
     with pytest.raises(TypeError, match="layers"):
