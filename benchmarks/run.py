@@ -861,7 +861,10 @@ def _backward_parts(root, before_backward=lambda: None) -> tuple:
     """(sort, propagate) of ``root.backward()``: backward's own sort is timed alone first, and
     propagate is backward minus it. On a busy machine that difference of two noisy times can
     dip below 0, which means "lost in the noise": it is shown as 0."""
-    from micrograd_nn.engine import _backward_order
+    try:
+        from micrograd_nn.engine.value import _backward_order
+    except ImportError:  # the engine as one module, before it became a package
+        from micrograd_nn.engine import _backward_order
 
     t0 = clock()
     _backward_order(root)

@@ -6,27 +6,27 @@ import itertools
 import math
 from typing import Callable, Sequence
 
-from .engine import Value, _leaf, _to_float, enable_grad, grad, no_grad
+from .engine import Value, enable_grad, grad, leaf, no_grad, to_float
 
 __all__ = ["gradcheck", "numerical_grad"]
 
 
 def _evaluate(f: Callable, xs: Sequence[float]) -> float:
     with no_grad():
-        out = f(*[_leaf(x) for x in xs])
+        out = f(*[leaf(x) for x in xs])
     if not isinstance(out, Value):
         raise TypeError(f"f must return a Value, got {type(out).__name__}")
     return out.data
 
 
 def _floats(inputs: Sequence, what: str) -> list[float]:
-    return [_to_float(x.data if isinstance(x, Value) else x, f"{what} {i}")
+    return [to_float(x.data if isinstance(x, Value) else x, f"{what} {i}")
             for i, x in enumerate(inputs)]
 
 
 def numerical_grad(f: Callable, inputs: Sequence, eps: float = 1e-6) -> list[float]:
     """Central differences (f(x + eps) - f(x - eps)) / (2 eps), one input at a time, in float64."""
-    if not (_to_float(eps, "eps") > 0 and math.isfinite(eps)):
+    if not (to_float(eps, "eps") > 0 and math.isfinite(eps)):
         raise ValueError(f"eps must be a finite number > 0, got {eps!r}")
     xs = _floats(inputs, "input")
     grads = []
@@ -43,7 +43,7 @@ def derivatives(f: Callable, inputs: Sequence, order: int) -> dict:
     ``{(i, j): d2 f / dx_i dx_j, ...}`` for order 2 (``{(): f}`` for order 0): each order is
     ``grad(..., create_graph=True)`` of the one below, the last one without a graph.
     """
-    leaves = [_leaf(x) for x in _floats(inputs, "input")]
+    leaves = [leaf(x) for x in _floats(inputs, "input")]
     with enable_grad():
         out = f(*leaves)
         if not isinstance(out, Value):
@@ -73,21 +73,21 @@ def gradcheck(f: Callable, inputs: Sequence, eps: float = 1e-6, atol: float = 1e
     input, both values and the difference.
     """
     for name, tol in (("atol", atol), ("rtol", rtol)):
-        if not _to_float(tol, name) >= 0:
+        if not to_float(tol, name) >= 0:
             raise ValueError(f"gradcheck: {name} must be a number >= 0, got {tol!r}")
     if isinstance(order, bool) or not isinstance(order, int) or order < 1:
         raise ValueError(f"gradcheck: order must be an int >= 1, got {order!r}")
     xs = _floats(inputs, "gradcheck input")
     if order == 1:
-        leaves = [_leaf(x) for x in xs]
+        leaves = [leaf(x) for x in xs]
         with enable_grad():
             out = f(*leaves)
         if not isinstance(out, Value):
             raise TypeError(f"gradcheck: f must return a Value, got {type(out).__name__}")
         out.backward()
         numerical = numerical_grad(f, xs, eps)
-        for i, (leaf, num) in enumerate(zip(leaves, numerical)):
-            _compare(leaf.grad, num, atol, rtol, f"input {i} (x = {xs[i]!r}): backward() gives")
+        for i, (x, num) in enumerate(zip(leaves, numerical)):
+            _compare(x.grad, num, atol, rtol, f"input {i} (x = {xs[i]!r}): backward() gives")
         return True
     analytic = derivatives(f, xs, order)
     for j in range(len(xs)):

@@ -25,7 +25,7 @@ import numpy as np
 
 from . import _checks
 from ._files import write_atomically
-from .engine import Value, _leaf, _linear_nodes, _neuron_parameters
+from .engine import Value, leaf, linear_nodes, neuron_parameters
 from .ops import OPS
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS", "MAX_PARAMETERS",
@@ -147,9 +147,9 @@ def _as_input_values(x: Any, nin: int, who: str) -> list:
         if type(v) is Value or isinstance(v, Value):
             out.append(v)
         elif type(v) is float:
-            out.append(_leaf(v, f"x{i + 1}"))
+            out.append(leaf(v, f"x{i + 1}"))
         elif isinstance(v, numbers.Real):  # int, bool, numpy scalars, Fraction
-            out.append(_leaf(float(v), f"x{i + 1}"))
+            out.append(leaf(float(v), f"x{i + 1}"))
         else:
             raise TypeError(
                 f"{who} input {i + 1} must be a number or a Value, got {type(v).__name__}: {v!r}"
@@ -245,7 +245,7 @@ class Neuron(Module):
 
     ``w`` is a list of ``nin`` Values that cannot be changed in place, and ``b`` a Value;
     assigning either replaces them (``neuron.w = [...]``). The neuron keeps one tuple of its
-    parameters, which its linear nodes share (see ``engine._linear_nodes``).
+    parameters, which its linear nodes share (see ``engine.linear_nodes``).
     """
 
     def __init__(self, nin: int, activation: str = "relu", init: str = "uniform",
@@ -298,7 +298,7 @@ class Neuron(Module):
         # the tuple (w_1, ..., w_n, b) the linear nodes share; a subclass written for
         # micrograd may assign w and b in either order, so the tuple waits for both
         if hasattr(self, "_w") and hasattr(self, "_b"):
-            self._wb = _neuron_parameters(self._w, self._b)
+            self._wb = neuron_parameters(self._w, self._b)
 
     @property
     def nonlin(self) -> bool:
@@ -307,7 +307,7 @@ class Neuron(Module):
 
     def _forward(self, x: list) -> Value:
         # x is already a list of Values of the right length: the hot path checks nothing
-        (z,) = _linear_nodes((self._wb,), x)
+        (z,) = linear_nodes((self._wb,), x)
         act = self._act
         return z if act is None else act(z)
 
@@ -354,7 +354,7 @@ class Layer(Module):
     def _forward(self, x: list) -> list:
         # all neurons at once: the engine reads the inputs' data once for the whole layer (this
         # runs once per layer per sample, the innermost loop of training)
-        zs = _linear_nodes([n._wb for n in self.neurons], x)
+        zs = linear_nodes([n._wb for n in self.neurons], x)
         act = self._act
         return zs if act is None else [act(z) for z in zs]
 

@@ -19,7 +19,7 @@ from hypothesis import given, settings
 from hypothesis import strategies as st
 
 from . import ops as _table
-from .engine import Value, _leaf, enable_grad
+from .engine import Value, enable_grad, leaf
 from .gradcheck import gradcheck, numerical_grad
 from .nn import ACTIVATIONS, MLP
 
@@ -181,7 +181,7 @@ def _check_forward(op, call, xs: list, where: str) -> None:
 def _check_rule_on_values(op, call, xs: list, where: str) -> None:
     out = call(*xs)
     on_floats = op.rule(xs, out) if op.arity is None else op.rule(*xs, out)
-    leaves = [_leaf(x) for x in xs]
+    leaves = [leaf(x) for x in xs]
     with enable_grad():
         node = call(*leaves)
         try:

@@ -752,7 +752,10 @@ def test_the_engine_and_the_table_import_nothing_above_them():
     import micrograd_nn
 
     root = pathlib.Path(micrograd_nn.__file__).parent
-    assert _package_imports(root / "engine.py") == {"micrograd_nn.ops"}
+    engine = sorted((root / "engine").glob("*.py"))
+    allowed = {"micrograd_nn.ops"} | {f"micrograd_nn.engine.{path.stem}" for path in engine}
+    for path in engine:
+        assert _package_imports(path) <= allowed, path
     assert _package_imports(root / "ops.py") == set()
     for path in (root / "viz").glob("*.py"):
         assert not any(m.startswith("micrograd_nn.nn") for m in _package_imports(path)), path
@@ -787,6 +790,39 @@ def test_a_number_operand_behaves_like_a_constant_leaf(name, side, x, c):
     assert with_number.local_grads == with_leaf.local_grads
     assert kept[k].grad == leaf[k].grad  # as if the leaf had been there during backward
     assert with_number.operands[k] is kept[k]  # the same leaf every time
+
+
+def _slots(v):
+    """Everything a Value holds, objects by identity (what "the graph did not change" means)."""
+    def held(x):
+        if isinstance(x, (float, str)) or x is None:
+            return x
+        return (type(x).__name__, id(x), tuple(map(held, x)) if isinstance(x, tuple) else None)
+    return tuple(held(getattr(v, name)) for name in Value.__slots__ if name != "__weakref__")
+
+
+def test_reading_a_graph_never_changes_it():
+    """operands, local_grads, the sort, the walk, grad and the diagrams only read: every slot of
+    every node is the same object (or number) afterwards, kept constants and layer nodes too."""
+    from micrograd_nn import MLP, draw_graph
+    from micrograd_nn.engine import backward_walk
+
+    x, w = Value(0.7, "x"), Value(-1.3, "w")
+    model = MLP(2, [3, 1])
+    made = [x * 2.0, 3.0 - x, x / w, Value.sum([x, w, 1.5]), Value.linear([w, x], [x, 2.0], 0.5),
+            *Value.matvec([[w, x], [x, x]], [w, 1.0]), model([x, w])]
+    made.append(Value.sum(made).tanh() * 0.5)
+    made[-1].backward()
+    nodes = {id(v): v for v in [*made, x, w, *model.parameters()]}
+    before = {k: _slots(v) for k, v in nodes.items()}
+    for v in topological_order(made[-1]):
+        v.operands, v.local_grads, v._prev
+    list(backward_walk(made[-1]))
+    grad(made[-1], [x, w], create_graph=True)
+    draw_graph(made[-1])
+    assert {k: _slots(v) for k, v in nodes.items()} == before
+    assert made[0].operands[1] is made[0].operands[1]   # a kept constant: one leaf, always
+    assert made[0].operands[1].grad == made[0].grad * x.data   # d/dc (x * c) = x
 
 
 def test_a_number_operand_allocates_no_tracked_leaf():
@@ -869,7 +905,7 @@ def test_backward_order_of_layers_sharing_their_inputs(model_x, samples):
     """A layer's linear nodes share one record of their inputs, and the sort visits those inputs
     once per layer: still every interior node comes before each of its operands, none is
     missing, and backward() gives grad()'s gradients."""
-    from micrograd_nn.engine import _backward_order
+    from micrograd_nn.engine.value import _backward_order
     model, x = model_x
     params = model.parameters()
     outs = [model([xi * (k + 1) for xi in x]) for k in range(samples)]
@@ -889,7 +925,7 @@ def test_backward_order_of_layers_sharing_their_inputs(model_x, samples):
 def test_matvec_with_computed_weights_and_biases_agrees_with_grad_bit_for_bit(xs, seed):
     """Rows, inputs and biases drawn among leaves and values computed from them (shared, so
     the sort meets them from several sides): backward() keeps grad()'s order and sums."""
-    from micrograd_nn.engine import _backward_order
+    from micrograd_nn.engine.value import _backward_order
     rng = random.Random(seed)
     leaves = [Value(x) for x in xs]
     pool = list(leaves)

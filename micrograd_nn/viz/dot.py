@@ -23,7 +23,7 @@ import html
 import math
 import re
 
-from ..engine import _term
+from ..engine import chain_term
 from .layout import place, place_rows
 from .naming import FACTOR_DIGITS, fmt
 from .pinned import POINTS, Sheet, html_size, port_box, text_width
@@ -424,7 +424,7 @@ def _flow_line(edge: Edge, options: Options, used: set) -> tuple:
     def text(upstream: float | None) -> str:
         if upstream is None:
             return ""
-        c = 0.0 if upstream == 0.0 else _term(upstream, edge.local)
+        c = 0.0 if upstream == 0.0 else chain_term(upstream, edge.local)
         return (f"{fmt(upstream, factor)} \u00d7 {fmt(edge.local, factor)} = "
                 f"{fmt(c, options.digits)}")
 

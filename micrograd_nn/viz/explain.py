@@ -9,7 +9,7 @@ backward computed.
 Like ``Value.backward``, a value whose own gradient d root / d v is exactly 0 passes nothing on,
 so every path through it contributes 0, even when a later factor is infinite (sqrt at 0): the
 sum then agrees with backward where the bare product 0 * inf would be nan. Along a path, too,
-a factor exactly 0 makes the product 0 (backward's zero rule, ``engine._term``).
+a factor exactly 0 makes the product 0 (backward's zero rule, ``engine.chain_term``).
 
 Paths that contribute are listed first; on a graph of several samples (a loss summed over a
 batch) each sample's subtotal is given too, so a weight shared by every sample reads as the sum
@@ -21,7 +21,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..engine import Value, _term, grad
+from ..engine import Value, chain_term, grad
 from .naming import FACTOR_DIGITS, Namer, consistent_digits, drawing_order, find_by_label, fmt
 from .structure import Structure
 
@@ -60,7 +60,7 @@ class _Chain:
                 if p in count:
                     c += count[p]
                     if p is wrt or gradients[p] != 0.0:
-                        t += _term(local, total[p])
+                        t += chain_term(local, total[p])
             if c:
                 count[v] = c
                 total[v] = t

@@ -14,7 +14,7 @@ from __future__ import annotations
 import math
 import re
 
-from ..engine import Value, _term
+from ..engine import Value, chain_term
 
 __all__ = ["fmt", "Namer", "drawing_order", "find_by_label", "consistent_digits"]
 
@@ -97,7 +97,7 @@ def _flows_agree(topo: list, grads: dict, digits: int) -> bool:
         if v.is_leaf() or g == 0.0:   # backward passes nothing on from a zero gradient
             continue
         for p, local in zip(v.operands, v.local_grads):
-            contribution = _term(g, local)
+            contribution = chain_term(g, local)
             if not _same(_shown(g, factor) * _shown(local, factor), contribution, digits):
                 return False
             arrived.setdefault(p, []).append(_shown(contribution, factor))

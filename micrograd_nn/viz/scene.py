@@ -8,7 +8,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Mapping
 
-from ..engine import Value, _term
+from ..engine import Value, chain_term
 
 __all__ = ["EDGE_LABELS", "EXERCISES", "PRESETS", "ROLE_COLORS"]
 
@@ -59,7 +59,7 @@ class Edge:
     """An arrow operand -> operation (or input -> neuron); it carries d result / d operand back.
 
     ``upstream`` is d root / d result (None: not passed on yet); the contribution it carries
-    back is upstream * local, or 0 when upstream is 0 (backward's zero rule, ``engine._term``).
+    back is upstream * local, or 0 when upstream is 0 (backward's zero rule, ``engine.chain_term``).
     """
     src: str
     dst: str
@@ -78,7 +78,7 @@ class Edge:
             return [c for e in self.merged for c in e.contributions]
         if self.local is None or self.upstream is None:
             return [None]
-        return [0.0 if self.upstream == 0.0 else _term(self.upstream, self.local)]
+        return [0.0 if self.upstream == 0.0 else chain_term(self.upstream, self.local)]
 
     @property
     def final_contributions(self) -> list:
@@ -88,7 +88,7 @@ class Edge:
         upstream = self.upstream if self.final_upstream is None else self.final_upstream
         if self.local is None or upstream is None:
             return [None]
-        return [0.0 if upstream == 0.0 else _term(upstream, self.local)]
+        return [0.0 if upstream == 0.0 else chain_term(upstream, self.local)]
 
     @property
     def contribution(self) -> float | None:

@@ -18,7 +18,7 @@ import re
 from dataclasses import dataclass
 from typing import Iterator
 
-from ..engine import Value, _term, backward_walk
+from ..engine import Value, backward_walk, chain_term
 from .diagram import DEFAULT_MAX_NODES, draw, make_options
 from .scene import Frame as _Frame
 from .naming import Namer, drawing_order, fmt
@@ -54,7 +54,7 @@ def trace_backward(root: Value) -> Iterator[Frame]:
         received = []
         parts = []
         # the walk has added this step's terms already: start from what came before them
-        terms = [0.0 if g == 0.0 else _term(g, local) for local in v.local_grads]
+        terms = [0.0 if g == 0.0 else chain_term(g, local) for local in v.local_grads]
         running = {p: grads[p] for p in v.operands}
         for p, term in zip(v.operands, terms):
             running[p] -= term

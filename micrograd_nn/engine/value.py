@@ -1,4 +1,4 @@
-"""The scalar autograd engine: `Value`, `backward`, `grad` and the grad mode (`no_grad`).
+"""The fast `Value`: applying an op, the sort, and backward() into the ``.grad`` fields.
 
 The operations themselves are rows of the table in ``micrograd_nn/ops.py``: each `Op` holds
 its forward and one rule of local derivatives d out / d operand, written with arithmetic that
@@ -6,149 +6,44 @@ works on floats and on Values alike:
 
 * at forward time the rule is called with floats, and the numbers are kept on the new node
   (``backward()`` multiplies them along the graph, the diagrams print them on edges);
-* ``grad(..., create_graph=True)`` calls the same rule with Values, so the gradient is itself a
-  graph that can be differentiated again.
+* ``grad(..., create_graph=True)`` (walk.py) calls the same rule with Values, so the gradient
+  is itself a graph that can be differentiated again.
 
-This module applies an op (`_apply1`, `_apply2`, `_apply_n`) and walks the graph backwards
-(`backward_walk`): ``backward()``, ``grad()``, the step-through and ``explain`` all use that
-one walk.
+This is the only file that knows how a node is stored; everything else reads a node through
+`decode` (``Value.operands``, ``Value.local_grads``). reference.py computes the same numbers
+in under 100 lines, without the tricks below; read it first.
 
-How a node is stored (this is what makes the engine fast and small):
-a node keeps up to two operands in slots ``_a`` and ``_b`` with their local derivatives in
-``_da`` and ``_db``; an n-ary node (``Value.sum``, ``Value.linear``, ``Value.logsumexp``) keeps
-tuples in ``_a``/``_da`` and the marker ``_MANY`` in ``_b``. The linear nodes of a neuron, a
-layer or ``Value.matvec`` keep in ``_a`` the tuple (w_1, ..., w_n, b) (a neuron's
-`_Parameters`, the same for every node it makes), in ``_da`` the weights' data and then the
-bias's, and in ``_db`` an `_Inputs` (the inputs and their data, one for the whole layer); see
-`_linear_nodes`. A leaf has ``_a = None``. A
-plain-number operand (``x * 2.0``, ``1 - x``) is kept as a number in ``_db`` with ``_b = None``:
-one object per node instead of two, and the one the cyclic collector tracks (at Python's gc
-defaults it costs more than the node itself on long chains); ``operands`` turns it into its
-leaf Value when asked, so diagrams and ``grad(create_graph=True)`` see it as before. No node
-holds a closure or any reference back to itself, so a finished graph is freed by reference
-counting alone, without the cyclic garbage collector.
+How a node is stored (this is what makes the engine fast and small, see `decode` for the
+table): a node keeps up to two operands in slots ``_a`` and ``_b`` with their local
+derivatives in ``_da`` and ``_db``; an n-ary node (``Value.sum``, ``Value.linear``,
+``Value.logsumexp``) keeps tuples in ``_a``/``_da`` and the marker ``_MANY`` in ``_b``. The
+linear nodes of a neuron, a layer or ``Value.matvec`` keep in ``_a`` the tuple
+(w_1, ..., w_n, b) (a neuron's `_Parameters`, the same for every node it makes), in ``_da``
+the weights' data and then the bias's, and in ``_db`` an `_Inputs` (the inputs and their
+data, one for the whole layer); see `linear_nodes`. A leaf has ``_a = None``. A plain-number
+operand (``x * 2.0``, ``1 - x``) is kept as a number in ``_db`` with ``_b = None``: one object
+per node instead of two, and the one the cyclic collector tracks (at Python's gc defaults it
+costs more than the node itself on long chains); `decode` shows it as a leaf Value, so
+diagrams and ``grad(create_graph=True)`` see it as any other operand. No node holds a closure
+or any reference back to itself, so a finished graph is freed by reference counting alone,
+without the cyclic garbage collector.
 """
 
 from __future__ import annotations
 
-import contextlib
-import contextvars
-import gc
 import math
 import numbers
-import threading
+import weakref
 from itertools import chain, filterfalse
 from operator import mul as _mul
 from typing import Callable, Iterable, Iterator, Sequence
 
-from .ops import (ADD, DIV, LINEAR, LOGSUMEXP, MUL, NEG, OPS, POW, RELU, SUB, SUM, Op, powc,
-                  value_of)
+from ..ops import (ADD, DIV, LINEAR, LOGSUMEXP, MUL, NEG, OPS, POW, RELU, SUB, SUM, Op, powc,
+                   value_of)
+from . import modes as _modes
 
-__all__ = [
-    "Value", "Op", "no_grad", "enable_grad", "is_grad_enabled", "grad", "hessian",
-    "collector_paused", "topological_order", "backward_walk",
-]
-
-# -------------------------------------------------------------------------------------------------
-# Grad mode, per thread (and per asyncio task), as in PyTorch
-#
-# Every op asks "record?". The answer lives in a ContextVar (each thread, and each asyncio task,
-# has its own), but reading it costs a C call per op. So a module global counts the grad-mode
-# blocks open in any thread: while it is 0 (the usual case: training outside every no_grad)
-# every thread is in the default mode, recording on, and the op reads that one global.
-
-_modes: contextvars.ContextVar[tuple] = contextvars.ContextVar("micrograd_nn_grad_modes",
-                                                              default=())
-_open_blocks = 0   # grad-mode blocks open in all threads; changed only under _blocks_lock
-_blocks_lock = threading.Lock()
-
-
-def is_grad_enabled() -> bool:
-    """True when operations record the graph in this thread (outside every ``no_grad()``)."""
-    modes = _modes.get()
-    return modes[-1] if modes else True
-
-
-class _GradMode(contextlib.ContextDecorator):
-    """Set recording on or off inside a ``with`` block or a decorated function.
-
-    The previous state is restored on exit, exceptions included, so blocks nest. The state
-    belongs to the running thread (or asyncio task): another thread's block changes nothing here.
-    """
-
-    def __init__(self, enabled: bool):
-        self._enabled = bool(enabled)
-
-    def __enter__(self):
-        global _open_blocks
-        with _blocks_lock:
-            _open_blocks += 1
-        _modes.set(_modes.get() + (self._enabled,))
-        return self
-
-    def __exit__(self, *exc):
-        global _open_blocks
-        _modes.set(_modes.get()[:-1])
-        with _blocks_lock:
-            _open_blocks -= 1
-        return False
-
-
-def no_grad() -> _GradMode:
-    """Context manager (and decorator) inside which operations record no graph.
-
-    Results are plain leaves: they have data but no operands, so nothing flows back through them.
-    ``grad(..., create_graph=True)`` records nothing inside it either. It nests, and the previous
-    state comes back when the block ends, also through an exception. Like PyTorch's, the mode
-    belongs to the thread (and to the asyncio task): a new thread starts recording, and a block
-    in one thread never changes another.
-    """
-    return _GradMode(False)
-
-
-def enable_grad() -> _GradMode:
-    """The opposite of ``no_grad()``: record the graph inside the block, even within no_grad."""
-    return _GradMode(True)
-
-
-# -------------------------------------------------------------------------------------------------
-# The cyclic collector, paused when the user asks
-#
-# A graph of Values has no reference cycles (reference counting frees it), yet Python's cyclic
-# collector walks every node while the graph lives: with tens of thousands of nodes a step, as a
-# GPT written with Python's sum builds, that is about a third of the step. The collector is
-# process-wide, so the engine never touches it by itself; this block is for users who ask.
-
-_paused_blocks = 0   # collector_paused blocks open in all threads; changed under _paused_lock
-_was_enabled = False
-_paused_lock = threading.Lock()
-
-
-@contextlib.contextmanager
-def collector_paused() -> Iterator[None]:
-    """Pause Python's cyclic garbage collector (``gc``) inside the block, then restore it.
-
-    Graphs of Values need no cyclic collection: they hold no reference cycles and are freed by
-    reference counting as soon as the last reference goes. Pausing the collector while a step
-    builds a large graph saves the time it spends walking the nodes (a GPT step written with
-    Python's ``sum``, 60k nodes, about a third). Blocks nest and may be open in several threads:
-    the collector comes back, as it was before the first block, when the last block ends (an
-    exception included). Your own objects that do form cycles are collected after the block.
-    It changes a process-wide setting, which is why nothing in micrograd_nn does it unasked.
-    """
-    global _paused_blocks, _was_enabled
-    with _paused_lock:
-        if _paused_blocks == 0:
-            _was_enabled = gc.isenabled()
-            gc.disable()
-        _paused_blocks += 1
-    try:
-        yield
-    finally:
-        with _paused_lock:
-            _paused_blocks -= 1
-            if _paused_blocks == 0 and _was_enabled:
-                gc.enable()
+__all__ = ["Value", "decode", "topological_order", "chain_term", "leaf", "to_float", "linear_nodes",
+           "neuron_parameters"]
 
 
 # -------------------------------------------------------------------------------------------------
@@ -172,7 +67,7 @@ class _Parameters(tuple):
     __eq__ = object.__eq__
 
 
-def _neuron_parameters(w: Sequence, b: "Value") -> tuple:
+def neuron_parameters(w: Sequence, b: "Value") -> tuple:
     """The tuple (w_1, ..., w_n, b) a neuron keeps for its linear nodes (see `_Parameters`)."""
     wb = (*w, b)
     return _Parameters(wb) if all(v._a is None for v in wb) else wb
@@ -182,7 +77,9 @@ _new = object.__new__
 _ACCEPTED = "an int, a float or a real numpy scalar"
 
 
-def _to_float(x, what: str) -> float:
+def to_float(x, what: str) -> float:
+    """x as a float, for an int, a float or a real numpy scalar; TypeError (naming ``what``) for
+    anything else, OverflowError for an int too large for a float."""
     if type(x) is float:
         return x
     if isinstance(x, numbers.Real):  # int, bool, numpy integer and floating scalars, Fraction
@@ -204,7 +101,7 @@ def _operand(x, op: str) -> "Value":
     """x as a Value: a Value as it is, a plain number as a constant leaf."""
     if type(x) is Value or isinstance(x, Value):
         return x
-    return _leaf(_number(x, op))
+    return leaf(_number(x, op))
 
 
 def _number(x, op: str) -> float:
@@ -216,9 +113,9 @@ def _number(x, op: str) -> float:
         try:
             return float(x)
         except OverflowError:
-            return _to_float(x, f"operand of {op}")  # raises, naming the number
+            return to_float(x, f"operand of {op}")  # raises, naming the number
     if isinstance(x, numbers.Real):
-        return _to_float(x, f"operand of {op}")
+        return to_float(x, f"operand of {op}")
     raise TypeError(
         f"unsupported operand for {op}: {type(x).__name__} ({x!r}); "
         f"expected a Value or {_ACCEPTED}"
@@ -246,7 +143,7 @@ def _apply_constant(op: Op, v: "Value", c: float, first: bool = False) -> "Value
     The number stays a number: the node keeps one operand (v, with d out / d v in ``_da``)
     and the constant in ``_db``, so it costs one object instead of two (the collector tracks
     half as many on a chain like ``y = y * 1.0000001 + 1e-7``). ``operands`` gives the
-    constant its leaf Value when someone asks (see ``_materialize``).
+    constant its leaf Value when someone asks (see `decode`).
     """
     x = v.data
     out = _new(Value)
@@ -260,7 +157,7 @@ def _apply_constant(op: Op, v: "Value", c: float, first: bool = False) -> "Value
     else:
         out.data = z = op.forward(x, c)
         dx = op.rule(x, c, z)[0]
-    if _open_blocks and not is_grad_enabled():
+    if _modes.open_blocks and not _modes.is_grad_enabled():
         out.op = out._a = out._da = out._db = None
     else:
         out.op = op
@@ -270,30 +167,71 @@ def _apply_constant(op: Op, v: "Value", c: float, first: bool = False) -> "Value
     return out
 
 
-def _materialize(node: "Value") -> None:
-    """Turn a node's kept constant into a leaf Value: afterwards the node is an ordinary
-    two-operand node. Diagrams, ``grad(create_graph=True)`` and ``explain`` read operands as
-    Values; ``backward()`` never needs to. The constant is used by this node alone, so its
-    gradient is the node's times d node / d constant."""
-    c = node._db
-    leaf = _leaf(float(c))
-    v, dv, op = node._a, node._da, node.op
-    if type(c) is _First:
-        dc = op.rule(leaf.data, v.data, node.data)[0]
-        node._a, node._da, node._b, node._db = leaf, dc, v, dv
-    else:
-        dc = op.rule(v.data, leaf.data, node.data)[1]
-        node._b, node._db = leaf, dc
-    leaf.grad = _term(node.grad, dc)  # what the last backward() would have given it
-
-
-def _leaf(data: float, label: str = "") -> "Value":
+def leaf(data: float, label: str = "") -> "Value":
+    """A leaf Value holding ``data``, which must already be a float (unchecked: the fast
+    ``Value(data, label)`` for callers that have checked it, such as a layer's inputs)."""
     out = _new(Value)
     out.data = data
     out.grad = 0.0
     out.label = label
     out.op = out._a = out._b = out._da = out._db = None
     return out
+
+
+# -------------------------------------------------------------------------------------------------
+# The one decoder of the slot layout
+
+
+def decode(node: "Value") -> tuple[tuple, tuple]:
+    """``(operands, local_grads)`` of a node: the Values it was computed from, in the op's order,
+    and d node / d operand for each, as floats. Every reader of a graph goes through here
+    (``Value.operands``, ``Value.local_grads``, the sort, the walk, the diagrams); only the fast
+    paths of this file (`_backward_order`, `_propagate_into_grad_fields`, the ops) touch the
+    slots themselves. The layout, by what the slots hold::
+
+        leaf                 _a None
+        one operand          _a v,  _da dv,          _b None,  _db None
+        two operands         _a v,  _da dv,         _b w,     _db dw
+        a kept constant c    _a v,  _da dv,         _b None,  _db c (a float; `_First` if c
+                             came first, as in 2.0 - v)
+        n-ary                _a (v_1..v_n), _da (d_1..d_n),  _b _MANY, _db None
+        a layer's linear     _a (w_1..w_n, b), _da (w_1..w_n, b data),  _b _MANY,
+                             _db an `_Inputs` shared by the layer (x_1..x_n and their data)
+
+    Reading never changes the node. A kept constant is shown as a leaf Value made on the first
+    read and remembered (weakly, for as long as the node lives), so every reader sees the same
+    leaf; its ``grad`` is what the last ``backward()`` gives it: the node's grad times
+    d node / d constant, under the zero rule.
+    """
+    a = node._a
+    if a is None:
+        return (), ()
+    b = node._b
+    if b is _MANY:
+        shared = node._db
+        if shared is None:
+            return a, node._da
+        return (*a[:-1], *shared.values, a[-1]), (*shared.data, *node._da[:-1], 1.0)
+    if b is not None:
+        return (a, b), (node._da, node._db)
+    c = node._db
+    if c is None:
+        return (a,), (node._da,)
+    k = _CONSTANT_LEAVES.get(node)
+    if k is None:
+        k = _CONSTANT_LEAVES[node] = leaf(float(c))
+    op = node.op
+    if type(c) is _First:
+        dc = op.rule(k.data, a.data, node.data)[0]
+        operands, local = (k, a), (dc, node._da)
+    else:
+        dc = op.rule(a.data, k.data, node.data)[1]
+        operands, local = (a, k), (node._da, dc)
+    k.grad = chain_term(node.grad, dc)
+    return operands, local
+
+
+_CONSTANT_LEAVES: "weakref.WeakKeyDictionary" = weakref.WeakKeyDictionary()  # node -> its leaf
 
 
 # -------------------------------------------------------------------------------------------------
@@ -308,7 +246,7 @@ def _apply1(op: Op, a: "Value") -> "Value":
     out.grad = 0.0
     out.label = ""
     out._b = out._db = None
-    if _open_blocks and not is_grad_enabled():
+    if _modes.open_blocks and not _modes.is_grad_enabled():
         out.op = out._a = out._da = None
     else:
         out.op = op
@@ -324,7 +262,7 @@ def _apply2(op: Op, a: "Value", b: "Value") -> "Value":
     out.data = z = op.forward(x, y)
     out.grad = 0.0
     out.label = ""
-    if _open_blocks and not is_grad_enabled():
+    if _modes.open_blocks and not _modes.is_grad_enabled():
         out.op = out._a = out._da = out._b = out._db = None
     else:
         out.op = op
@@ -342,7 +280,7 @@ def _apply_n(op: Op, operands: tuple) -> "Value":
     out.grad = 0.0
     out.label = ""
     out._db = None
-    if _open_blocks and not is_grad_enabled():
+    if _modes.open_blocks and not _modes.is_grad_enabled():
         out.op = out._a = out._da = out._b = None
     else:
         out.op = op
@@ -358,7 +296,7 @@ def _constant_node(data: float, op: Op, a: "Value", da: float, b: "Value", db: f
     out.data = data
     out.grad = 0.0
     out.label = ""
-    if _open_blocks and not is_grad_enabled():
+    if _modes.open_blocks and not _modes.is_grad_enabled():
         out.op = out._a = out._da = out._b = out._db = None
     else:
         out.op = op
@@ -414,7 +352,7 @@ def _rows(items, what: str) -> list:
                     f"array), got {type(items).__name__}")
 
 
-def _linear_nodes(rows: Sequence, inputs: Sequence) -> list:
+def linear_nodes(rows: Sequence, inputs: Sequence) -> list:
     """One fused node z_j = sum_i w_ji x_i + b_j per tuple (w_j1, ..., w_jn, b_j) of ``rows``, all
     reading the same ``inputs``: a layer's pre-activations (one row: ``Value.linear``). Each
     node's operands are (w_1..w_n, x_1..x_n, b).
@@ -438,7 +376,7 @@ def _linear_nodes(rows: Sequence, inputs: Sequence) -> list:
     if len(rows) > 1 or (rows and type(rows[0]) is _Parameters):   # anything to share
         shared = _new(_Inputs)
         shared.values, shared.data = x, xd
-    recording = not (_open_blocks and not is_grad_enabled())
+    recording = not (_modes.open_blocks and not _modes.is_grad_enabled())
     nodes = []
     for wb in rows:
         wd = [v.data for v in wb]    # the weights' data, then the bias's
@@ -498,7 +436,7 @@ class Value:
             raise TypeError(
                 f"Value() takes {_ACCEPTED}, got a Value; use .detach() for a copy without history"
             )
-        self.data = _to_float(data, "Value data")
+        self.data = to_float(data, "Value data")
         self.grad = 0.0
         if not isinstance(label, str):
             raise TypeError(f"label must be a str, got {type(label).__name__}")
@@ -512,35 +450,12 @@ class Value:
     @property
     def operands(self) -> tuple:
         """The Values this one was computed from, in the operation's order (empty for a leaf)."""
-        a = self._a
-        if a is None:
-            return ()
-        b = self._b
-        if b is _MANY:
-            shared = self._db
-            return a if shared is None else (*a[:-1], *shared.values, a[-1])
-        if b is None:
-            if self._db is None:
-                return (a,)
-            _materialize(self)
-            a, b = self._a, self._b
-        return (a, b)
+        return decode(self)[0]
 
     @property
     def local_grads(self) -> tuple:
         """d self / d operand for each operand, as floats computed at forward time."""
-        a = self._a
-        if a is None:
-            return ()
-        b = self._b
-        if b is _MANY:
-            shared = self._db
-            return self._da if shared is None else (*shared.data, *self._da[:-1], 1.0)
-        if b is None:
-            if self._db is None:
-                return (self._da,)
-            _materialize(self)
-        return (self._da, self._db)
+        return decode(self)[1]
 
     @property
     def _prev(self) -> set:
@@ -620,7 +535,7 @@ class Value:
 
     def detach(self) -> "Value":
         """A new leaf with the same data and label: no history, so no gradient flows through it."""
-        return _leaf(self.data, self.label)
+        return leaf(self.data, self.label)
 
     # ---- n-ary nodes: one node instead of a chain --------------------------------------------
 
@@ -628,7 +543,7 @@ class Value:
     def sum(values: Iterable) -> "Value":
         """sum of values as one node (derivative 1 for each); Values and plain numbers mixed."""
         operands = _values(values, "Value.sum")
-        return _apply_n(SUM, operands) if operands else _leaf(0.0)
+        return _apply_n(SUM, operands) if operands else leaf(0.0)
 
     @staticmethod
     def linear(weights: Sequence, inputs: Sequence, bias=0.0) -> "Value":
@@ -643,7 +558,7 @@ class Value:
             raise ValueError(
                 f"Value.linear needs as many weights as inputs, got {len(w)} and {len(x)}")
         b = bias if type(bias) is Value else _operand(bias, "Value.linear (bias)")
-        return _linear_nodes(((*w, b),), x)[0]
+        return linear_nodes(((*w, b),), x)[0]
 
     @staticmethod
     def matvec(matrix: Sequence, inputs: Sequence, biases: Sequence | None = None) -> list:
@@ -658,12 +573,12 @@ class Value:
         """
         x = _values(inputs, "Value.matvec (inputs)")
         matrix = _rows(matrix, "matrix")
-        biases = [_leaf(0.0) for _ in matrix] if biases is None else _rows(biases, "biases")
+        biases = [leaf(0.0) for _ in matrix] if biases is None else _rows(biases, "biases")
         if len(biases) != len(matrix):
             raise ValueError(f"Value.matvec needs one bias per row: {len(matrix)} rows, "
                              f"{len(biases)} biases")
         if _all_values(matrix, biases, len(x)):  # the common case, checked at C level
-            return _linear_nodes([(*w, b) for w, b in zip(matrix, biases)], x)
+            return linear_nodes([(*w, b) for w, b in zip(matrix, biases)], x)
         rows = []
         for i, (row, b) in enumerate(zip(matrix, biases)):
             w = _values(row, f"Value.matvec (row {i})")
@@ -672,7 +587,7 @@ class Value:
                                  f"{len(x)} (one weight per input)")
             b = b if type(b) is Value else _operand(b, "Value.matvec (bias)")
             rows.append((*w, b))
-        return _linear_nodes(rows, x)
+        return linear_nodes(rows, x)
 
     @staticmethod
     def logsumexp(values: Iterable) -> "Value":
@@ -698,7 +613,7 @@ class Value:
         d self/d node * d node/d operand with a factor exactly 0 contributes 0, even when the
         other is inf or nan (where PyTorch gives nan for 0 * inf).
         """
-        grad = _to_float(grad, "backward(grad)")
+        grad = to_float(grad, "backward(grad)")
         if self._a is None:
             self.grad += grad
             return
@@ -722,7 +637,7 @@ def _method(op: Op) -> Callable:
         out.grad = 0.0
         out.label = ""
         out._b = out._db = None
-        if _open_blocks and not is_grad_enabled():
+        if _modes.open_blocks and not _modes.is_grad_enabled():
             out.op = out._a = out._da = None
         else:
             out.op = op
@@ -755,7 +670,7 @@ def _relu(self: Value) -> Value:
     else:
         out.data = x
         d = 1.0
-    if _open_blocks and not is_grad_enabled():
+    if _modes.open_blocks and not _modes.is_grad_enabled():
         out.op = out._a = out._da = None
     else:
         out.op = RELU
@@ -801,11 +716,10 @@ def topological_order(root: Value) -> list:
         push(None)
         b = node._b
         if b is many:  # C-level: n-ary nodes have many operands
-            extend(filterfalse(seen_contains, a if node._db is None else node.operands))
+            extend(filterfalse(seen_contains, a if node._db is None else decode(node)[0]))
         else:
-            if b is None and node._db is not None:  # a kept constant
-                _materialize(node)
-                a, b = node._a, node._b
+            if b is None and node._db is not None:  # a kept constant: its leaf, from decode
+                a, b = decode(node)[0]
             if b is not None and b not in seen:
                 push(b)
             if a not in seen:
@@ -870,10 +784,10 @@ def _backward_order(root: Value) -> list:
 
 
 # -------------------------------------------------------------------------------------------------
-# The backward walk, written once
+# Propagating into the .grad fields
 
 
-def _term(g, d):
+def chain_term(g, d):
     """d root/d node * d node/d operand under the zero rule: a factor exactly 0 gives 0.
 
     So 0 * inf and 0 * nan are 0 (a path through a dead relu or a zero gradient carries
@@ -884,60 +798,6 @@ def _term(g, d):
     if (gd == 0.0 or dd == 0.0) and not (math.isfinite(gd) and math.isfinite(dd)):
         return 0.0
     return g * d
-
-
-def backward_walk(root: Value, seed=1.0, create_graph: bool = False,
-                  grads: dict | None = None) -> Iterator[tuple]:
-    """The one backward walk: yield ``(node, g, grads)`` for each interior node, output first.
-
-    ``g`` is d root/d node, complete when the node is reached (reverse topological order);
-    the node then adds ``_term(g, d node/d operand)`` to ``grads[operand]`` for each operand
-    (``grads`` maps every value reached so far to its gradient so far) and the step is yielded.
-    Floats by default, from the local derivatives stored at forward time; with
-    ``create_graph`` Values, from the op's rule called on Values. A node that nothing reached
-    (gradient 0) passes 0 to its operands. ``backward()``, ``grad()``, ``trace_backward`` and
-    ``explain`` are all this walk. Pass ``grads`` to read the final gradients afterwards.
-    """
-    if grads is None:
-        grads = {}
-    grads[root] = seed
-    zero = _leaf(0.0) if create_graph else 0.0
-    for node in reversed(topological_order(root)):
-        if node._a is None:
-            continue
-        g = grads.get(node, zero)
-        operands = node.operands
-        if create_graph or g - g:   # Values, or an inf or nan gradient: the zero rule per term
-            local = _rule_on_values(node, operands) if create_graph else node.local_grads
-            for p, d in zip(operands, local):
-                term = _term(g, d)
-                prev = grads.get(p)
-                grads[p] = term if prev is None else prev + term
-        elif g == 0.0:              # passes nothing (but its operands are reached, with 0)
-            for p in operands:
-                grads.setdefault(p, 0.0)
-        else:                       # the common case, written out: a finite, non-zero g
-            get = grads.get
-            for p, d in zip(operands, node.local_grads):
-                grads[p] = get(p, 0.0) + d * g
-        yield node, g, grads
-
-
-def _rule_on_values(node: Value, operands: tuple) -> tuple:
-    """The op's rule called on the Values themselves: the local derivatives as graphs.
-
-    The stored numbers came from the same rule at forward time; if ``.data`` of a value was
-    written since, the two would disagree, so that is refused (ValueError naming the value).
-    """
-    op = node.op
-    datas = [p.data for p in operands]
-    now = op.forward(datas) if node._b is _MANY else op.forward(*datas)
-    if now != node.data and not (now != now and node.data != node.data):
-        raise ValueError(
-            f"{node!r} (op {op.name!r}) no longer equals {op.name} of its operands' data "
-            f"({now!r}): a .data was written after the forward pass; recompute the forward pass "
-            f"before grad(create_graph=True)")
-    return op.rule(operands, node) if node._b is _MANY else op.rule(*operands, node)
 
 
 def _propagate_into_grad_fields(order: list) -> None:
@@ -955,8 +815,8 @@ def _propagate_into_grad_fields(order: list) -> None:
         if g == 0.0:  # nothing to pass back (e.g. a dead relu)
             continue
         if g - g:   # not 0.0: g is inf or nan, where zero wins needs the one rule
-            for p, d in zip(node.operands, node.local_grads):
-                p.grad += _term(g, d)
+            for p, d in zip(*decode(node)):
+                p.grad += chain_term(g, d)
             continue
         b = node._b
         if b is None:
@@ -975,64 +835,3 @@ def _propagate_into_grad_fields(order: list) -> None:
         else:
             a.grad += node._da * g
             b.grad += node._db * g
-
-
-# -------------------------------------------------------------------------------------------------
-# Gradients as values (higher order)
-
-
-def grad(output: Value, inputs: Sequence[Value], grad_output=1.0,
-         create_graph: bool = False) -> list:
-    """d output / d input for each input, in order, without touching any ``.grad``.
-
-    Without ``create_graph`` the gradients are floats, read from the local derivatives stored at
-    forward time. With ``create_graph=True`` each gradient is a Value built by calling the same
-    derivative rules on Values, so it can be differentiated again (to any order); a ``.data``
-    written after the forward pass is then refused with a ValueError naming the value. An input
-    that ``output`` does not depend on gets 0.0 (``Value(0.0)`` with create_graph). Inside
-    ``no_grad()`` nothing is recorded, create_graph included. Zero terms follow ``backward()``.
-    """
-    if not isinstance(output, Value):
-        raise TypeError(f"grad() needs a Value as output, got {type(output).__name__}")
-    if isinstance(inputs, Value):
-        raise TypeError("grad() takes a list of inputs, got a single Value: write grad(y, [x])")
-    inputs = list(inputs)
-    for i, x in enumerate(inputs):
-        if not isinstance(x, Value):
-            raise TypeError(f"grad() inputs must be Values; input {i} is {type(x).__name__}")
-    if create_graph:
-        seed = grad_output if isinstance(grad_output, Value) else _leaf(
-            _to_float(grad_output, "grad_output"))
-    else:
-        seed = _to_float(value_of(grad_output), "grad_output")
-    grads: dict = {}
-    for _ in backward_walk(output, seed, create_graph, grads):
-        pass
-    zero = (lambda: _leaf(0.0)) if create_graph else (lambda: 0.0)
-    result = []
-    for x in inputs:
-        g = grads.get(x)
-        if g is None:
-            g = zero()
-        elif create_graph and type(g) is not Value:
-            g = _leaf(g)
-        result.append(g)
-    return result
-
-
-def hessian(f: Callable, inputs: Sequence) -> list:
-    """The matrix of second derivatives d2 f / dx_i dx_j at ``inputs`` (numbers or Values).
-
-    ``f`` takes one Value per input and returns a Value. Each row is the gradient of one
-    first derivative (computed with create_graph); the result is symmetrised by averaging the
-    two mixed partials, which agree up to rounding.
-    """
-    xs = [_leaf(_to_float(value_of(x), f"hessian input {i}")) for i, x in enumerate(inputs)]
-    with enable_grad():
-        out = f(*xs)
-        if not isinstance(out, Value):
-            raise TypeError(f"hessian(f, ...): f must return a Value, got {type(out).__name__}")
-        first = grad(out, xs, create_graph=True)
-    rows = [grad(g, xs) for g in first]
-    n = len(xs)
-    return [[(rows[i][j] + rows[j][i]) / 2 for j in range(n)] for i in range(n)]
