@@ -130,6 +130,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_train_command(sub)
     _add_graph_command(sub)
     _add_exercises_command(sub)
+    _add_playground_command(sub)
     return parser
 
 
@@ -228,6 +229,37 @@ def _add_exercises_command(sub) -> None:
                        help="check only task N (repeatable)")
     check.add_argument("--timeout", type=_number(0.0, False), default=None, metavar="SECONDS",
                        help="time limit per task (default 20)")
+
+
+def _add_playground_command(sub) -> None:
+    page = sub.add_parser(
+        "playground", help="write a page that trains an MLP in the browser, live",
+        description="Write one self-contained HTML page (no network; open it from disk) where "
+                    "an MLP trains on 2-D data exactly as the engine trains it: the decision "
+                    "boundary, the loss curve, the network and the selected example's graph "
+                    "move live; points can be added and removed with the mouse.")
+    page.add_argument("--dataset", choices=sorted(DATASETS), default="moons",
+                      help="the starting data, two classes (default moons)")
+    page.add_argument("--samples", type=_positive_int, default=100,
+                      help="number of points (default 100)")
+    page.add_argument("--noise", type=_number(0.0, True), default=None,
+                      help="noise level (default: the dataset's own)")
+    page.add_argument("--hidden", type=_widths, default=[8, 8], metavar="W1,W2,...",
+                      help="hidden layer widths (default 8,8)")
+    page.add_argument("--activation", choices=[a for a in ACTIVATIONS if a != "linear"],
+                      default="relu", help="hidden activation (default relu)")
+    page.add_argument("--loss", choices=["hinge", "bce", "bce_with_logits", "mse"],
+                      default="hinge", help="default hinge")
+    page.add_argument("--optimizer", choices=OPTIMIZERS, default="sgd", help="default sgd")
+    page.add_argument("--lr", type=_learning_rate, default=None,
+                      help="learning rate (default: " + ", ".join(
+                          f"{k} {v:g}" for k, v in DEFAULT_LR.items()) + ")")
+    page.add_argument("--batch-size", type=_positive_int, default=None,
+                      help="samples per step (default: all of them)")
+    page.add_argument("--seed", type=_nonnegative_int, default=0,
+                      help="seed of the data, the weights and the shuffling (default 0)")
+    page.add_argument("--out", metavar="PAGE", default="playground.html",
+                      help="the page to write (default playground.html)")
 
 
 def add_graph_arguments(parser: argparse.ArgumentParser, viz) -> None:
@@ -434,6 +466,24 @@ def _graph(args: argparse.Namespace) -> int:
     return 0
 
 
+def _playground(args: argparse.Namespace) -> int:
+    from .playground import playground_html
+    two = {"blobs": {"centers": 2}, "spiral": {"n_classes": 2}}.get(args.dataset, {})
+    noise = {} if args.noise is None else {"noise": args.noise}
+    try:
+        X, y = make_dataset(args.dataset, n_samples=args.samples, seed=args.seed, **two,
+                            **noise)
+        model = MLP(2, args.hidden + [1], activation=args.activation, seed=args.seed)
+        lr = DEFAULT_LR[args.optimizer] if args.lr is None else args.lr
+        path = playground_html(args.out, model, X, y, loss=args.loss,
+                               optimizer=args.optimizer, lr=lr, batch_size=args.batch_size,
+                               seed=args.seed)
+    except ValueError as e:
+        raise UsageError(str(e)) from None
+    _print_paths([path])
+    return 0
+
+
 def graph_code(args: argparse.Namespace) -> str:
     """The ``graph --code`` text: the code ``compile`` writes for the graph. Parameters are
     the --params, else the leaves whose labels name parameters (w1, b, L1.N2.w1); the other
@@ -584,7 +634,8 @@ def _exercises(args: argparse.Namespace) -> int:
     return 1 if kept and args.action == "solve" else 0
 
 
-COMMANDS = {"demo": _demo, "train": _train, "graph": _graph, "exercises": _exercises}
+COMMANDS = {"demo": _demo, "train": _train, "graph": _graph, "exercises": _exercises,
+            "playground": _playground}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

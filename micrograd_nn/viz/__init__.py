@@ -7,6 +7,8 @@
 - ``explain(root, wrt)``: the chain rule written out, path by path.
 - ``trace_backward(root)`` / ``trace_html(root, path)``: backward step by step.
 - ``explore_html(root, path)``: a page with a slider per leaf; values and gradients follow.
+- ``playground_html(path)``: a page that trains an MLP on 2-D data, live, exactly as the engine
+  does (``micrograd_nn/playground.py``: it builds models, so it lives above ``nn``).
 - ``seed_neuron()``: the tutorial's 2-input sigmoid neuron with its loss, after backward.
 - ``repr_mimebundle(obj)``: Jupyter display.
 
@@ -31,5 +33,14 @@ __all__ = [
     "RendererNotFoundError", "RenderError", "explain", "explore_html", "trace_backward",
     "trace_html", "trace_svgs", "Frame", "seed_neuron", "SEED_PARAMETERS", "repr_mimebundle",
     "parse_expr", "parse_assignments", "DEFAULT_MAX_NODES", "DEFAULT_MAX_EDGES", "EXERCISES",
-    "DiagramTooLarge", "EDGE_LABELS", "PRESETS",
+    "DiagramTooLarge", "EDGE_LABELS", "PRESETS", "playground_html",
 ]
+
+
+def __getattr__(name: str):
+    # viz draws graphs of Values and never imports nn; the playground trains an MLP, so it
+    # lives in micrograd_nn/playground.py and is imported here on first use
+    if name == "playground_html":
+        from ..playground import playground_html
+        return playground_html
+    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")
