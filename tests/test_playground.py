@@ -279,6 +279,10 @@ def test_keyboard_mouse_and_labels(open_page):
     page.keyboard.press(" ")
     assert page.evaluate("document.getElementById('play').getAttribute('aria-pressed')") == \
         "false"
+    page.click("#play")     # the focused play button: space pauses once, not twice
+    page.keyboard.press(" ")
+    assert page.evaluate("document.getElementById('play').getAttribute('aria-pressed')") == \
+        "false"
     box = page.locator("#plot").bounding_box()
     page.check("input[name=cls][value='1']")
     page.mouse.click(box["x"] + 5, box["y"] + 5)   # a corner: far from every point
@@ -292,6 +296,32 @@ def test_keyboard_mouse_and_labels(open_page):
       .filter(e => !e.closest('label') && !e.textContent.trim() && !e.getAttribute('aria-label'))
       .map(e => e.id || e.outerHTML)""")
     assert unlabelled == []
+
+
+def test_new_data_is_seeded_and_hovering_an_arrow_shows_its_numbers(open_page):
+    page = open_page(None, *data(20))
+
+    def draw(name, noise, seed):
+        page.select_option("#dataset", name)
+        page.fill("#noise", str(noise))
+        page.fill("#count", "50")
+        page.fill("#data-seed", str(seed))
+        page.click("#new-data")
+        return page.evaluate("playground.data()")
+
+    for name in ("moons", "circles", "xor", "spiral", "blobs"):
+        points = draw(name, 0.2, 4)
+        assert len(points) == 50 and {p[2] for p in points} == {0, 1}
+        assert all(math.isfinite(p[0]) and math.isfinite(p[1]) for p in points)
+        assert draw(name, 0.2, 4) == points != draw(name, 0.2, 5)
+    page.evaluate("playground.step(3); playground.select(2)")
+    shown = page.evaluate("playground.graph()")
+    # the last arrow, into the loss's last node (a flat line: dispatched, not hovered)
+    page.locator("#graph path.hit").last.dispatch_event("mousemove", {"clientX": 10,
+                                                                      "clientY": 10})
+    tip = page.inner_text("#tip")
+    assert "local derivative" in tip and "flows back" in tip
+    assert tip.splitlines()[0].endswith(shown[-1]["name"])
 
 
 def test_backward_step_through_and_paths_reach_the_gradients(open_page):

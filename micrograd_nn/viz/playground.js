@@ -197,16 +197,17 @@
   function loadParams(graph, params) {
     for (var j = 0; j < NP; j++) graph.data[paramNode[j]] = params[j];
   }
-  function score(x1, x2) {  // the model's output z at (x1, x2), forward only
+  function forwardModel(x1, x2, withLocals) {  // the model's output z at (x1, x2)
     trainModel.data[inputNode[0]] = x1;
     trainModel.data[inputNode[1]] = x2;
-    trainModel.forward(false);
+    trainModel.forward(withLocals);
     return trainModel.data[OUT];
   }
-  function sampleLoss(point, withBackward, seed) {  // loss_i, and its backward into the params
-    var z = score(point[0], point[1]);
-    if (withBackward) trainModel.forward(true);
-    var key = headKey(point[2], z), head = trainHeads[key], root = head.n - 1;
+  function score(x1, x2) { return forwardModel(x1, x2, false); }
+  // loss_i of one point, and with backward its share of the gradient added into the params
+  function sampleLoss(point, withBackward, seed) {
+    var z = forwardModel(point[0], point[1], withBackward);
+    var head = trainHeads[headKey(point[2], z)], root = head.n - 1;
     if (head.z >= 0) head.data[head.z] = z;
     head.forward(withBackward);
     if (withBackward) {
@@ -684,10 +685,10 @@
   }
   // Columns left to right, boxes top to bottom in each; returns the drawing's size
   function placeScene(scene) {
-    var cols = {}, W = 132, H = 46, gapX = 48, gapY = 10;
+    var cols = {}, gapX = 34, gapY = 8;
     scene.boxes.forEach(function (b) {
-      b.w = b.kind === "param" ? 118 : (b.kind === "loss" ? 168 : W);
-      b.h = b.kind === "param" ? 34 : H;
+      b.w = b.kind === "loss" ? 150 : 118;
+      b.h = 44;
       (cols[b.col] = cols[b.col] || []).push(b);
     });
     var keys = Object.keys(cols).map(Number).sort(function (a, b) { return a - b; });
@@ -763,13 +764,11 @@
       (pathTo === k ? "#cc3311" : "#8c959f"), "stroke-width": isCurrent || pathTo === k ? 2.5 : 1,
       "fill-opacity": reached ? 1 : 0.45}, g);
     var title = b.kind === "neuron" ? b.name + " (" + (view.nodes[b.out].op || "") + ")" : b.name;
-    var room = Math.floor((b.w - 12) / 6.7);
+    var room = Math.floor((b.w - 12) / 6.7);  // characters of 11px monospace that fit
     el("text", {x: 7, y: 13, "font-size": 11, "font-weight": 700, fill: "#1f2328"}, g,
        title.length > room ? title.slice(0, room - 1) + "\u2026" : title);
-    el("text", {x: 7, y: b.kind === "param" ? 25 : 27, "font-size": 10.5, fill: "#1f2328"}, g,
-       "data " + fmt(view.data[k]));
-    el("text", {x: b.kind === "param" ? 64 : 7, y: b.kind === "param" ? 25 : 40,
-                "font-size": 10.5, fill: reached ? "#b3261e" : "#8c959f"}, g,
+    el("text", {x: 7, y: 27, "font-size": 10.5, fill: "#1f2328"}, g, "data " + fmt(view.data[k]));
+    el("text", {x: 7, y: 40, "font-size": 10.5, fill: reached ? "#b3261e" : "#8c959f"}, g,
        "grad " + (reached ? fmt(shownGrad(k)) : "?"));
     g.addEventListener("click", function () {
       if (b.key) {
@@ -890,15 +889,21 @@
 
   // ---- putting it on the page -----------------------------------------------------------------------
 
-  var playing = false;
-  function refresh() {
-    computeView();
-    if (stepper && !view) stepper = null;
+  var playing = false, lastFull = 0, FULL_EVERY = 250;  // ms between redraws of the views
+  // Redraw the page. While playing, the plot and the curve every frame, the network and the
+  // graph (hundreds of SVG elements) a few times a second
+  function refresh(live) {
+    var now = performance.now();
     drawPlot();
     drawCurve();
-    drawNetwork();
-    drawGraph();
-    drawPaths();
+    if (!live || now - lastFull >= FULL_EVERY) {
+      lastFull = now;
+      computeView();
+      if (stepper && !view) stepper = null;
+      drawNetwork();
+      drawGraph();
+      drawPaths();
+    }
     $("stat-step").textContent = T.steps;
     $("stat-epoch").textContent = T.epoch;
     var last = T.history[T.history.length - 1];
@@ -928,7 +933,7 @@
   function frame() {
     if (!playing) return;
     steps(Number($("speed").value));
-    refresh();
+    refresh(true);
     if (playing) requestAnimationFrame(frame);
   }
 
@@ -1119,17 +1124,25 @@
       refresh();
     });
   })();
-  document.addEventListener("keydown", function (e) {
+  // Space plays and pauses, -> steps: anywhere but in a field being typed in. On a focused
+  // button, space would also press it when released: that is cancelled (keyup)
+  function typing(e) {
     var tag = (e.target && e.target.tagName) || "";
-    if (tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA") return;
-    if (e.key === " " || e.code === "Space") {
+    return tag === "INPUT" || tag === "SELECT" || tag === "TEXTAREA";
+  }
+  document.addEventListener("keydown", function (e) {
+    if (typing(e)) return;
+    if (e.key === " ") {
       e.preventDefault();
-      setPlaying(!playing);
+      if (!e.repeat) setPlaying(!playing);
     } else if (e.key === "ArrowRight") {
       e.preventDefault();
       steps(1);
       refresh();
     }
+  });
+  document.addEventListener("keyup", function (e) {
+    if (e.key === " " && !typing(e)) e.preventDefault();
   });
 
   resetTraining();
