@@ -1,9 +1,10 @@
 """The playground: train an MLP on 2-D data in the browser and watch every number of backprop.
 
-It trains a model, so it sits above ``nn`` and ``train``; ``micrograd_nn.viz.playground_html``
-names it too. ``playground_html(path)`` writes one self-contained HTML file (nothing fetched, opens from
+``playground_html(path)`` writes one self-contained HTML file (nothing fetched, opens from
 ``file://``): the data over the model's decision boundary, training controls, the loss curve,
 the network with its weights, and the graph of a selected example with its data and grads.
+It trains a model, so it sits above ``nn`` and ``train``; ``micrograd_nn.viz.playground_html``
+is this function too. The page's files are ``viz/playground.{html,css,js}``.
 
 The page trains exactly as ``train.fit`` does. It gets the model as graphs exported from the
 engine, and evaluates them with the op table's JavaScript (the same op functions as

@@ -20,7 +20,7 @@ from micrograd_nn.datasets import make_moons
 from micrograd_nn.engine import topological_order
 from micrograd_nn.playground import (PLAYGROUND_LOSSES, export_heads, export_model,
                                      playground_html)
-from micrograd_nn.train import LOSSES, fit
+from micrograd_nn.train import LOSSES, TrainingDiverged, evaluate, fit
 
 from needs import missing
 
@@ -197,6 +197,21 @@ def test_momentum_minibatches_and_every_branch_equal_the_engines(open_page, opti
     page.evaluate(f"playground.step({steps})")
     assert_all_close(page.evaluate("playground.params()"), [p.data for p in model.parameters()],
                      f"parameters after {steps} steps")
+    assert close(page.evaluate("playground.loss()"), evaluate(model, X, y, options["loss"]).loss)
+
+
+@pytest.mark.parametrize("activation", ["relu", "tanh"])
+def test_the_page_stops_where_fit_diverges(open_page, activation):
+    X, y = data()
+    loss = "mse"
+    model = MLP(2, [6, 6, 1], activation=activation, seed=5)
+    page = open_page(model, X, y, loss=loss, lr=1e6)
+    with pytest.raises(TrainingDiverged) as raised:
+        fit(model, X, y, loss=loss, lr=1e6, epochs=50, progress=False)
+    page.evaluate("playground.step(50)")
+    assert len(page.evaluate("playground.history()")) == raised.value.epoch - 1
+    assert page.inner_text("#message").startswith(f"Training diverged at step "
+                                                  f"{raised.value.epoch}")
 
 
 def engine_gradients(model, params, points, loss):

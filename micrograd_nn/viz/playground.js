@@ -9,7 +9,7 @@
 
   function number(x) { return typeof x === "number" ? x : Number(x); }  // "NaN", "Infinity"
 
-  // ---- numpy's np.random.default_rng(seed): SeedSequence, PCG64, Generator.permutation -------
+  // ---- numpy's np.random.default_rng(seed): SeedSequence, PCG64, Generator.permutation ----------
 
   // SeedSequence(seed).generate_state(nWords, uint32): the seed's 32-bit words hashed into a
   // pool of 4, then drawn out (numpy/random/bit_generator.pyx)
@@ -310,11 +310,11 @@
     if (!isFinite(batchLoss)) return diverge("the loss is " + batchLoss);
     for (j = 0; j < NP; j++) T.grads[j] = trainModel.grad[paramNode[j]];
     T.optimizer.step(T.params, T.grads, T.settings.lr, T.settings.momentum);
-    T.steps += 1;
-    T.history.push([batchLoss, correct / m]);
-    var total = 0;
+    var total = 0;  // a NaN can hide from the loss (relu passes 0 for it), not from the sum
     for (j = 0; j < NP; j++) total += T.params[j];
     if (!isFinite(total)) return diverge("a parameter became NaN or infinite");
+    T.steps += 1;
+    T.history.push([batchLoss, correct / m]);
     return true;
   }
   function diverge(what) {
@@ -394,7 +394,8 @@
   shade.width = shade.height = GRID + 1;
 
   function fitBox() {
-    var xs = points.map(function (p) { return p[0]; }), ys = points.map(function (p) { return p[1]; });
+    var xs = points.map(function (p) { return p[0]; });
+    var ys = points.map(function (p) { return p[1]; });
     if (!xs.length) { xs = [-1, 1]; ys = [-1, 1]; }
     var x0 = Math.min.apply(null, xs), x1 = Math.max.apply(null, xs);
     var y0 = Math.min.apply(null, ys), y1 = Math.max.apply(null, ys);
@@ -553,7 +554,7 @@
     cctx.fillText("1", L, h - 5);
   }
 
-  // ---- the network --------------------------------------------------------------------------------
+  // ---- the network ------------------------------------------------------------------------------
 
   var LAYERS = S.layers;
   // model node index of each neuron's output (its activation, or z when linear), by [layer][j]
@@ -616,7 +617,8 @@
         circle.appendChild(el("title", {}, null, neuronName(l, j) + ": a = " + fmt(a, 6) +
                               ", d loss/d a = " + fmt(g, 6)));
         el("text", {x: p[0], y: p[1] + 3.5, "text-anchor": "middle", "font-size": 9.5,
-                    fill: level < 170 ? "#fff" : "#1f2328"}, nodes, l === 0 ? "x" + (j + 1) : "N" + (j + 1));
+                    fill: level < 170 ? "#fff" : "#1f2328"}, nodes,
+           l === 0 ? "x" + (j + 1) : "N" + (j + 1));
         var text = el("text", {x: p[0] + 12, y: p[1] - 1, "font-size": 9.5, fill: "#1f2328",
                                stroke: "#fff", "stroke-width": 3, "paint-order": "stroke"}, nodes);
         el("tspan", {}, text, "a " + fmt(a, 3));
@@ -625,7 +627,7 @@
     });
   }
 
-  // ---- the selected example's graph: layout --------------------------------------------------------
+  // ---- the selected example's graph: layout -----------------------------------------------------
 
   var expanded = {};   // "l.j" of the neurons shown as their scalar operations
   var graphNodes = MODEL.nodes.length;
@@ -660,7 +662,9 @@
           }
         });
         add({kind: "value", key: key, out: zk, col: 2 * l - 0.5, name: nodes[zk].name}, [zk]);
-        if (ak !== zk) add({kind: "value", key: key, out: ak, col: 2 * l, name: nodes[ak].name}, [ak]);
+        if (ak !== zk) {
+          add({kind: "value", key: key, out: ak, col: 2 * l, name: nodes[ak].name}, [ak]);
+        }
       }
     }
     var depth = {}, last = 2 * (LAYERS.length - 1);  // the loss's constants are not drawn
@@ -698,13 +702,18 @@
     var tallest = Math.max.apply(null, heights), x = 12;
     keys.forEach(function (c, n) {
       var y = 12 + (tallest - heights[n]) / 2, width = 0;
-      cols[c].forEach(function (b) { b.x = x; b.y = y; y += b.h + gapY; width = Math.max(width, b.w); });
+      cols[c].forEach(function (b) {
+        b.x = x;
+        b.y = y;
+        y += b.h + gapY;
+        width = Math.max(width, b.w);
+      });
       x += width + gapX;
     });
     return {width: x, height: tallest + 24};
   }
 
-  // ---- the selected example's graph: drawing, arrows, paths, step-through --------------------------
+  // ---- the selected example's graph: drawing, arrows, paths, step-through -----------------------
 
   var scene = null, stepper = null, pathTo = null;
   function shownGrad(k) {  // during a step-through: what has arrived so far
@@ -718,6 +727,7 @@
   function drawGraph() {
     var svg = $("graph");
     svg.textContent = "";
+    hideTip();  // its arrow is gone
     if (!view) { svg.setAttribute("width", 10); svg.setAttribute("height", 10); return; }
     scene = buildScene(view);
     var size = placeScene(scene);
@@ -730,7 +740,8 @@
     scene.arrows.forEach(function (a) {
       var f = scene.boxes[a.from], t = scene.boxes[a.to];
       var x1 = f.x + f.w, y1 = f.y + f.h / 2, x2 = t.x, y2 = t.y + t.h / 2, mx = (x1 + x2) / 2;
-      var d = "M" + x1 + "," + y1 + " C" + mx + "," + y1 + " " + mx + "," + y2 + " " + x2 + "," + y2;
+      var d = "M" + x1 + "," + y1 + " C" + mx + "," + y1 + " " + mx + "," + y2 + " " + x2 + "," +
+        y2;
       var highlighted = onPath && onPath[a.p + ">" + a.k];
       var active = current !== null && a.k === current;
       el("path", {d: d, class: "edge", stroke: highlighted ? "#cc3311" : (active ? "#0969da" :
@@ -887,7 +898,7 @@
   }
   function stopStepper() { stepper = null; refresh(); }
 
-  // ---- putting it on the page -----------------------------------------------------------------------
+  // ---- putting it on the page -------------------------------------------------------------------
 
   var playing = false, lastFull = 0, FULL_EVERY = 250;  // ms between redraws of the views
   // Redraw the page. While playing, the plot and the curve every frame, the network and the
@@ -930,9 +941,14 @@
     if (playing) { stepper = null; requestAnimationFrame(frame); }
     refresh();
   }
+  var FRAME_BUDGET = 100;  // ms of training a frame at most, so the plot keeps moving
   function frame() {
     if (!playing) return;
-    steps(Number($("speed").value));
+    var start = performance.now(), n = Number($("speed").value);
+    stepper = null;
+    for (var i = 0; i < n && performance.now() - start < FRAME_BUDGET; i++) {
+      if (!trainStep()) { setPlaying(false); break; }
+    }
     refresh(true);
     if (playing) requestAnimationFrame(frame);
   }
@@ -992,7 +1008,8 @@
     moons: function (n, rng) {
       var out = [], n0 = Math.ceil(n / 2);
       for (var i = 0; i < n; i++) {
-        var c = i < n0 ? 0 : 1, m = c ? n - n0 : n0, t = Math.PI * (c ? i - n0 : i) / Math.max(1, m - 1);
+        var c = i < n0 ? 0 : 1, m = c ? n - n0 : n0;
+        var t = Math.PI * (c ? i - n0 : i) / Math.max(1, m - 1);
         out.push(c ? [1 - Math.cos(t), 0.5 - Math.sin(t), 1] : [Math.cos(t), Math.sin(t), 0]);
       }
       return out;
@@ -1053,7 +1070,7 @@
     refresh();
   });
 
-  // ---- controls -----------------------------------------------------------------------------------
+  // ---- controls ---------------------------------------------------------------------------------
 
   function readSettings() {
     var lr = Number($("lr").value), momentum = Number($("momentum").value);
@@ -1149,7 +1166,7 @@
   fitBox();
   refresh();
 
-  // ---- the page's API, for tests and for curious readers ------------------------------------------
+  // ---- the page's API, for tests and for curious readers ----------------------------------------
 
   window.playground = {
     step: function (n) { steps(n === undefined ? 1 : n); refresh(); return T.steps; },
