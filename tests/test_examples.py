@@ -85,3 +85,26 @@ def test_gpt_refuses_bad_arguments_with_a_message():
                                 capture_output=True, text=True, timeout=120, env=env, cwd=ROOT)
         assert result.returncode == 2, args
         assert message in result.stderr and "usage:" in result.stderr
+
+
+def test_why_topological_order_shows_each_wrong_gradient_beside_the_right_one(tmp_path):
+    out = run_example("why_topological_order.py", "--out", str(tmp_path))
+    cases = re.split(r"\n(?=\w+ graph, )", out)
+    assert [c.splitlines()[0] for c in cases[1:]] == [
+        "shared graph, naive recursive backward:", "shared graph, = instead of += backward:",
+        "twice graph, naive recursive backward:", "twice graph, = instead of += backward:"]
+    shared_naive, shared_assign, twice_naive, twice_assign = cases[1:]
+    assert re.search(r"a\.grad\s+-36\s+-33\s+<- differs", shared_naive)
+    assert "the path d -> e -> a (and -> b) is counted twice" in shared_naive
+    assert re.search(r"e\.grad\s+10\s+11\s+<- differs", shared_assign)
+    assert "the direct path d -> e is lost" in shared_assign
+    assert "differs" not in twice_naive and "right here" in twice_naive
+    assert re.search(r"a\.grad\s+1\s+2\s+<- differs", twice_assign)
+    assert "one of the two paths from b to a is lost" in twice_assign
+    for name in ("shared_naive", "shared_assign", "twice_naive", "twice_assign"):
+        png = tmp_path / f"why_{name}.png"
+        assert png.read_bytes()[:4] == b"\x89PNG"
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted(
+        f"why_{n}.png" for n in ("shared_naive", "shared_assign", "twice_naive", "twice_assign"))
+    assert re.search(r"z\.backward\(\) raises ValueError: the graph has a cycle: "
+                     r"Value\(data=4\.0, grad=0\.0, label='z'\) depends on itself", out)

@@ -12,7 +12,8 @@ from needs import missing
 
 ROOT = Path(__file__).resolve().parents[1]
 NOTEBOOKS = ROOT / "examples" / "notebooks"
-NAMES = ["01_neuron.ipynb", "02_moons.ipynb", "03_newton.ipynb"]
+NAMES = ["01_neuron.ipynb", "02_moons.ipynb", "03_newton.ipynb",
+         "04_why_topological_order.ipynb"]
 
 
 def kernel_tools():
@@ -122,3 +123,25 @@ def test_newton_notebook(executed):
     assert point and float(point.group(1)) == pytest.approx(1.0, abs=1e-9)
     assert float(point.group(2)) == pytest.approx(1.0, abs=1e-9)
     assert len(re.findall(r"step \d+: \(x, y\)", text)) <= 10  # Newton: a few steps
+
+
+def test_why_topological_order_notebook(executed):
+    nb = executed("04_why_topological_order.ipynb")
+    text = printed(nb)
+    rows = re.findall(r"^(\w)\.grad\s+(-?\d+)\s+(-?\d+)(   <- differs)?$", text, re.M)
+    # shared graph, naive recursive: a and b counted twice; twice graph, naive: right;
+    # twice graph, =: one path lost; shared graph, =: the direct path d -> e lost
+    assert rows == [
+        ("a", "-36", "-33", "   <- differs"), ("b", "24", "22", "   <- differs"),
+        ("c", "-6", "-6", ""), ("e", "11", "11", ""), ("f", "1", "1", ""),
+        ("a", "2", "2", ""),
+        ("a", "1", "2", "   <- differs"),
+        ("a", "-30", "-33", "   <- differs"), ("b", "20", "22", "   <- differs"),
+        ("c", "-6", "-6", ""), ("e", "10", "11", "   <- differs"), ("f", "1", "1", "")]
+    pages = outputs(nb, "text/html")
+    assert len(pages) == 3   # the wrong and the right diagrams, side by side, three times
+    for page in pages:
+        assert page.count("<svg") == 2 and "broken:" in page and "engine: backward()" in page
+    assert "grad &#45;36" in pages[0] and "grad &#45;33" in pages[0]
+    assert re.search(r"ValueError: the graph has a cycle: Value\(data=4.0, grad=0.0, "
+                     r"label='z'\) depends on itself", text), text
