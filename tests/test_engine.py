@@ -1006,3 +1006,69 @@ def test_a_graph_built_with_the_collector_paused_is_freed_at_once():
         ref = weakref.ref(loss)
         del loss
         assert ref() is None               # reference counting alone freed the graph
+
+
+# -------------------------------------------------------------------------------------------------
+# A graph with a cycle (only private fields written by hand can make one) is refused by name
+
+
+def _cyclic(kind: str):
+    """(root, a value on its cycle) for a cycle closed through a binary, unary or n-ary node."""
+    x, one = Value(2.0, "x"), Value(1.0, "one")
+    if kind == "binary":
+        y = x * one
+        z = y + x
+        y._b = z            # y = x * z, z = y + x
+        return z, z
+    if kind == "unary":
+        y = (x * one).tanh()
+        z = y * x
+        y._a = z            # y = tanh(z), z = y * x
+        return z, z
+    s = Value.sum([x, x * 2.0])
+    t = s * 3.0
+    s._a = (x, t)           # s = x + t, t = 3 s
+    return t, t
+
+
+@pytest.mark.parametrize("kind", ["binary", "unary"])
+def test_a_cycle_is_refused_by_backward_the_sort_and_grad_naming_a_value_on_it(kind):
+    root, on_cycle = _cyclic(kind)
+    for call in (root.backward, lambda: topological_order(root), lambda: grad(root, [root])):
+        with pytest.raises(ValueError, match=r"the graph has a cycle: Value\(.*\) depends on "
+                                             r"itself.*private field") as error:
+            call()
+        assert repr(on_cycle) in str(error.value)
+    _assert_every_grad_is_a_float(root)
+
+
+def test_a_cycle_closed_by_an_n_ary_node_is_refused_by_the_sort_and_grad():
+    # backward() looks only at unary and binary nodes (see _backward_order)
+    root, on_cycle = _cyclic("n-ary")
+    for call in (lambda: topological_order(root), lambda: grad(root, [root])):
+        with pytest.raises(ValueError, match=r"the graph has a cycle") as error:
+            call()
+        assert repr(on_cycle) in str(error.value)
+
+
+def _assert_every_grad_is_a_float(root):
+    """Nothing is left half-done after the error: every grad is still a number."""
+    stack, seen = [root], set()
+    while stack:
+        v = stack.pop()
+        if v in seen:
+            continue
+        seen.add(v)
+        assert isinstance(v.grad, float), v
+        stack.extend(p for p in (v._a, v._b) if isinstance(p, Value))
+        if isinstance(v._a, tuple):
+            stack.extend(v._a)
+
+
+def test_values_used_many_times_are_not_taken_for_a_cycle():
+    a = Value(3.0)
+    b = a + a
+    e = a * b
+    d = e + e * b + Value.sum([e, b, a, e])
+    d.backward()
+    assert d.grad == 1.0 and a.grad == grad(d, [a])[0]
