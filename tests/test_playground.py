@@ -163,6 +163,19 @@ def open_page(browser, tmp_path):
         page.close()
 
 
+def test_without_javascript_the_page_shows_the_data_and_says_what_needs_it(browser, tmp_path):
+    X, y = make_moons(30, noise=0.1, seed=1)
+    path = playground_html(tmp_path / "p.html", MLP(2, [4, 1], seed=1), X, y)
+    context = browser.new_context(java_script_enabled=False)
+    page = context.new_page()
+    page.goto(path.resolve().as_uri())
+    assert "needs JavaScript" in page.inner_text("body")
+    picture = page.locator("noscript svg")
+    assert picture.locator("circle").count() == int((y == 0).sum())
+    assert picture.locator("rect[width='7']").count() == int((y == 1).sum())
+    context.close()
+
+
 def data(n=40, seed=2):
     return make_moons(n, noise=0.15, seed=seed)
 
@@ -212,6 +225,24 @@ def test_the_page_stops_where_fit_diverges(open_page, activation):
     assert len(page.evaluate("playground.history()")) == raised.value.epoch - 1
     assert page.inner_text("#message").startswith(f"Training diverged at step "
                                                   f"{raised.value.epoch}")
+
+
+def test_settings_changed_in_the_page_train_as_fit_with_them(open_page):
+    X, y = data()
+    model = MLP(2, [5, 1], seed=6)
+    page = open_page(model, X, y, loss="hinge", optimizer="sgd", lr=0.1)
+    page.evaluate("playground.set({optimizer: 'adam', lr: 0.05, batchSize: 8, seed: 2})")
+    page.evaluate("playground.step(10)")   # two epochs of 5 batches
+    fit(model, X, y, loss="hinge", optimizer="adam", lr=0.05, batch_size=8, seed=2, epochs=2,
+        progress=False)
+    assert_all_close(page.evaluate("playground.params()"), [p.data for p in model.parameters()],
+                     "parameters after 10 steps")
+    for bad, message in [("{lr: -1}", "lr must be a finite number >= 0"),
+                         ("{batchSize: 2.5}", "batchSize must be null"),
+                         ("{optimizer: 'rmsprop'}", "optimizer must be 'sgd' or 'adam'"),
+                         ("{speed: 3}", "unknown setting speed")]:
+        with pytest.raises(Exception, match=re.escape(message)):
+            page.evaluate(f"playground.set({bad})")
 
 
 def engine_gradients(model, params, points, loss):

@@ -147,7 +147,7 @@
       if (withLocals) this.local[k] = this.d[k](x, out);
     }
   };
-  function term(g, d) {  // engine._term: a factor exactly 0 gives 0, even beside inf or nan
+  function term(g, d) {  // engine.chain_term: a factor exactly 0 gives 0, even beside inf or nan
     return (g === 0 || d === 0) && !(isFinite(g) && isFinite(d)) ? 0 : g * d;
   }
   Graph.prototype.pass = function (k) {  // node k adds grad * d k/d operand to each operand
@@ -603,7 +603,7 @@
         }
       }
     }
-    var nodes = el("g", {}, svg);
+    var nodes = el("g", {}, svg), labels = el("g", {}, svg);
     LAYERS.forEach(function (w, l) {
       var head = l === 0 ? "inputs" : (l === LAYERS.length - 1 ? "output L" + l : "layer L" + l);
       el("text", {x: pos[l][0][0], y: 12, "text-anchor": "middle", "font-size": 11,
@@ -619,10 +619,15 @@
         el("text", {x: p[0], y: p[1] + 3.5, "text-anchor": "middle", "font-size": 9.5,
                     fill: level < 170 ? "#fff" : "#1f2328"}, nodes,
            l === 0 ? "x" + (j + 1) : "N" + (j + 1));
-        var text = el("text", {x: p[0] + 12, y: p[1] - 1, "font-size": 9.5, fill: "#1f2328",
-                               stroke: "#fff", "stroke-width": 3, "paint-order": "stroke"}, nodes);
-        el("tspan", {}, text, "a " + fmt(a, 3));
-        if (l > 0) el("tspan", {x: p[0] + 12, dy: 10, fill: "#b3261e"}, text, "g " + fmt(g, 3));
+        // the numbers on a card beside the neuron, so the arrows behind do not cross them
+        var card = el("g", {transform: "translate(" + (p[0] + 11) + "," + (p[1] - 10) + ")"},
+                      labels);
+        el("rect", {width: 50, height: l > 0 ? 21 : 12, rx: 3, fill: "#fff",
+                    "fill-opacity": 0.9, stroke: "#d0d7de", "stroke-width": 0.6}, card);
+        el("text", {x: 3, y: 9, "font-size": 9.5, fill: "#1f2328"}, card, "a " + fmt(a, 3));
+        if (l > 0) {
+          el("text", {x: 3, y: 19, "font-size": 9.5, fill: "#b3261e"}, card, "g " + fmt(g, 3));
+        }
       }
     });
   }
@@ -1162,6 +1167,29 @@
     if (e.key === " " && !typing(e)) e.preventDefault();
   });
 
+  // What playground.set accepts, with an error that says so
+  function checkSettings(changes) {
+    var rules = {
+      lr: [function (x) { return isFinite(x) && x >= 0; }, "a finite number >= 0"],
+      momentum: [function (x) { return isFinite(x) && x >= 0 && x < 1; }, "a number in [0, 1)"],
+      batchSize: [function (x) { return x === null || (Number.isInteger(x) && x > 0); },
+                  "null (every point) or an int > 0"],
+      seed: [function (x) { return Number.isSafeInteger(x) && x >= 0; }, "an int >= 0"],
+      optimizer: [function (x) { return x === "sgd" || x === "adam"; }, "'sgd' or 'adam'"]
+    };
+    Object.keys(changes).forEach(function (key) {
+      if (!rules[key]) {
+        throw new Error("playground.set: unknown setting " + key + "; known: " +
+                        Object.keys(rules).join(", "));
+      }
+      if (typeof changes[key] !== (key === "optimizer" ? "string" : "number") &&
+          changes[key] !== null || !rules[key][0](changes[key])) {
+        throw new Error("playground.set: " + key + " must be " + rules[key][1] + ", got " +
+                        changes[key]);
+      }
+    });
+  }
+
   resetTraining();
   fitBox();
   refresh();
@@ -1191,6 +1219,7 @@
     },
     settings: function () { return Object.assign({}, T.settings); },
     set: function (changes) {  // {lr, momentum, batchSize, seed, optimizer}: as the controls do
+      checkSettings(changes);
       Object.assign(T.settings, changes);
       if ("optimizer" in changes) T.optimizer = new Optimizer(T.settings.optimizer);
       if ("seed" in changes) { T.rng = new PCG64(T.settings.seed); T.order = null; }
