@@ -24,6 +24,7 @@ __version__ = "0.1.0"
 _VIZ = ("draw_graph", "explain", "explore_html", "render", "trace_backward", "trace_html",
         "seed_neuron", "RendererNotFoundError")
 _PLOTS = ("plot_loss", "plot_decision_boundary")  # matplotlib is slow to import: loaded on use
+_PAGES = ("playground_html",)
 
 # ``compile`` is imported by name (``from micrograd_nn import compile``) and is left out of
 # __all__, so that ``from micrograd_nn import *`` keeps Python's builtin compile.
@@ -35,12 +36,13 @@ __all__ = [
     "fit", "predict", "predict_proba", "scores", "accuracy", "evaluate", "default_loss",
     "output_width",
     "make_moons", "make_circles", "make_xor", "make_blobs", "make_spiral",
-    *_VIZ, *_PLOTS,
+    *_VIZ, *_PLOTS, *_PAGES,
 ]
 
 
 if "IPython" in sys.modules:  # in a notebook: a Value displays as its diagram
-    from .viz import jupyter as _jupyter  # noqa: F401
+    from .viz import jupyter as _jupyter
+    _jupyter.register()
 
 
 def __getattr__(name: str):
@@ -50,4 +52,7 @@ def __getattr__(name: str):
     if name in _PLOTS:
         from . import plots
         return getattr(plots, name)
+    if name in _PAGES:
+        from . import playground
+        return getattr(playground, name)
     raise AttributeError(f"module 'micrograd_nn' has no attribute {name!r}")

@@ -27,6 +27,7 @@ from . import _checks
 from ._files import write_atomically
 from .engine import Value, leaf, linear_nodes, neuron_parameters
 from .ops import OPS
+from .pytorch import read_module, to_torch
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS", "MAX_PARAMETERS",
            "parameter_count"]
@@ -438,16 +439,30 @@ class MLP(Module):
         ``nn.ReLU``/``nn.Sigmoid``/``nn.Tanh`` after them (nothing for "linear"). ImportError
         with the install command when torch is missing. See ``micrograd_nn.pytorch``.
         """
-        from .pytorch import to_torch
         return to_torch(self, dtype)
 
     @classmethod
     def from_torch(cls, module) -> "MLP":
         """The MLP with the weights and activations of a ``torch.nn.Sequential`` of ``Linear``
-        layers and activations (the shape ``to_torch`` makes). TypeError for a non-module,
-        ValueError naming the layer that an MLP cannot hold."""
-        from .pytorch import from_torch
-        return from_torch(module)
+        layers and activations (the shape ``to_torch`` makes). Hidden layers must share one
+        activation (the MLP's ``activation``); the last layer's becomes ``output_activation``.
+        TypeError for a non-module, ValueError naming the layer that an MLP cannot hold."""
+        layers = read_module(module)
+        hidden = {layer.activation for layer in layers[:-1]}
+        if len(hidden) > 1:
+            raise ValueError(f"the hidden layers use different activations "
+                             f"({', '.join(sorted(hidden))}); an MLP has one activation for "
+                             f"all of them")
+        model = cls(layers[0].nin, [len(layer.bias) for layer in layers],
+                    activation=hidden.pop() if hidden else "relu",
+                    output_activation=layers[-1].activation, seed=0)
+        for ours, theirs in zip(model.layers, layers):
+            for neuron, row, b in zip(ours.neurons, theirs.weight, theirs.bias):
+                for w, number in zip(neuron.w, row):
+                    w.data = number
+                neuron.b.data = b
+        model.seed = None  # the weights came from the module, not from a seed
+        return model
 
     # ---- persistence -----------------------------------------------------------------------
 

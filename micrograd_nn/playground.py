@@ -37,10 +37,10 @@ from .datasets import make_moons
 from .engine import Value, no_grad, topological_order
 from .nn import MLP
 from .optim import check_lr
-from .train import LOSSES, OPTIMIZERS, _as_inputs, _as_labels, default_loss
-from .viz.explore import _number, _op_script
+from .train import LOSSES, OPTIMIZERS, as_inputs, as_labels, default_loss
+from .viz.explore import json_number, op_script
 from .viz.naming import Namer
-from .viz.rendering import write_atomically
+from ._files import write_atomically
 
 __all__ = ["playground_html", "PLAYGROUND_LOSSES", "export_model", "export_heads"]
 
@@ -103,7 +103,7 @@ def export_model(model: MLP, x: tuple = (0.0, 0.0)) -> dict:
             elif v is inputs[0] or v is inputs[1]:
                 node["input"] = 0 if v is inputs[0] else 1
             else:
-                node["data"] = _number(v.data)
+                node["data"] = json_number(v.data)
                 node["name"] = repr(v.data)
         else:
             node["op"] = v.op.name
@@ -127,7 +127,7 @@ def _head_nodes(loss: Value, z: Value) -> dict:
         node = {"name": namer.name(v), "op": None if v.op is None else v.op.name,
                 "args": [index[id(p)] for p in v.operands]}
         if v.op is None and v is not z:
-            node["data"] = _number(v.data)
+            node["data"] = json_number(v.data)
         nodes.append(node)
     return {"nodes": nodes, "z": index.get(id(z), -1)}
 
@@ -170,8 +170,8 @@ def _check_model(model) -> MLP:
 
 
 def _check_data(X, y) -> tuple:
-    X = _as_inputs(X, 2)
-    y = _as_labels(y, X.shape[0])
+    X = as_inputs(X, 2)
+    y = as_labels(y, X.shape[0])
     if X.shape[0] > MAX_POINTS:
         raise ValueError(f"the playground trains in the page: at most {MAX_POINTS} points, "
                          f"got {X.shape[0]}")
@@ -275,7 +275,7 @@ def playground_html(path, model: MLP | None = None, X=None, y=None, *, loss: str
     parts = {
         "STYLE": (here / "playground.css").read_text(encoding="utf-8"),
         "STATE": json.dumps(state).replace("<", "\\u003c"),
-        "OPS": _op_script(ops),
+        "OPS": op_script(ops),
         "SCRIPT": (here / "playground.js").read_text(encoding="utf-8"),
         "NOSCRIPT": _noscript_picture(model, X, y, LOSSES[loss].threshold),
         "TITLE": html.escape(f"MLP(2, {list(model.nouts)}) on {len(y)} points, {loss} loss"),

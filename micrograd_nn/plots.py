@@ -20,7 +20,7 @@ from matplotlib.ticker import FormatStrFormatter, LogLocator, NullFormatter, Per
 
 from . import _checks
 from ._files import write_atomically
-from .train import History, _as_inputs, _as_labels, _loss_spec, predict, scores
+from .train import History, as_inputs, as_labels, loss_spec, predict, scores
 
 __all__ = ["plot_loss", "plot_decision_boundary", "CLASS_COLORS"]
 
@@ -93,13 +93,13 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike,
     s - threshold(loss) > 0 (threshold 0, or 0.5 for "mse"); k outputs give class c where
     s_c - max_{j != c} s_j > 0. The boundary itself is drawn as a black line.
     """
-    X = _as_inputs(X, getattr(model, "nin", None))
+    X = as_inputs(X, getattr(model, "nin", None))
     if X.shape[1] != 2:
         raise ValueError(f"a decision boundary is drawn in 2-D: X needs 2 features, "
                          f"got {X.shape[1]}")
-    y = _as_labels(y, X.shape[0])
+    y = as_labels(y, X.shape[0])
     resolution = _checks.positive_int(resolution, "resolution", minimum=2)
-    threshold = 0.0 if loss is None else _loss_spec(loss).threshold
+    threshold = 0.0 if loss is None else loss_spec(loss).threshold
 
     lo, hi = X.min(axis=0), X.max(axis=0)
     span = np.where(hi > lo, hi - lo, 1.0)

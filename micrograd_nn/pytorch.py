@@ -9,15 +9,18 @@ with neuron j of layer i as row j of ``Linear_i.weight`` and entry j of ``Linear
 ``nn.Sigmoid`` and ``nn.Tanh``. The tensors are float64 by default, so both sides compute the
 same numbers up to rounding. torch is optional (the ``torch`` extra) and is imported only when
 one of these functions runs.
+
+This module knows nothing of ``nn``: `to_torch` reads a model through its public attributes
+(``layers``, each with ``neurons`` holding ``w``, ``b``, and an ``activation``), and
+`read_module` gives a torch module's layers as plain numbers, which ``MLP.from_torch`` builds
+into an MLP.
 """
 
 from __future__ import annotations
 
-from typing import Any
+from typing import Any, NamedTuple
 
-from .nn import MLP
-
-__all__ = ["to_torch", "from_torch", "import_torch"]
+__all__ = ["to_torch", "read_module", "TorchLayer", "import_torch"]
 
 _INSTALL = "pip install 'micrograd_nn[torch]' (or pip install torch)"
 
@@ -38,14 +41,16 @@ def _activation_modules(torch) -> dict:
     return {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
 
 
-def to_torch(model: MLP, dtype: Any = None):
+def to_torch(model: Any, dtype: Any = None):
     """``model`` as a ``torch.nn.Sequential`` with the same weights and activations.
 
-    ``dtype`` defaults to ``torch.float64``. The module is new: training it leaves ``model``
-    alone (and the other way round).
+    ``model`` is an MLP, or anything with its public shape: ``layers``, each with ``nin``,
+    ``nout``, ``activation`` and ``neurons`` holding ``w`` (Values) and ``b``. ``dtype``
+    defaults to ``torch.float64``. The module is new: training it leaves ``model`` alone (and
+    the other way round). ValueError naming an activation torch has no module for here.
     """
-    if not isinstance(model, MLP):
-        raise TypeError(f"to_torch needs an MLP, got {type(model).__name__}")
+    if not hasattr(model, "layers") or isinstance(model, (str, bytes)):
+        raise TypeError(f"to_torch needs an MLP (a model with .layers), got {type(model).__name__}")
     torch = import_torch()
     dtype = torch.float64 if dtype is None else dtype
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):
@@ -54,6 +59,10 @@ def to_torch(model: MLP, dtype: Any = None):
     activations = _activation_modules(torch)
     modules = []
     for layer in model.layers:
+        if layer.activation != "linear" and layer.activation not in activations:
+            raise ValueError(f"to_torch: the activation {layer.activation!r} has no torch "
+                             f"module here (known: {', '.join(sorted(activations))}, "
+                             f"'linear'); add it to _activation_modules in micrograd_nn/pytorch.py")
         linear = torch.nn.Linear(layer.nin, layer.nout, dtype=dtype)
         with torch.no_grad():
             linear.weight.copy_(torch.tensor([[w.data for w in n.w] for n in layer.neurons],
@@ -101,13 +110,18 @@ def _layers(module, torch) -> list:
     return layers
 
 
-def from_torch(module) -> MLP:
-    """The MLP with the weights and activations of ``module`` (see ``_ACCEPTED``).
+class TorchLayer(NamedTuple):
+    """One ``nn.Linear`` of a module and the activation after it, as plain numbers."""
+    nin: int
+    weight: list        # nout rows of nin floats: row j is neuron j's weights
+    bias: list          # nout floats
+    activation: str     # "linear" when no activation follows
 
-    Hidden layers must share one activation (an MLP has one ``activation`` for them); the last
-    layer's becomes ``output_activation``. Weights are copied as Python floats, so a float32
-    module gives its float32 numbers exactly. TypeError for something that is not a torch
-    module, ValueError (naming the layer) for one that is not such a stack.
+
+def read_module(module) -> list:
+    """The layers of ``module`` (see ``_ACCEPTED``) as `TorchLayer`s, numbers copied as Python
+    floats (a float32 module gives its float32 numbers exactly). TypeError for something that
+    is not a torch module, ValueError (naming the layer) for one that is not such a stack.
     """
     torch = import_torch()
     if not isinstance(module, torch.nn.Module):
@@ -115,20 +129,7 @@ def from_torch(module) -> MLP:
     if not isinstance(module, (torch.nn.Sequential, torch.nn.Linear)):
         raise ValueError(f"cannot convert a {type(module).__name__}; MLP.from_torch takes "
                          f"{_ACCEPTED}")
-    layers = _layers(module, torch)
-    hidden = {name for _, name in layers[:-1]}
-    if len(hidden) > 1:
-        raise ValueError(f"the hidden layers use different activations ({', '.join(sorted(hidden))}"
-                         f"); an MLP has one activation for all of them")
-    model = MLP(layers[0][0].in_features, [linear.out_features for linear, _ in layers],
-                activation=hidden.pop() if hidden else "relu",
-                output_activation=layers[-1][1], seed=0)
-    for layer, (linear, _) in zip(model.layers, layers):
-        weight = linear.weight.detach().tolist()
-        bias = linear.bias.detach().tolist()
-        for neuron, row, b in zip(layer.neurons, weight, bias):
-            for w, number in zip(neuron.w, row):
-                w.data = float(number)
-            neuron.b.data = float(b)
-    model.seed = None  # the weights came from the module, not from a seed
-    return model
+    return [TorchLayer(linear.in_features, [[float(w) for w in row]
+                                            for row in linear.weight.detach().tolist()],
+                       [float(b) for b in linear.bias.detach().tolist()], activation)
+            for linear, activation in _layers(module, torch)]

@@ -31,6 +31,7 @@ from typing import Any, Callable, NamedTuple, Sequence
 import numpy as np
 
 from . import _checks
+from . import compiler as _compiler
 from . import losses as _losses
 from . import optim as _optim
 from .engine import Value, no_grad
@@ -38,7 +39,7 @@ from .engine import Value, no_grad
 __all__ = [
     "LOSSES", "OPTIMIZERS", "DEFAULT_LR", "History", "Evaluation", "TrainingDiverged",
     "default_loss", "output_width", "fit", "scores", "predict", "predict_proba", "accuracy",
-    "evaluate",
+    "evaluate", "as_inputs", "as_labels", "loss_spec",
 ]
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
@@ -103,7 +104,7 @@ def output_width(loss: str | None, n_classes: int) -> int:
     k = _checks.positive_int(n_classes, "n_classes")
     if loss is None:
         return 1 if k <= 2 else k
-    spec = _loss_spec(loss)
+    spec = loss_spec(loss)
     if spec.binary:
         if k > 2:
             raise ValueError(
@@ -116,7 +117,7 @@ def output_width(loss: str | None, n_classes: int) -> int:
     return max(k, 2)
 
 
-def _loss_spec(loss: Any) -> _Loss:
+def loss_spec(loss: Any) -> _Loss:
     """The loss called ``loss``, whatever its case."""
     if not isinstance(loss, str) or loss.lower() not in LOSSES:
         raise ValueError(f"unknown loss {loss!r}; choose one of {', '.join(LOSSES)}")
@@ -176,7 +177,9 @@ class TrainingDiverged(FloatingPointError):
 # Checking arguments before anything runs
 
 
-def _as_inputs(X: Any, nin: int | None) -> np.ndarray:
+def as_inputs(X: Any, nin: int | None) -> np.ndarray:
+    """X as a 2-D float64 array of samples (``nin`` features each, when given); ValueError
+    saying what was wrong for anything else (ragged, complex, not numbers, NaN...)."""
     shape = "X must be a 2-D array of numbers of shape (n_samples, n_features)"
     try:
         X = np.asarray(X)
@@ -212,7 +215,8 @@ def _as_inputs(X: Any, nin: int | None) -> np.ndarray:
 _MAX_LABEL = 2**31 - 1   # far more classes than any model here can have outputs
 
 
-def _as_labels(y: Any, n: int) -> np.ndarray:
+def as_labels(y: Any, n: int) -> np.ndarray:
+    """y as a 1-D array of ``n`` class labels; ValueError saying what was wrong otherwise."""
     y = np.asarray(y)
     if y.ndim != 1:
         raise ValueError(f"y must be 1-D (one class label per sample), got shape {y.shape}")
@@ -240,7 +244,7 @@ def _model_sizes(model: Any, X: np.ndarray) -> tuple[int, int]:
     if not callable(model):
         raise TypeError(f"model must be callable (an MLP or Module), got {type(model).__name__}")
     nin = getattr(model, "nin", None)
-    _as_inputs(X[:1], nin)
+    as_inputs(X[:1], nin)
     with no_grad():
         out = model(X[0].tolist())
     if isinstance(out, Value):
@@ -445,8 +449,8 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
 def _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, schedule, momentum,
              progress) -> _Run:
     """Check every argument of ``fit`` (TypeError/ValueError before any step) into a _Run."""
-    X = _as_inputs(X, None)
-    y = _as_labels(y, X.shape[0])
+    X = as_inputs(X, None)
+    y = as_labels(y, X.shape[0])
     epochs = _checks.positive_int(epochs, "epochs")
     n = X.shape[0]
     batch = n if batch_size is None else min(_checks.positive_int(batch_size, "batch_size"), n)
@@ -456,7 +460,7 @@ def _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, schedule,
         raise TypeError(f"progress must be True or False, got {type(progress).__name__}: "
                         f"{progress!r}")
     nin, width = _model_sizes(model, X)
-    spec = _loss_spec(default_loss(width) if loss is None else loss)
+    spec = loss_spec(default_loss(width) if loss is None else loss)
     _check_fit(spec, width, y)
     params = _parameters(model)
     opt = _make_optimizer(optimizer, params, lr, momentum)
@@ -532,9 +536,9 @@ class _Forward:
     own graph, which the loss's backward already walks."""
 
     def __init__(self, model: Any, rows: list, backend: str | None):
-        from .compiler import compile
         self.model, self.rows = model, rows
-        self.program = None if backend is None else compile(model, rows[0], backend=backend)
+        self.program = None if backend is None else _compiler.compile(model, rows[0],
+                                                                        backend=backend)
         self.leaves: list = []
 
     def __call__(self, idx: list) -> list:
@@ -580,7 +584,7 @@ def scores(model: Any, X: Any) -> np.ndarray:
 
     Shape (n,) for a model with one output, (n, k) for k outputs.
     """
-    X = _as_inputs(X, getattr(model, "nin", None))
+    X = as_inputs(X, getattr(model, "nin", None))
     with no_grad():
         outs = [model(row) for row in X.tolist()]
     if isinstance(outs[0], Value):
@@ -595,7 +599,7 @@ def predict(model: Any, X: Any, loss: str | None = None) -> np.ndarray:
     logits, 0.5 for "mse", whose outputs aim at 0 and 1; None means 0). Several outputs: the
     index of the largest. An unknown ``loss`` name raises ValueError whatever the width.
     """
-    threshold = 0.0 if loss is None else _loss_spec(loss).threshold
+    threshold = 0.0 if loss is None else loss_spec(loss).threshold
     s = scores(model, X)
     if s.ndim == 1:
         return (s > threshold).astype(np.int64)
@@ -611,8 +615,8 @@ def predict_proba(model: Any, X: Any, loss: str | None = None) -> np.ndarray:
     and ``losses.softmax`` (under ``no_grad``, so no graph is kept): the same functions the
     losses differentiate, at a few nodes per row next to the hundreds of the forward pass.
     """
-    spec = None if loss is None else _loss_spec(loss)
-    X = _as_inputs(X, getattr(model, "nin", None))
+    spec = None if loss is None else loss_spec(loss)
+    X = as_inputs(X, getattr(model, "nin", None))
     with no_grad():
         outs = [model(row) for row in X.tolist()]
         width = 1 if isinstance(outs[0], Value) else len(outs[0])
@@ -632,8 +636,8 @@ def predict_proba(model: Any, X: Any, loss: str | None = None) -> np.ndarray:
 
 def accuracy(model: Any, X: Any, y: Any, loss: str | None = None) -> float:
     """The fraction of rows of X whose predicted class equals y."""
-    X = _as_inputs(X, getattr(model, "nin", None))
-    y = _as_labels(y, X.shape[0])
+    X = as_inputs(X, getattr(model, "nin", None))
+    y = as_labels(y, X.shape[0])
     return float(np.mean(predict(model, X, loss) == y))
 
 
@@ -643,10 +647,10 @@ def evaluate(model: Any, X: Any, y: Any, loss: str | None = None, l2: float = 0.
     The model may have more outputs than y has classes (a slice of the data without the last
     classes); a label with no output of its own raises ValueError.
     """
-    X = _as_inputs(X, None)
-    y = _as_labels(y, X.shape[0])
+    X = as_inputs(X, None)
+    y = as_labels(y, X.shape[0])
     nin, width = _model_sizes(model, X)
-    spec = _loss_spec(default_loss(width) if loss is None else loss)
+    spec = loss_spec(default_loss(width) if loss is None else loss)
     _check_fit(spec, width, y)
     l2 = _checks.nonnegative(l2, "l2")
     labels = y.tolist()

@@ -337,7 +337,7 @@ def test_the_page_computes_each_op_as_the_table_does(open_page):
                 continue  # a domain error in Python; the page shows nan or inf instead
             cases.append((name, xs, out, [float(d) for d in local]))
     assert len(cases) > 200
-    encode = explore._number
+    encode = explore.json_number
     shown = page.evaluate("""cases => cases.map(([name, xs]) => {
         const op = window.MICROGRAD_NN_OPS[name], x = xs.map(Number), out = op.f(x);
         return [String(out), op.d(x, out).map(String)]; })""",

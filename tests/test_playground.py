@@ -393,10 +393,12 @@ def test_backward_step_through_and_paths_reach_the_gradients(open_page):
     assert math.isclose(float(total.replace("\u2212", "-")), shown[w]["grad"], rel_tol=1e-6)
 
 
-def test_viz_names_the_playground():
+def test_the_package_names_the_playground_and_viz_does_not_reach_up_to_it():
+    import micrograd_nn
     import micrograd_nn.viz
-    assert micrograd_nn.viz.playground_html is playground_html
-    assert "playground_html" in micrograd_nn.viz.__all__
+    assert micrograd_nn.playground_html is playground_html
+    assert "playground_html" in micrograd_nn.__all__
+    assert not hasattr(micrograd_nn.viz, "playground_html")   # viz lies below nn
 
 
 def test_every_loss_of_the_page_is_a_loss_of_fit():

@@ -1402,7 +1402,15 @@ def test_python_m_micrograd_nn_graph_end_to_end(tmp_path):
 
 @needs_renderer
 def test_value_displays_as_its_diagram_in_jupyter():
-    bundle = seed_neuron()._repr_mimebundle_()
+    """IPython's own formatter shows a Value as its diagram once registered; Value itself is
+    not patched (the engine knows nothing of Jupyter)."""
+    from IPython.core.interactiveshell import InteractiveShell
+
+    from micrograd_nn.viz.jupyter import register
+
+    assert not hasattr(Value, "_repr_mimebundle_")
+    assert register(InteractiveShell.instance()) is True
+    bundle, _ = InteractiveShell.instance().display_formatter.format(seed_neuron())
     svg = ET.fromstring(bundle["image/svg+xml"].encode("utf-8"))
     assert "grad -0.1884" in {t.text for t in svg.iter(f"{SVG_NS}text")}
 

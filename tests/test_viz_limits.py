@@ -8,9 +8,8 @@ import pytest
 
 from micrograd_nn import Value
 from micrograd_nn.cli import main
-from micrograd_nn.viz import draw_graph, render
+from micrograd_nn.viz import RenderError, draw_graph, pipe, render
 from micrograd_nn.viz.diagram import SPAN_BUDGET
-from micrograd_nn.viz.rendering import RenderError, pipe
 
 EDGE = re.compile(r"^\t(\w+)(?::\w+)*(?::\w)? -> (\w+)(?::\w+)*(?::\w)?(?: \[(.*)\])?$")
 

@@ -25,6 +25,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .. import nn
+from ..engine import Value
 
 from .trace import (CompileError, DataDependenceError, Graph, argument_names, compare,
                     graph_of, perturbed, run_once, sample_shape)
@@ -67,7 +68,6 @@ def source_of(output: Any, params: Any = (), backend: str = "python") -> str:
     """The code ``compile`` generates for a graph already built, as text: the forward pass
     and the chain rule back to ``params`` (Values). Other labelled leaves are read as inputs,
     unlabelled ones as constants. For reading and teaching; nothing is traced or checked."""
-    from ..engine import Value
     if not isinstance(output, Value):
         raise TypeError(f"source_of() needs a Value, got {type(output).__name__}")
     params = list(params)

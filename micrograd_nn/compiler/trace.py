@@ -295,7 +295,7 @@ def _collecting_values():
     before = sys.getprofile()
 
     def hook(frame, event, arg):
-        if event == "return" and type(arg) is Value and arg._a is not None and \
+        if event == "return" and type(arg) is Value and arg.op is not None and \
                 _in_engine(frame.f_code.co_filename):
             made.append(arg)
         if before is not None:

@@ -7,8 +7,8 @@
 - ``explain(root, wrt)``: the chain rule written out, path by path.
 - ``trace_backward(root)`` / ``trace_html(root, path)``: backward step by step.
 - ``explore_html(root, path)``: a page with a slider per leaf; values and gradients follow.
-- ``playground_html(path)``: a page that trains an MLP on 2-D data, live, exactly as the engine
-  does (``micrograd_nn/playground.py``: it builds models, so it lives above ``nn``).
+- the playground, a page that trains an MLP on 2-D data live, builds models, so it lives
+  above ``nn``: ``micrograd_nn.playground.playground_html(path)``.
 - ``seed_neuron()``: the tutorial's 2-input sigmoid neuron with its loss, after backward.
 - ``repr_mimebundle(obj)``: Jupyter display.
 
@@ -17,13 +17,13 @@ The ``python -m micrograd_nn graph`` command lives with the other commands in ``
 
 from . import expr, rendering
 from .diagram import (DEFAULT_MAX_EDGES, DEFAULT_MAX_NODES, EDGE_LABELS, EXERCISES,
-                      DiagramTooLarge, draw_graph)
+                      DiagramTooLarge, draw_graph, pipe, render)
 from .explain import explain
 from .explore import explore_html
 from .expr import parse_assignments, parse_expr
 from .jupyter import repr_mimebundle
 from .network import draw_network
-from .rendering import (Diagram, RenderError, RendererNotFoundError, find_renderer, pipe, render)
+from .rendering import Diagram, RenderError, RendererNotFoundError, find_renderer
 from .scene import PRESETS
 from .seed import SEED_PARAMETERS, seed_neuron
 from .trace import Frame, trace_backward, trace_html, trace_svgs
@@ -33,14 +33,5 @@ __all__ = [
     "RendererNotFoundError", "RenderError", "explain", "explore_html", "trace_backward",
     "trace_html", "trace_svgs", "Frame", "seed_neuron", "SEED_PARAMETERS", "repr_mimebundle",
     "parse_expr", "parse_assignments", "DEFAULT_MAX_NODES", "DEFAULT_MAX_EDGES", "EXERCISES",
-    "DiagramTooLarge", "EDGE_LABELS", "PRESETS", "playground_html",
+    "DiagramTooLarge", "EDGE_LABELS", "PRESETS",
 ]
-
-
-def __getattr__(name: str):
-    # viz draws graphs of Values and never imports nn; the playground trains an MLP, so it
-    # lives in micrograd_nn/playground.py and is imported here on first use
-    if name == "playground_html":
-        from ..playground import playground_html
-        return playground_html
-    raise AttributeError(f"module {__name__!r} has no attribute {name!r}")

@@ -28,18 +28,16 @@ from ..engine import LINEAR, MUL, SUM, Value
 from .dot import emit
 from .naming import (FACTOR_DIGITS, MAX_DIGITS, Namer, consistent_digits, drawing_order,
                      find_by_label, fmt, sum_agrees)
+from .network import draw_network
+from . import rendering
 from .rendering import Diagram
-from .scene import (CURRENT, EDGE_LABELS, EXERCISES, HIGHLIGHT, INPUT, INTERMEDIATE, NEURON,
-                    OUTPUT, PARAMETER, PRESETS, ROLE_COLORS, Edge, Frame, Node, Options, Scene)
+from .scene import (CURRENT, DEFAULT_MAX_EDGES, DEFAULT_MAX_NODES, EDGE_LABELS, EXERCISES,
+                    HIGHLIGHT, INPUT, INTERMEDIATE, NEURON, OUTPUT, PARAMETER, PRESETS,
+                    ROLE_COLORS, Edge, Frame, Node, Options, Scene)
 from .structure import Structure
 
-__all__ = ["draw_graph", "DEFAULT_MAX_NODES", "DEFAULT_MAX_EDGES", "EXERCISES", "EDGE_LABELS",
+__all__ = ["draw_graph", "render", "pipe", "DEFAULT_MAX_NODES", "DEFAULT_MAX_EDGES", "EXERCISES", "EDGE_LABELS",
            "ROLE_COLORS", "HIGHLIGHT", "CURRENT", "DiagramTooLarge"]
-
-DEFAULT_MAX_NODES = 250
-# what makes a drawing unreadable is its arrows: MLP(2, [4, 4, 1]) on one sample has 97 arrows
-# and reads well, on four samples 388 arrows and it is a hairball
-DEFAULT_MAX_EDGES = 200
 
 
 class DiagramTooLarge(ValueError):
@@ -89,7 +87,6 @@ def draw_graph(root, *, edge_labels: str = "local", rankdir: str | None = None,
     The result displays in Jupyter and renders with ``render(graph, "x.svg" | "x.png" | "x.dot")``.
     """
     if not isinstance(root, Value) and hasattr(root, "layers"):
-        from .network import draw_network
         return draw_network(root, rankdir=rankdir or "LR", max_nodes=max_nodes)
     options = make_options(rankdir=rankdir, edge_labels=edge_labels, preset=preset,
                            show_local_grads=show_local_grads, show_grads=show_grads,
@@ -100,6 +97,22 @@ def draw_graph(root, *, edge_labels: str = "local", rankdir: str | None = None,
     _check_size(max_edges, "max_edges")
     return draw(root, options, max_nodes=max_nodes, max_edges=max_edges, highlight=highlight,
                 params=params, focus=focus)
+
+
+def render(graph, path, *, format: str | None = None, timeout: float | None = None):
+    """``rendering.render`` (write .svg, .png or .dot) for a graph, DOT text, or a Value drawn
+    with ``draw_graph``'s defaults."""
+    return rendering.render(_drawn(graph), path, format=format, timeout=timeout)
+
+
+def pipe(graph, format: str = "svg", *, timeout: float | None = None) -> bytes:
+    """``rendering.pipe`` (the picture's bytes) for a graph, DOT text, or a Value drawn with
+    ``draw_graph``'s defaults."""
+    return rendering.pipe(_drawn(graph), format, timeout=timeout)
+
+
+def _drawn(graph):
+    return draw_graph(graph) if isinstance(graph, Value) else graph
 
 
 def _check_size(n, name: str) -> int:

@@ -27,7 +27,7 @@ from .naming import Namer, drawing_order, fmt
 from .rendering import pipe, write_atomically
 from .trace import _inline
 
-__all__ = ["explore_html", "export_graph", "js_form"]
+__all__ = ["explore_html", "export_graph", "js_form", "json_number", "op_script"]
 
 # The helpers M.* that the op table's JavaScript templates call: the engine's conventions, the
 # same formulas as micrograd_nn/ops.py
@@ -83,7 +83,7 @@ def js_form(op: Op) -> tuple:
     return code["js"], code["js_local"]
 
 
-def _number(x: float):
+def json_number(x: float):
     """x for JSON: finite floats as numbers (exact), the others as strings JS's Number() reads."""
     if math.isfinite(x):
         return x
@@ -105,7 +105,7 @@ def export_graph(root: Value) -> dict:
         node = {"name": namer.name(v) if (v.label or not v.is_leaf()) else f"v{k}",
                 "op": None, "args": [index[p] for p in v.operands]}
         if v.is_leaf():
-            node["data"] = _number(v.data)
+            node["data"] = json_number(v.data)
             if not v.label:
                 node["name"] = f"constant v{k}"
         else:
@@ -131,7 +131,7 @@ def _edge_groups(v: Value, index: dict, namer: Namer) -> dict:
     return {j: list(by_label.values()) for j, by_label in groups.items()}
 
 
-def _op_script(ops: dict) -> str:
+def op_script(ops: dict) -> str:
     """``window.MICROGRAD_NN_OPS``: a forward and a local-derivative function per op used."""
 
     def js(template: str) -> str:
@@ -306,6 +306,6 @@ def explore_html(root: Value, path, *, params=None, lr: float = 0.1, rankdir: st
     page = _PAGE.format(
         title=html.escape(title or f"Explore {name}: move the leaves, watch the gradients"),
         root=html.escape(name), svg=svg, rows=_leaf_rows(graph, _trained(params, graph, topo)),
-        lr=lr, graph=json.dumps(graph).replace("<", "\\u003c"), ops=_op_script(ops),
+        lr=lr, graph=json.dumps(graph).replace("<", "\\u003c"), ops=op_script(ops),
         runtime=runtime)
     return write_atomically(pathlib.Path(path), page.encode("utf-8"))

@@ -1,7 +1,9 @@
 """Rich display in Jupyter: a Value, or a diagram, shows as its SVG picture.
 
-Importing this module gives ``Value`` its ``_repr_mimebundle_`` (the engine knows nothing of
-diagrams); ``import micrograd_nn`` imports it when IPython is running.
+A diagram displays by itself (``Diagram._repr_mimebundle_``, in rendering.py). For a Value,
+`register` tells IPython's display formatter to show it as its chain-rule diagram; ``import
+micrograd_nn`` calls it when IPython is running. Nothing is patched onto ``Value``: the engine
+knows nothing of diagrams, and IPython keeps the registration.
 """
 
 from __future__ import annotations
@@ -9,13 +11,10 @@ from __future__ import annotations
 from typing import Iterable
 
 from ..engine import Value
-from .rendering import RenderError, RendererNotFoundError, pipe
+from .diagram import draw_graph
+from .rendering import mimebundle
 
-__all__ = ["repr_mimebundle"]
-
-_SVG = "image/svg+xml"
-_PNG = "image/png"
-_TEXT = "text/plain"
+__all__ = ["repr_mimebundle", "register"]
 
 
 def repr_mimebundle(obj, include: Iterable[str] | None = None,
@@ -26,37 +25,30 @@ def repr_mimebundle(obj, include: Iterable[str] | None = None,
     terminal shows the repr. Display never raises: a graph too big to draw, or no renderer,
     leaves the text alone (with the reason for a diagram).
     """
-    include = None if include is None else set(include)
-    exclude = set(exclude or ())
-    wanted = [m for m in ((_SVG,) if include is None else (_SVG, _PNG))
-              if (include is None or m in include) and m not in exclude]
-    bundle = {}
-    if _TEXT not in exclude:
-        bundle[_TEXT] = repr(obj)
-    if not wanted:
-        return bundle
-    if isinstance(obj, Value):
-        from .diagram import draw_graph
-        try:
-            graph = draw_graph(obj)
-        except ValueError as error:  # too big to draw: the repr is all there is
-            bundle[_TEXT] = f"{obj!r}\n(no diagram: {error})"
-            return bundle
-    else:
-        graph = obj
+    if not isinstance(obj, Value):
+        return mimebundle(obj, include, exclude)
     try:
-        for mime in wanted:
-            data = pipe(graph, "svg" if mime == _SVG else "png")
-            bundle[mime] = data.decode("utf-8") if mime == _SVG else data
-    except (RendererNotFoundError, RenderError) as error:
-        if _TEXT in bundle:
-            bundle[_TEXT] += f"\n(no picture: {error})"
-    return bundle
+        graph = draw_graph(obj)
+    except ValueError as error:  # too big to draw: the repr is all there is
+        if exclude is not None and "text/plain" in set(exclude):
+            return {}
+        return {"text/plain": f"{obj!r}\n(no diagram: {error})"}
+    return mimebundle(graph, include, exclude, text=repr(obj))
 
 
-def _value_mimebundle(self, include=None, exclude=None) -> dict:
-    """Jupyter shows a Value as its chain-rule diagram."""
-    return repr_mimebundle(self, include, exclude)
+def register(shell=None) -> bool:
+    """Show Values as their diagrams in the IPython ``shell`` (the running one by default).
 
-
-Value._repr_mimebundle_ = _value_mimebundle
+    Registers `repr_mimebundle` for ``Value`` with the shell's mimebundle formatter. Returns
+    False, changing nothing, when there is no shell (plain Python, IPython not running).
+    """
+    if shell is None:
+        try:
+            from IPython import get_ipython   # optional: only where IPython is installed
+        except ImportError:
+            return False
+        shell = get_ipython()
+    if shell is None:
+        return False
+    shell.display_formatter.mimebundle_formatter.for_type(Value, repr_mimebundle)
+    return True

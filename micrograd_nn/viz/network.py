@@ -9,8 +9,7 @@ and d loss/d b, the gradients left by the last ``backward()``, every number in o
 
 from __future__ import annotations
 
-from .diagram import DEFAULT_MAX_NODES
-from .scene import BOX, FONT, GRAD_INK, INPUT, NEURON, ROLE_COLORS
+from .scene import BOX, DEFAULT_MAX_NODES, FONT, GRAD_INK, INPUT, NEURON, ROLE_COLORS
 from .naming import fmt
 from .pinned import Sheet, html_size
 from .rendering import Diagram

@@ -24,14 +24,14 @@ import shutil
 import subprocess
 import sys
 import sysconfig
+from typing import Iterable
 
 import graphviz
 
 from .._checks import positive_number
 from .._files import write_atomically
-from ..engine import Value
 
-__all__ = ["RendererNotFoundError", "RenderError", "find_renderer", "pipe", "render",
+__all__ = ["RendererNotFoundError", "RenderError", "find_renderer", "pipe", "render", "mimebundle",
            "FORMATS", "Diagram"]
 
 FORMATS = ("svg", "png", "dot")
@@ -89,14 +89,12 @@ def find_renderer() -> str:
 def _source(graph) -> str:
     if isinstance(graph, str):
         return graph
-    if isinstance(graph, Value):
-        from .diagram import draw_graph
-        return draw_graph(graph).source
     source = getattr(graph, "source", None)
     if isinstance(source, str):
         return source
-    raise TypeError(f"expected a graphviz graph (with .source), a Value or DOT text, "
-                    f"got {type(graph).__name__}")
+    raise TypeError(f"expected a graphviz graph (with .source) or DOT text, got "
+                    f"{type(graph).__name__} (a Value is drawn first by micrograd_nn.viz.render "
+                    f"and micrograd_nn.viz.pipe)")
 
 
 def _format(format) -> str:
@@ -206,5 +204,27 @@ class Diagram(graphviz.Digraph):
         return str(written)
 
     def _repr_mimebundle_(self, include=None, exclude=None, **_):
-        from .jupyter import repr_mimebundle
-        return repr_mimebundle(self, include, exclude)
+        return mimebundle(self, include, exclude)
+
+
+_SVG, _PNG, _TEXT = "image/svg+xml", "image/png", "text/plain"
+
+
+def mimebundle(graph, include: Iterable[str] | None = None,
+               exclude: Iterable[str] | None = None, text: str | None = None) -> dict:
+    """The IPython mimebundle of a graph: SVG by default, PNG when asked for in ``include``,
+    and ``text/plain`` (``text``, else the repr) unless excluded. It never raises: without a
+    renderer, or when the renderer fails, the text says why and is all there is."""
+    include = None if include is None else set(include)
+    exclude = set(exclude or ())
+    wanted = [m for m in ((_SVG,) if include is None else (_SVG, _PNG))
+              if (include is None or m in include) and m not in exclude]
+    bundle = {} if _TEXT in exclude else {_TEXT: repr(graph) if text is None else text}
+    try:
+        for mime in wanted:
+            data = pipe(graph, "svg" if mime == _SVG else "png")
+            bundle[mime] = data.decode("utf-8") if mime == _SVG else data
+    except (RendererNotFoundError, RenderError) as error:
+        if _TEXT in bundle:
+            bundle[_TEXT] += f"\n(no picture: {error})"
+    return bundle
