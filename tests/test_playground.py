@@ -8,8 +8,12 @@ CI, see needs.py).
 """
 
 import math
+import os
 import re
 import shutil
+import subprocess
+import sys
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -338,6 +342,13 @@ def test_keyboard_mouse_and_labels(open_page):
     page.mouse.click(box["x"] + 5, box["y"] + 5)
     page.keyboard.up("Shift")
     assert page.evaluate("playground.data()") == points[:-1]
+    x, y = page.evaluate("playground.where(7)")   # a click on a point selects it
+    page.mouse.click(box["x"] + 1 + x, box["y"] + 1 + y)   # inside the canvas's 1px border
+    assert page.inner_text("#selected-text").startswith("example 7:")
+    assert len(page.evaluate("playground.data()")) == 20
+    page.locator("#net circle").nth(3).click()   # the first layer's second neuron
+    assert page.evaluate("playground.expanded()") == ["1.2"]
+    assert page.locator("#graph text", has_text="L1.N2.w1").count() == 1
     unlabelled = page.evaluate("""() => [...document.querySelectorAll('input, select, button')]
       .filter(e => !e.closest('label') && !e.textContent.trim() && !e.getAttribute('aria-label'))
       .map(e => e.id || e.outerHTML)""")
@@ -404,3 +415,15 @@ def test_the_package_names_the_playground_and_viz_does_not_reach_up_to_it():
 def test_every_loss_of_the_page_is_a_loss_of_fit():
     assert set(PLAYGROUND_LOSSES) <= set(LOSSES)
     assert all(LOSSES[name].binary or name == "mse" for name in PLAYGROUND_LOSSES)
+
+
+def test_the_benchmark_runs(browser):
+    """benchmarks/playground.py, tiny: it runs and prints its three lines (measures nothing)."""
+    root = Path(__file__).resolve().parents[1]
+    result = subprocess.run(
+        [sys.executable, str(root / "benchmarks" / "playground.py"), "--hidden", "2",
+         "--points", "10", "--rounds", "1", "--seconds", "0.3"],
+        capture_output=True, text=True, timeout=120, env=dict(os.environ, PYTHONPATH=str(root)))
+    assert result.returncode == 0, result.stderr
+    assert re.search(r"steps a second +[\d.]+ / [\d.]+ / [\d.]+", result.stdout)
+    assert "boundary redraws a second" in result.stdout

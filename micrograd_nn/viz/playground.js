@@ -615,8 +615,14 @@
         var circle = el("circle", {cx: p[0], cy: p[1], r: 9, stroke: "#1f2328", "stroke-width": 1.2,
                                    fill: "rgb(" + level + "," + level + "," + level + ")"}, nodes);
         circle.appendChild(el("title", {}, null, neuronName(l, j) + ": a = " + fmt(a, 6) +
-                              ", d loss/d a = " + fmt(g, 6)));
+                              ", d loss/d a = " + fmt(g, 6) +
+                              (l > 0 ? " (click: open it in the graph below)" : "")));
+        if (l > 0) {
+          circle.style.cursor = "pointer";
+          circle.addEventListener("click", toggleNeuron.bind(null, l + "." + (j + 1)));
+        }
         el("text", {x: p[0], y: p[1] + 3.5, "text-anchor": "middle", "font-size": 9.5,
+                    "pointer-events": "none",
                     fill: level < 170 ? "#fff" : "#1f2328"}, nodes,
            l === 0 ? "x" + (j + 1) : "N" + (j + 1));
         // the numbers on a card beside the neuron, so the arrows behind do not cross them
@@ -632,10 +638,14 @@
     });
   }
 
+  function toggleNeuron(key) {  // a neuron shown as its scalar operations, or collapsed again
+    expanded[key] = !expanded[key];
+    drawGraph();
+  }
+
   // ---- the selected example's graph: layout -----------------------------------------------------
 
   var expanded = {};   // "l.j" of the neurons shown as their scalar operations
-  var graphNodes = MODEL.nodes.length;
   function neuronKey(node) { return node.neuron ? node.neuron[0] + "." + node.neuron[1] : null; }
 
   // What the drawing shows for the sample graph g: boxes (a collapsed neuron, or one value)
@@ -786,12 +796,7 @@
     el("text", {x: 7, y: 27, "font-size": 10.5, fill: "#1f2328"}, g, "data " + fmt(view.data[k]));
     el("text", {x: 7, y: 40, "font-size": 10.5, fill: reached ? "#b3261e" : "#8c959f"}, g,
        "grad " + (reached ? fmt(shownGrad(k)) : "?"));
-    g.addEventListener("click", function () {
-      if (b.key) {
-        expanded[b.key] = !expanded[b.key];
-        drawGraph();
-      }
-    });
+    g.addEventListener("click", function () { if (b.key) toggleNeuron(b.key); });
     g.appendChild(el("title", {}, null, b.kind === "neuron" ? "click to show its scalar operations"
                      : (b.key ? b.name + ": click to collapse the neuron" : b.name)));
   }
@@ -1233,6 +1238,13 @@
     },
     expand: function (key, on) { expanded[key] = on !== false; refresh(); },
     pathsTo: function (k) { pathTo = k; refresh(); return $("paths").textContent; },
-    permutation: function (seed, n) { return new PCG64(seed).permutation(n); }
+    permutation: function (seed, n) { return new PCG64(seed).permutation(n); },
+    where: function (i) {  // point i's place on the plot canvas, in CSS pixels from its corner
+      var q = toPixel(points[i][0], points[i][1]), r = plot.getBoundingClientRect();
+      return [q[0] * r.width / plot.width, q[1] * r.height / plot.height];
+    },
+    expanded: function () {
+      return Object.keys(expanded).filter(function (k) { return expanded[k]; });
+    }
   };
 })();
