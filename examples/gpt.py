@@ -10,11 +10,20 @@ nodes instead of about 60k. Trained with the library's
 Adam (lr 0.01 decaying linearly to 0, betas 0.85 / 0.99) on ``datasets.names()``.
 
 Run: python examples/gpt.py [--steps 1000] [--seed 42] [--samples 10] [--attention PATH]
+                             [--compile {python,numpy}] [--json PATH]
   --attention PATH   draws one attention head for one token of a name, collapsed, to PATH
                      (.svg, .png or .dot)
+  --compile BACKEND  trains with ``micrograd_nn.compile``: the per-document loss traced once
+                     per length (on first use), then replayed; the same losses as the engine
+  --json PATH        writes {"losses": [...], "step_ms": [...], "compile_ms": ...}
+
+The token ids reach the model as ints on the engine and as Values holding ints when compiled
+(compile makes every number of a sample an input): ``Value.take(table, token)`` is the lookup
+that works for both, plain indexing for an int.
 """
 
 import argparse
+import json
 import math
 import random
 import sys
@@ -50,7 +59,7 @@ class GPT(Module):
     def forward(self, token: int, pos: int, cache: dict) -> list:
         """The logits of the next token. ``cache`` keeps the keys and values of the earlier
         positions ("keys", "values"), which the attention reads."""
-        x = rmsnorm([t + p for t, p in zip(self.wte[token], self.wpe[pos])])
+        x = rmsnorm([t + p for t, p in zip(Value.take(self.wte, token), self.wpe[pos])])
         residual, x = x, rmsnorm(x)
         q = linear(x, self.wq)
         cache.setdefault("keys", []).append(linear(x, self.wk))
@@ -100,33 +109,64 @@ def tokens_of(name: str) -> list:
 
 
 def name_loss(model: GPT, name: str) -> Value:
-    """Mean cross-entropy of each next character: logsumexp(logits) - logits[target]."""
-    tokens = tokens_of(name)[:BLOCK_SIZE + 1]
+    """Mean cross-entropy of each next character of a name (see `doc_loss`)."""
+    return doc_loss(model, tokens_of(name)[:BLOCK_SIZE + 1])
+
+
+def doc_loss(model: GPT, tokens: list) -> Value:
+    """Mean over positions of logsumexp(logits) - logits[next token]. ``tokens`` are ints, or
+    Values holding ints (when compiled): `Value.take` picks the target's logit either way."""
     cache: dict = {}
     losses = []
     for pos in range(len(tokens) - 1):
         logits = model(tokens[pos], pos, cache)
-        losses.append(Value.logsumexp(logits) - logits[tokens[pos + 1]])
+        losses.append(Value.logsumexp(logits) - Value.take(logits, tokens[pos + 1]))
     return Value.sum(losses) * (1 / len(losses))
 
 
-def train(model: GPT, docs: list, steps: int) -> list:
-    """``steps`` Adam steps, one name each; returns the losses. A tqdm bar shows progress."""
+def train(model: GPT, docs: list, steps: int, backend: str | None = None) -> dict:
+    """``steps`` Adam steps, one name each, on the engine or compiled with ``backend``;
+    returns {"losses", "step_ms", "compile_ms"} (compile_ms: the first call of each length,
+    which traces it and compiles it; 0 on the engine). A tqdm bar shows progress."""
     from tqdm.auto import tqdm
 
     optimizer = Adam(model.parameters(), lr=0.01, betas=(0.85, 0.99), eps=1e-8)
     schedule = LinearDecay(optimizer, start=0.01, end=0.0, steps=steps)
-    losses = []
+    program = None if backend is None else compiled_loss(model, backend)
+    losses, step_ms, compile_ms = [], [], 0.0
     bar = tqdm(range(steps), desc="training", unit="step", disable=None)
     for k in bar:
-        loss = name_loss(model, docs[k % len(docs)])
+        tokens = tokens_of(docs[k % len(docs)])[:BLOCK_SIZE + 1]
+        start = time.perf_counter()
         optimizer.zero_grad()
-        loss.backward()
+        if program is None:
+            loss = doc_loss(model, tokens)
+            loss.backward()
+            loss = loss.data
+        else:
+            new = (len(tokens),) not in [shape[0] for shape in program.shapes]
+            loss = float(program.backward([tokens])[0])
         optimizer.step()
         schedule.step()
-        losses.append(loss.data)
-        bar.set_postfix(loss=f"{loss.data:.3f}", refresh=False)
-    return losses
+        ms = 1000 * (time.perf_counter() - start)
+        if program is not None and new:
+            compile_ms += ms
+        step_ms.append(ms)
+        losses.append(loss)
+        bar.set_postfix(loss=f"{loss:.3f}", refresh=False)
+    if program is not None:
+        compile_ms += program.compile_ms
+    return {"losses": losses, "step_ms": step_ms, "compile_ms": compile_ms}
+
+
+def compiled_loss(model: GPT, backend: str):
+    """``doc_loss`` compiled: one program for documents of every length, a trace per length."""
+    from micrograd_nn import compile
+
+    start = time.perf_counter()
+    program = compile(lambda tokens: doc_loss(model, tokens), tokens_of("emma"), backend=backend)
+    program.compile_ms = 1000 * (time.perf_counter() - start)
+    return program
 
 
 def generate(model: GPT, rng: random.Random, temperature: float = 0.5) -> str:
@@ -179,6 +219,10 @@ def parse_args(argv):
     parser.add_argument("--seed", type=int, default=42, help="random seed, an int >= 0")
     parser.add_argument("--samples", type=int, default=10, help="names to generate at the end")
     parser.add_argument("--attention", metavar="PATH", help="draw one attention head to PATH")
+    parser.add_argument("--compile", choices=["python", "numpy"], dest="backend",
+                        help="train with micrograd_nn.compile on this backend")
+    parser.add_argument("--json", metavar="PATH",
+                        help='write {"losses", "step_ms", "compile_ms"} to PATH')
     args = parser.parse_args(argv)
     if args.steps < 1:
         parser.error(f"--steps must be a positive int, got {args.steps}")
@@ -198,12 +242,18 @@ def main(argv) -> list:
     print(f"{len(docs)} names, vocabulary of {len(VOCAB) + 1} tokens, "
           f"{len(model.parameters())} parameters")
     start = time.perf_counter()
-    losses = train(model, docs, args.steps)
+    run = train(model, docs, args.steps, args.backend)
     seconds = time.perf_counter() - start
+    losses = run["losses"]
     first, last = losses[:20], losses[-20:]
-    print(f"{args.steps} steps in {seconds:.1f} s ({1000 * seconds / args.steps:.1f} ms/step); "
-          f"mean loss of the first {len(first)} steps {sum(first) / len(first):.3f}, "
+    how = "on the engine" if args.backend is None else \
+        f"compiled ({args.backend}; compiling {run['compile_ms'] / 1000:.1f} s of it)"
+    print(f"{args.steps} steps in {seconds:.1f} s ({1000 * seconds / args.steps:.1f} ms/step) "
+          f"{how}; mean loss of the first {len(first)} steps {sum(first) / len(first):.3f}, "
           f"of the last {len(last)} {sum(last) / len(last):.3f}")
+    if args.json:
+        with open(args.json, "w") as f:
+            json.dump(run, f)
     generated = [generate(model, rng) for _ in range(args.samples)]
     print("new names:", ", ".join(generated))
     if args.attention:

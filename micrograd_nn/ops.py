@@ -55,7 +55,7 @@ from typing import Callable, Sequence
 
 __all__ = ["Op", "OPS", "value_of", "ADD", "SUB", "MUL", "DIV", "NEG", "POW", "EXP", "LOG",
            "RELU", "ABS", "SIGMOID", "TANH", "SOFTPLUS", "SQRT", "SUM", "LINEAR", "LOGSUMEXP",
-           "powc"]
+           "TAKE", "powc"]
 
 
 class Op:
@@ -415,6 +415,25 @@ LOGSUMEXP = Op("logsumexp", _logsumexp,
                lambda i, n: "exp({%d} - {out})" % i, arity=None,
                code={"js": "M.logsumexp({xs})",
                      "js_local": "{xs}.map(function (x) { return Math.exp(x - {out}); })"})
+
+
+
+def _take(xs: Sequence[float]) -> float:
+    index, size = xs[0], len(xs) - 1
+    if not (index == index and float(index).is_integer() and 0 <= index < size):
+        raise ValueError(f"take: the index must be a whole number from 0 to {size - 1}, "
+                         f"got {index!r}")
+    return xs[1 + int(index)]
+
+
+# take([i, x_0, ..., x_{n-1}]) = x_i: a lookup by an index that is itself a value (a token id
+# that compiled code reads per sample). d/dx_i = 1 for the selected entry, 0 for the others and
+# for the index (a step function). Not in OPS: it has no code for diagrams or the explorable
+# page; the compiler's backends write it themselves, like sum and linear.
+TAKE = Op("take", _take,
+          lambda xs, out: (0.0, *[1.0 if k == value_of(xs[0]) else 0.0
+                                  for k in range(len(xs) - 1)]),
+          lambda i, n: "0" if i == 0 else "1 if i = %d else 0" % (i - 1), arity=None)
 
 OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, RELU, SIGMOID, TANH, ABS, SQRT,
                        SOFTPLUS, SUM, LINEAR, LOGSUMEXP)

@@ -10,6 +10,7 @@ from hypothesis import strategies as st
 
 from micrograd_nn import MLP, Value
 from micrograd_nn.compiler import CompileError, DataDependenceError, compile
+from micrograd_nn.compiler.python_backend import build
 from micrograd_nn import ops as OPS_TABLE
 from micrograd_nn.engine import topological_order
 
@@ -229,7 +230,7 @@ def test_wide_relu_layers_match_the_engine_over_sgd_steps(seed, widths, data):
 
     rows = st.lists(st.floats(-3, 3, allow_nan=False), min_size=2, max_size=2)
     program = compile(sample_loss, [0.5, -0.5], 1.0)
-    assert program.source.count("input by input") == 2 * (len(widths) - 1)
+    assert program.source_optimized.count("input by input") == 2 * (len(widths) - 1)
     for _ in range(3):
         X = data.draw(st.lists(rows, min_size=1, max_size=8))
         Y = [data.draw(st.sampled_from([-1.0, 1.0])) for _ in X]
@@ -245,7 +246,7 @@ def test_a_parameter_that_is_not_finite_sends_the_batch_to_the_engine():
     dead.w[0].data, dead.w[1].data, dead.b.data = 0.0, 0.0, -1.0
     model.layers[1].neurons[0].w[0].data = math.inf  # inf * 0.0 is nan: the dead input counts
     program = compile(lambda x: model(x), [1.0, 1.0])
-    assert "input by input" in program.source
+    assert "input by input" in program.source_optimized
     X = [[1.0, -1.0], [-2.0, 0.5], [0.3, 0.3]]
     want = engine_run(lambda x: model(x), model.parameters(), [X], "sum")
     got = compiled_run(program, model.parameters(), [X], "sum")
@@ -342,6 +343,36 @@ def test_tutorial_neuron_source_is_the_chain_rule():
         p.grad = 0.0
     neuron([Value(1.5), Value(-0.5)], 1.0).backward()
     assert got == [w1.grad, w2.grad, b.grad]  # bit for bit
+
+
+def test_an_mlps_source_reads_layer_by_layer_with_the_models_names():
+    """MLP(2, [4, 4, 1]): forward layer by layer, neurons in order, named from the model
+    (L1_N1 a neuron's output, L1_N1_z its sum, dL1_N1_z its gradient); backward in reverse
+    layer order; the input-by-input rewrite only in source_optimized. Both run alike."""
+    model = MLP(2, [4, 4, 1], seed=3)
+    program = compile(lambda x, y: (model(x) - y) ** 2, [0.5, 1.0], 1.0)
+    lines = [line.strip() for line in program.source.splitlines()]
+    forward = lines[lines.index("# forward") + 1:lines.index("_outs.append(t2)")]
+    assert forward[0].startswith("L1_N1_z = L1_N1_b + L1_N1_w1 * x1")
+    assert forward[1] == "L1_N1 = (0.0 if L1_N1_z <= 0.0 else L1_N1_z)"
+    neurons = [f"L{k}_N{j}" for k, width in ((1, 4), (2, 4)) for j in range(1, width + 1)]
+    assert [line.split(" =")[0] for line in forward[:-3:2]] == [f"{n}_z" for n in neurons]
+    assert forward[-3].startswith("L3_N1 = L3_N1_b + L3_N1_w1 * L2_N1")
+    backward = [next(k for k, line in enumerate(lines) if line.startswith(f"d{n}_z = "))
+                for n in neurons]
+    layer_1, layer_2 = backward[:4], backward[4:]
+    assert max(layer_2) < min(layer_1)  # every line of layer 2 before any of layer 1
+    assert "input by input" not in program.source
+    assert "input by input" in program.source_optimized
+    compiled = program._compiled[((2,), ())]
+    X, Y = [[0.5, 1.0], [-1.0, 2.0], [2.0, -0.5]], [1.0, -1.0, 0.5]
+    for source in (program.source, program.source_optimized):
+        run = build(source, "program", compiled._binder)
+        columns = [list(c) for c in zip(*X)] + [Y]
+        outs, grads = run(compiled.graph.params, columns, [1.0] * 3)
+        want = engine_run(lambda x, y: (model(x) - y) ** 2, compiled.graph.params, [X, Y], "sum")
+        assert outs == want.outs
+        assert np.allclose(grads, want.grads, rtol=1e-13, atol=1e-15)
 
 
 @pytest.mark.parametrize("backend", sorted(BACKENDS))

@@ -181,13 +181,13 @@ class Program:
     def verify(self, *batch: Any) -> None:
         """Trace every sample of ``batch`` with the engine and check that each graph is the
         compiled one (DataDependenceError if not). Slow: as slow as the engine's forward pass."""
-        arrays = self._as_batch(batch)
-        if arrays and arrays[0].shape[0] == 0:
-            return  # no sample, nothing to check
-        shape = tuple(a.shape[1:] for a in arrays)
-        self._program_for(arrays)
-        n = arrays[0].shape[0] if arrays else 1
-        self._check(shape, arrays, list(range(n)) if arrays else [])
+        for _, arrays in self._parts(batch):
+            if arrays and arrays[0].shape[0] == 0:
+                continue  # no sample, nothing to check
+            shape = tuple(a.shape[1:] for a in arrays)
+            self._program_for(arrays)
+            n = arrays[0].shape[0] if arrays else 1
+            self._check(shape, arrays, list(range(n)) if arrays else [])
 
     # ---- parameters replaced -------------------------------------------------------------------
 
@@ -228,7 +228,12 @@ class Program:
     # ---- running -------------------------------------------------------------------------------
 
     def __call__(self, *batch: Any) -> np.ndarray:
-        arrays = self._as_batch(batch)
+        parts = self._parts(batch)
+        if len(parts) == 1:
+            return self._forward(parts[0][1])
+        return _joined([(rows, self._forward(arrays)) for rows, arrays in parts])
+
+    def _forward(self, arrays: list) -> np.ndarray:
         if arrays and arrays[0].shape[0] == 0:
             return self._empty(arrays)
         compiled = self._program_for(arrays)
@@ -245,15 +250,24 @@ class Program:
 
         Adds d L / d p into ``p.grad`` for each parameter p, where L is the sum over samples
         (``reduction="sum"``), the mean (``"mean"``) or the ``grad``-weighted sum of the outputs.
-        An empty batch adds nothing.
+        An empty batch adds nothing. Samples of several shapes (documents of several lengths)
+        may be mixed: each shape runs its own code, and the outputs come back in order.
         """
-        arrays = self._as_batch(batch)
-        n = arrays[0].shape[0] if arrays else 1
+        parts = self._parts(batch)
+        n = sum(_count(rows, arrays) for rows, arrays in parts)
+        seeds = self._seeds(self._compiled[self._example_shape].graph, n, reduction, grad)
         if n == 0:
-            self._seeds(self._compiled[self._example_shape].graph, 0, reduction, grad)
-            return self._empty(arrays)
+            return self._empty(parts[0][1])
+        if len(parts) == 1:
+            return self._backward(parts[0][1], seeds)
+        return _joined([(rows, self._backward(arrays, seeds[rows])) for rows, arrays in parts])
+
+    def _backward(self, arrays: list, seeds: np.ndarray) -> np.ndarray:
         compiled = self._program_for(arrays)
-        seeds = self._seeds(compiled.graph, n, reduction, grad)
+        if len(compiled.graph.outputs) != (1 if seeds.ndim == 1 else seeds.shape[1]) or \
+                compiled.graph.single != (seeds.ndim == 1):
+            raise ValueError("samples of this shape give another number of outputs than the "
+                             "example's: run them in a batch of their own")
         try:
             outs, params, grads = compiled.backward(compiled.graph.params, arrays, seeds)
         except _ARITHMETIC:
@@ -296,8 +310,16 @@ class Program:
 
     @property
     def source(self) -> str:
-        """The generated code for the example's shape."""
+        """The generated code for the example's shape, to read: forward one line per value,
+        layer by layer, names from the labels (``L1_N1`` a neuron's output, ``dL1_N1`` its
+        gradient), then the chain rule back to the parameters."""
         return self._compiled[self._example_shape].source
+
+    @property
+    def source_optimized(self) -> str:
+        """The code that runs for the example's shape: `source` with the speed rewrites that
+        hide the chain rule (the python backend computes wide relu layers input by input)."""
+        return self._compiled[self._example_shape].source_optimized
 
     @property
     def params(self) -> list:
@@ -311,6 +333,27 @@ class Program:
 
     # ---- arguments -----------------------------------------------------------------------------
 
+    def _parts(self, batch: tuple) -> list:
+        """The batch as [(rows, arrays)], one part per per-sample shape: one part (rows None)
+        for a regular batch; for samples of several shapes (lists of several lengths), the
+        rows of each shape and their arrays."""
+        try:
+            return [(None, self._as_batch(batch))]
+        except ValueError:
+            ragged = len(batch) == len(self.names) and all(
+                isinstance(a, (list, tuple)) for a in batch)
+            if not ragged or len({len(a) for a in batch}) != 1:
+                raise
+        shapes: dict = {}
+        for i in range(len(batch[0])):
+            key = tuple(np.shape(a[i]) for a in batch)
+            shapes.setdefault(key, []).append(i)
+        parts = []
+        for rows in shapes.values():
+            arrays = self._as_batch(tuple([a[i] for i in rows] for a in batch))
+            parts.append((np.array(rows), arrays))
+        return parts
+
     def _as_batch(self, batch: tuple) -> list:
         if len(batch) != len(self.names):
             raise TypeError(f"the compiled function takes {len(self.names)} batched "
@@ -321,8 +364,8 @@ class Program:
                 a = np.asarray(arg, dtype=float)
             except (TypeError, ValueError) as e:
                 raise ValueError(f"argument {name!r} must be an array of numbers with the "
-                                 f"batch first; samples of different lengths go in separate "
-                                 f"batches ({e})") from None
+                                 f"batch first, or a list of samples (lists of numbers, of "
+                                 f"any lengths) ({e})") from None
             if a.ndim == 0:
                 raise ValueError(f"argument {name!r} needs a leading batch dimension, "
                                  f"got a single number")
@@ -413,6 +456,23 @@ def _warn_unused(trace) -> None:
             f"(operations: {', '.join(ops)}); compiled code does not compute them, so an error "
             "they would raise on other inputs (log of a negative number, say) is not raised. "
             "Return them too, or drop them", UnusedValueWarning, stacklevel=4)
+
+
+def _count(rows, arrays: list) -> int:
+    """How many samples a part of a batch holds (1 for a function without arguments)."""
+    if rows is not None:
+        return len(rows)
+    return arrays[0].shape[0] if arrays else 1
+
+
+def _joined(parts: list) -> np.ndarray:
+    """The outputs of the parts of a mixed batch, each at its rows, as one array."""
+    n = sum(len(rows) for rows, _ in parts)
+    first = parts[0][1]
+    out = np.empty((n, *first.shape[1:]))
+    for rows, outs in parts:
+        out[rows] = outs
+    return out
 
 
 def _sample(batch: list, i: int) -> list:

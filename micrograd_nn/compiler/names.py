@@ -43,11 +43,12 @@ def value_names(graph: Graph) -> tuple[list, list]:
     names: list = []
     counters = {INPUT: 0, PARAM: 0, OP: 0}
     prefix = {INPUT: "x", PARAM: "p", OP: "t"}
-    for node in graph.nodes:
+    neurons = neuron_names(graph)
+    for i, node in enumerate(graph.nodes):
         if node.kind == CONST:
             names.append(literal(node.ref))
             continue
-        name = _identifier(node.label)
+        name = _identifier(node.label) or neurons.get(i, "")
         if not name:  # numbered among the unnamed values of its kind: t1, t2, ...
             counters[node.kind] += 1
             name = f"{prefix[node.kind]}{counters[node.kind]}"
@@ -55,6 +56,39 @@ def value_names(graph: Graph) -> tuple[list, list]:
     grads = [None if n.kind in (CONST, INPUT) else _fresh(taken, "d" + names[i])
              for i, n in enumerate(graph.nodes)]
     return names, grads
+
+
+def neuron_names(graph: Graph) -> dict:
+    """{node: name} for the neurons of a model: a ``linear`` node whose weights and bias are
+    parameters labelled with one prefix ("L1.N1.w1", ..., "L1.N1.b") is the neuron "L1_N1";
+    when one activation (a unary op) alone reads it, that is the neuron's output "L1_N1" and
+    the linear node its sum "L1_N1_z"."""
+    readers: dict = {}
+    for i, node in enumerate(graph.nodes):
+        for a in set(node.args):
+            readers.setdefault(a, []).append(i)
+    for o in graph.outputs:
+        readers.setdefault(o, []).append(None)
+    found = {}
+    for i, node in enumerate(graph.nodes):
+        if node.kind != OP or node.op.name != "linear":
+            continue
+        n = (len(node.args) - 1) // 2
+        labels = [graph.nodes[a].label for a in (*node.args[:n], node.args[-1])
+                  if graph.nodes[a].kind == PARAM]
+        if len(labels) != n + 1 or not all("." in label for label in labels):
+            continue
+        prefixes = {label.rsplit(".", 1)[0] for label in labels}
+        if len(prefixes) != 1:
+            continue
+        name = _identifier(prefixes.pop())
+        after = readers.get(i, [])
+        if len(after) == 1 and after[0] is not None and \
+                len(graph.nodes[after[0]].args) == 1 and not graph.nodes[after[0]].label:
+            found[i], found[after[0]] = name + "_z", name
+        else:
+            found[i] = name
+    return found
 
 
 def _fresh(taken: set, name: str) -> str:

@@ -214,7 +214,7 @@ def _order_like_consumers(graph: Graph, groups: list, first_op: int) -> None:
         if group.op is _ops.LINEAR:
             n = (len(args[0]) - 1) // 2
             slots = [list(args[0][n:2 * n])]
-        elif group.op in (_ops.SUM, _ops.LOGSUMEXP):
+        elif group.op in (_ops.SUM, _ops.LOGSUMEXP, _ops.TAKE):
             slots = [list(args[0])]
         else:
             slots = [[a[k] for a in args] for k in range(len(args[0]))]
@@ -255,7 +255,7 @@ def _plan_operands(graph: Graph, group: Group, groups: list, where: dict, np) ->
             group.operands = [w_gather, _gather(X[0], groups, where, np), _gather(b, groups, where, np)]
         else:
             group.operands = [w_gather, _gather(X, groups, where, np), _gather(b, groups, where, np)]
-    elif group.op in (_ops.SUM, _ops.LOGSUMEXP):
+    elif group.op in (_ops.SUM, _ops.LOGSUMEXP, _ops.TAKE):
         group.operands = [_gather(args, groups, where, np)]
     else:
         group.operands = [_gather(args[:, k], groups, where, np) for k in range(args.shape[1])]
@@ -459,6 +459,8 @@ def _forward(em: _Emitter, g: int, group: Group) -> list:
         expr = f"{args[0]}.sum(-1)"
     elif group.op is _ops.LOGSUMEXP:
         expr = f"_lse({args[0]})"
+    elif group.op is _ops.TAKE:
+        expr = f"_take({args[0]})"
     else:
         expr = code_for(group.op, "numpy")[0].format(*args)
     em.lines.append(f"v{g} = {expr}  # {len(group.members)} x {name}")
@@ -487,6 +489,8 @@ def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
         em.scatter(ops[0], f"{d}[..., None] + {zeros}", batched)
     elif group.op is _ops.LOGSUMEXP:
         em.scatter(ops[0], f"_np.exp({args[0]} - v{g}[..., None]) * {d}[..., None]", batched)
+    elif group.op is _ops.TAKE:
+        em.scatter(ops[0], f"_take_grad({args[0]}, {d})", batched)
     else:
         locals_ = code_for(group.op, "numpy")[1]
         terms = [_term(t.format(*args, out=f"v{g}"), d) for t in locals_]
@@ -540,8 +544,10 @@ class NumpyProgram:
         import numpy as np
         self.graph = graph
         self.source, constants, layout = numpy_source(graph, name)
+        self.source_optimized = self.source  # one source: the groups are the speed
         self._params = [graph.params[k] for k in layout]  # in the order the code reads them
-        namespace = dict(numpy_names(), _ALL=slice(None), _cat=_concatenate, _lse=_logsumexp)
+        namespace = dict(numpy_names(), _ALL=slice(None), _cat=_concatenate, _lse=_logsumexp,
+                         _take=_take, _take_grad=_take_grad)
         namespace.update(constants)
         exec(compile(self.source, f"<compiled {name}>", "exec"), namespace)
         self._run = namespace[name]
@@ -585,3 +591,23 @@ def _logsumexp(x):
     m = x.max(-1, keepdims=True)
     shifted = np.where(np.isinf(m), 0.0, x - m)
     return np.where(np.isinf(m[..., 0]), m[..., 0], m[..., 0] + np.log(np.exp(shifted).sum(-1)))
+
+
+def _take(a):
+    """Along the last axis of ``a``: (index, x_0, ..., x_{n-1}) -> x_index. ValueError (the
+    engine then runs the batch, and raises its own error) for an index that is not a whole
+    number from 0 to n - 1."""
+    import numpy as np
+    index = a[..., 0]
+    k = index.astype(np.intp)
+    if not ((k == index) & (k >= 0) & (k < a.shape[-1] - 1)).all():
+        raise ValueError("take: an index out of range")
+    return np.take_along_axis(a[..., 1:], k[..., None], -1)[..., 0]
+
+
+def _take_grad(a, d):
+    """The gradient of `_take` shaped like ``a``: ``d`` at the picked entry, 0 elsewhere."""
+    import numpy as np
+    g = np.zeros(a.shape)
+    np.put_along_axis(g[..., 1:], a[..., :1].astype(np.intp), d[..., None], -1)
+    return g

@@ -58,6 +58,8 @@ def _forward_expr(node, args: list, binder: Binder) -> str:
         return " + ".join(args) if args else "0.0"
     if op is _ops.LOGSUMEXP:
         return f"{binder.name(op.forward, 'logsumexp')}([{', '.join(args)}])"
+    if op is _ops.TAKE:  # the entry the index picks, its range checked: (i, x_0, ...)[1 + i]
+        return f"{binder.name(op.forward, 'take')}(({', '.join(args)},))"
     template, _ = code_for(op, "python", binder)
     return template.format(*args)
 
@@ -72,6 +74,8 @@ def _locals(node, args: list, out: str, binder: Binder) -> list:
         return ["1.0"] * len(args)
     if op is _ops.LOGSUMEXP:  # the softmax, exp(x_i - out)
         return [f"_op_exp({a} - {out})" for a in args]
+    if op is _ops.TAKE:  # 1 for the entry the index picks
+        return ["0.0"] + [f"(1.0 if {args[0]} == {k}.0 else 0.0)" for k in range(len(args) - 1)]
     _, templates = code_for(op, "python", binder)
     return [t.format(*args, out=out) for t in templates]
 
@@ -328,7 +332,7 @@ def _loop_header(graph: Graph, names: list, seeds: list, backward: bool) -> str:
 
 
 def python_source(graph: Graph, backward: bool, name: str = "program",
-                  binder: Binder | None = None) -> str:
+                  binder: Binder | None = None, rewrite: bool = True) -> str:
     """The generated function as text: ``name(_params, _batch[, _seeds])``, where ``_batch``
     holds the batch's columns (one list of numbers per input) and ``_seeds`` one list per
     output (the list itself for one output), returns the per-sample outputs (a list, or one
@@ -337,6 +341,8 @@ def python_source(graph: Graph, backward: bool, name: str = "program",
 
     Values that depend on parameters only (an L2 term) are computed once, before the loop over
     the samples; their gradients are summed over the samples, then passed back once after it.
+    ``rewrite=False`` leaves out the speed rewrite that hides the chain rule (layers computed
+    input by input, `_layers`): the code to read, one line per value.
     """
     binder = Binder() if binder is None else binder
     names, grads = value_names(graph)
@@ -351,11 +357,11 @@ def python_source(graph: Graph, backward: bool, name: str = "program",
                                                        if needs[i] and i not in plan_once[1]]
     seeds = [f"_seed{k}" for k in range(len(graph.outputs))] if len(graph.outputs) > 1 else ["_seed"]
     outs = [names[i] for i in graph.outputs]
-    layers = _layers(graph, each)
+    layers = _layers(graph, each) if rewrite else {}
     body = _read_params(params, bool(layers))
     body += _forward_lines(graph, names, once, binder)
     if backward and accumulators:
-        body.append(" = ".join(accumulators) + " = 0.0")
+        body += [" = ".join(line) + " = 0.0" for line in _wrapped(accumulators)]
     columns = ["_outs"] if graph.single else [f"_outs{k}" for k in range(len(outs))]
     body += [f"{', '.join(columns)} = {', '.join(['[]'] * len(columns))}",
              _loop_header(graph, names, seeds, backward)]
@@ -374,7 +380,9 @@ def python_source(graph: Graph, backward: bool, name: str = "program",
     body += ["    " + line for line in inner]
     if backward:
         body += _chain_rule(graph, grads, once, is_set, needs, plan_once)
-        body.append(f"return {returned}, [{', '.join(grads[i] for _, i in by_param)}]")
+        grad_names = ",\n        ".join(", ".join(line) for line in
+                                         _wrapped([grads[i] for _, i in by_param]))
+        body.append(f"return {returned}, [{grad_names}]")
     else:
         body.append(f"return {returned}")
     return f"def {name}({'_params, _batch, _seeds' if backward else '_params, _batch'}):\n" + \
@@ -386,12 +394,25 @@ def _read_params(params: list, check: bool) -> list:
     the batch to the engine) unless they are all finite."""
     if not params:
         return []
+    names = ["(" + ",\n     ".join(", ".join(line) for line in _wrapped(params)) + ",)"]
     if not check:
-        return [f"({', '.join(params)},) = [_p.data for _p in _params]"]
+        return [f"{names[0]} = [_p.data for _p in _params]"]
     return ["_data = [_p.data for _p in _params]",
             "if not _isfinite(sum(_data)):  # skipping w * 0.0 is exact for a finite w only",
             "    return None",
-            f"({', '.join(params)},) = _data"]
+            f"{names[0]} = _data"]
+
+
+def _wrapped(names: list, width: int = 80) -> list:
+    """The names in lines of about ``width`` characters (a neuron's parameters, say)."""
+    lines, line, length = [], [], 0
+    for name in names:
+        if line and length + len(name) > width:
+            lines.append(line)
+            line, length = [], 0
+        line.append(name)
+        length += len(name) + 2
+    return lines + [line] if line else lines
 
 
 def build(source: str, name: str, binder: Binder):
@@ -409,9 +430,11 @@ class PythonProgram:
     def __init__(self, graph: Graph, name: str = "program"):
         self.graph = graph
         self._binder = Binder()
-        self.source = python_source(graph, backward=True, name=name, binder=self._binder)
+        # the code to read, one line per value; and the code that runs, with the speed rewrites
+        self.source = python_source(graph, True, name, self._binder, rewrite=False)
+        self.source_optimized = python_source(graph, True, name, self._binder)
         self._name = name
-        self._backward = build(self.source, name, self._binder)
+        self._backward = build(self.source_optimized, name, self._binder)
         self._forward = None  # built on first use: compiling a large graph takes a while
 
     def forward(self, params: list, batch: list):

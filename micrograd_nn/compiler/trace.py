@@ -26,7 +26,7 @@ from typing import Any, Callable, Sequence
 
 from .. import engine as _engine
 from .. import ops as _ops
-from ..engine import Value, enable_grad, topological_order
+from ..engine import Value, enable_grad
 
 __all__ = ["Node", "Graph", "CompileError", "DataDependenceError", "compare", "sample_shape",
            "perturbed", "run_once", "graph_of", "argument_names"]
@@ -174,14 +174,30 @@ def run_once(fn: Callable, example: Sequence, shape: tuple, names: tuple,
         _refuse_reads_of_data(reads, inputs)
     single = isinstance(out, Value)
     outputs = [out] if single else _output_list(out)
-    order, seen = [], set()
-    for o in outputs:
-        for node in topological_order(o):
-            if id(node) not in seen:
-                seen.add(id(node))
-                order.append(node)
+    order = reading_order(outputs)
+    seen = {id(v) for v in order}
     unused = list({id(v): v for v in computed if id(v) not in seen}.values())
     return _Trace(inputs, outputs, order, single, list(reads), unused)
+
+
+def reading_order(outputs: list) -> list:
+    """Every value the outputs depend on, operands before results, in the order a reader meets
+    them: operands left to right, depth first. For an MLP that is layer by layer, neurons in
+    order (the engine's own sort, built for speed, meets the last neuron first)."""
+    order, seen = [], set()
+    for root in outputs:
+        stack = [(root, False)]
+        while stack:
+            node, operands_done = stack.pop()
+            if operands_done:
+                order.append(node)
+                continue
+            if id(node) in seen:
+                continue
+            seen.add(id(node))
+            stack.append((node, True))
+            stack.extend((a, False) for a in reversed(node.operands) if id(a) not in seen)
+    return order
 
 
 def _engine_files() -> tuple:
@@ -371,7 +387,7 @@ def graph_of(output: Value, params: Sequence[Value]) -> Graph:
     """The Graph of a graph already built: leaves in ``params`` are parameters, other labelled
     leaves inputs (numbers, in the order they are first met), unlabelled leaves constants.
     No guard runs: this is for reading the code of one graph, not for replaying it."""
-    order = topological_order(output)
+    order = reading_order([output])
     param_pos = {id(p): k for k, p in enumerate(params)}
     where, nodes, inputs = {}, [], []
     for v in order:

@@ -32,14 +32,15 @@ without the cyclic garbage collector.
 from __future__ import annotations
 
 import math
+import operator
 import numbers
 import weakref
 from itertools import chain, filterfalse
 from operator import mul as _mul
 from typing import Callable, Iterable, Iterator, Sequence
 
-from ..ops import (ADD, DIV, LINEAR, LOGSUMEXP, MUL, NEG, OPS, POW, RELU, SUB, SUM, Op, powc,
-                   value_of)
+from ..ops import (ADD, DIV, LINEAR, LOGSUMEXP, MUL, NEG, OPS, POW, RELU, SUB, SUM, TAKE, Op,
+                   powc, value_of)
 from . import modes as _modes
 
 __all__ = ["Value", "decode", "topological_order", "chain_term", "leaf", "to_float", "linear_nodes",
@@ -599,6 +600,20 @@ class Value:
         if not operands:
             raise ValueError("Value.logsumexp needs at least one value")
         return _apply_n(LOGSUMEXP, operands)
+
+    @staticmethod
+    def take(table: Sequence, index) -> "Value | list":
+        """``table[index]`` where the index may be a Value holding a whole number (a token id
+        read from the data): for an int, plain indexing; for a Value, one ``take`` node per
+        entry (a list of Values for a table of rows), whose gradient flows to the selected
+        entry only. What lets ``compile`` replay an embedding lookup for any token id."""
+        if type(index) is not Value:
+            return table[operator.index(index)]
+        rows = list(table)
+        if rows and isinstance(rows[0], (list, tuple)):  # a matrix: a row of take nodes
+            return [_apply_n(TAKE, (index, *_values([row[j] for row in rows], "Value.take")))
+                    for j in range(len(rows[0]))]
+        return _apply_n(TAKE, (index, *_values(rows, "Value.take")))
 
     # ---- backpropagation -------------------------------------------------------------------
 
