@@ -246,9 +246,9 @@ def main(argv) -> list:
     seconds = time.perf_counter() - start
     losses = run["losses"]
     first, last = losses[:20], losses[-20:]
-    how = "on the engine" if args.backend is None else \
-        f"compiled ({args.backend}; compiling {run['compile_ms'] / 1000:.1f} s of it)"
-    print(f"{args.steps} steps in {seconds:.1f} s ({1000 * seconds / args.steps:.1f} ms/step) "
+    how = "" if args.backend is None else \
+        f" compiled ({args.backend}; compiling {run['compile_ms'] / 1000:.1f} s of it)"
+    print(f"{args.steps} steps in {seconds:.1f} s ({1000 * seconds / args.steps:.1f} ms/step)"
           f"{how}; mean loss of the first {len(first)} steps {sum(first) / len(first):.3f}, "
           f"of the last {len(last)} {sum(last) / len(last):.3f}")
     if args.json:

@@ -339,3 +339,65 @@ def test_compiled_code_never_answers_wrong_in_silence(backend, which, threshold,
                 return
         else:
             cell["w"].data -= 0.25
+
+
+# ---- documents of every length: Value.take and mixed batches --------------------------------
+
+
+def test_take_is_plain_indexing_for_an_int_and_a_node_for_a_value():
+    table = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)]]
+    assert Value.take(table, 1) is table[1]
+    row = Value.take(table, Value(1.0))
+    assert [v.data for v in row] == [3.0, 4.0]
+    (row[0] * row[1]).backward()
+    assert [[v.grad for v in r] for r in table] == [[0.0, 0.0], [4.0, 3.0]]
+    for bad in (2.0, -1.0, 0.5, math.nan):
+        with pytest.raises(ValueError, match="whole number from 0 to 1"):
+            Value.take(table, Value(bad))
+
+
+def doc_fn(table):
+    def fn(tokens):  # an embedding lookup per token, a target picked by the next token
+        rows = [Value.take(table, t) for t in tokens]
+        scores = [(r[0] * r[1] - r[2]).tanh() for r in rows]
+        column = [row[0] for row in table]
+        return Value.sum(scores) + Value.take(column, tokens[-1]) * (1 / len(tokens))
+    return fn
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_one_program_takes_documents_of_every_length_mixed_in_a_batch(backend):
+    table = [[Value(math.sin(3 * i + j), f"e{i}_{j}") for j in range(3)] for i in range(5)]
+    params = [v for row in table for v in row]
+    fn = doc_fn(table)
+    program = compile(fn, [1, 2, 0], backend=backend)
+    docs = [[1, 2, 0], [4], [3, 0, 1, 1, 2], [0, 4], [2, 2, 2]]
+    for p in params:
+        p.grad = 0.0
+    outs = program.backward(docs, reduction="mean")
+    got = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    want = []
+    for doc in docs:  # the engine, on plain ints
+        out = fn(doc)
+        (out * (1 / len(docs))).backward()
+        want.append(out.data)
+    assert np.allclose(outs, want, rtol=1e-13)
+    assert np.allclose(got, [p.grad for p in params], rtol=1e-13, atol=1e-15)
+    assert sorted(shape[0] for shape in program.shapes) == [(1,), (2,), (3,), (5,)]
+    before = {shape: program._compiled[shape] for shape in program.shapes}
+    assert np.allclose(program(docs[::-1]), want[::-1], rtol=1e-13)  # the traces are kept
+    assert all(program._compiled[shape] is code for shape, code in before.items())
+    with pytest.raises(ValueError, match="whole number"):
+        program([[1, 9, 0]])  # the engine's error for a token id out of range
+    program.verify(docs)
+
+
+def test_token_ids_are_perturbed_into_other_valid_ids():
+    from micrograd_nn.compiler.trace import perturbed
+    assert perturbed([[1, 2, 3], 0.5]) == [[3, 1, 2], -1.37 * 0.5 + 0.61]
+    table = [[Value(1.0), Value(2.0)], [Value(3.0), Value(4.0)], [Value(5.0), Value(6.0)]]
+    branchy = lambda t: Value.take(table, t[0])[0] * (2.0 if t[1].detach().data else 1.0)  # noqa
+    with pytest.raises(DataDependenceError):
+        compile(branchy, [0, 1, 2], allow_data_reads=True)  # [2, 0, 1] takes the other branch

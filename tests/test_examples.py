@@ -75,6 +75,27 @@ def test_gpt_same_seed_same_run():
     assert strip(first) == strip(second)
 
 
+def test_gpt_compiled_gives_the_engines_losses_and_names(tmp_path):
+    """--compile numpy and python: the same losses as the engine to 1e-9 relative, the same
+    generated names, and --json writes losses, step times and the compile time."""
+    import json
+
+    runs = {}
+    for mode in ("engine", "numpy", "python"):
+        path = tmp_path / f"{mode}.json"
+        args = ["--steps", "6", "--seed", "5", "--samples", "4", "--json", str(path)]
+        out = run_example("gpt.py", *args, *([] if mode == "engine" else ["--compile", mode]))
+        runs[mode] = (json.loads(path.read_text()), re.search(r"new names: (.*)", out).group(1))
+    engine, names = runs["engine"]
+    assert engine["compile_ms"] == 0 and len(engine["losses"]) == len(engine["step_ms"]) == 6
+    for mode in ("numpy", "python"):
+        got, got_names = runs[mode]
+        assert got_names == names
+        assert got["compile_ms"] > 0 and len(got["step_ms"]) == 6
+        for a, b in zip(got["losses"], engine["losses"]):
+            assert abs(a - b) <= 1e-9 * abs(b)
+
+
 def test_gpt_refuses_bad_arguments_with_a_message():
     env = dict(os.environ, PYTHONPATH=str(ROOT))
     for args, message in ((["--steps", "0"], "--steps must be a positive int, got 0"),

@@ -430,7 +430,7 @@ class _Emitter:
         if unique:
             self.lines.append(f"{target}[..., {idx}] += {term}")
         else:
-            self.lines.append(f"_np.add.at({target}, {at}, {term})")
+            self.lines.append(f"_add_at({target}, {idx}, {term})")
         if target == "_t":
             start = 0
             for s in gather.srcs:
@@ -547,7 +547,7 @@ class NumpyProgram:
         self.source_optimized = self.source  # one source: the groups are the speed
         self._params = [graph.params[k] for k in layout]  # in the order the code reads them
         namespace = dict(numpy_names(), _ALL=slice(None), _cat=_concatenate, _lse=_logsumexp,
-                         _take=_take, _take_grad=_take_grad)
+                         _take=_take, _take_grad=_take_grad, _add_at=_add_at)
         namespace.update(constants)
         exec(compile(self.source, f"<compiled {name}>", "exec"), namespace)
         self._run = namespace[name]
@@ -611,3 +611,22 @@ def _take_grad(a, d):
     g = np.zeros(a.shape)
     np.put_along_axis(g[..., 1:], a[..., :1].astype(np.intp), d[..., None], -1)
     return g
+
+
+def _add_at(target, idx, term):
+    """``target[..., idx] += term`` where ``idx`` may repeat a column (the repeats add up):
+    ``np.add.at``'s numbers, by one ``bincount`` (several times faster on large gathers).
+    ``target`` is (columns,) or (batch, columns); ``term`` is ``idx``'s shape after the
+    target's batch axis."""
+    import numpy as np
+    width = target.shape[-1]
+    flat = idx.ravel()
+    if target.ndim == 1:
+        weights = np.broadcast_to(term, idx.shape).ravel()
+        target += np.bincount(flat, weights=weights, minlength=width)
+        return
+    batch = target.shape[0]
+    weights = np.broadcast_to(term, (batch, *idx.shape)).reshape(batch, -1)
+    rows = (np.arange(batch)[:, None] * width + flat[None, :]).ravel()
+    target += np.bincount(rows, weights=weights.ravel(), minlength=batch * width).reshape(
+        batch, width)

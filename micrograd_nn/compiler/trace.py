@@ -139,14 +139,31 @@ def argument_names(fn: Callable, count: int) -> tuple:
 
 def perturbed(example: Sequence) -> list:
     """A second example far from the first: every number x becomes -1.37 x + 0.61, so signs
-    flip and magnitudes change (a branch on an input's sign or size is taken the other way)."""
+    flip and magnitudes change (a branch on an input's sign or size is taken the other way).
+    An argument of whole numbers only (token ids, indices) keeps its numbers but shifts them
+    by one place, last to first, so they stay valid ids while each position gets another."""
     def move(a):
         if isinstance(a, numbers.Real):
             return -1.37 * float(a) + 0.61
         if hasattr(a, "tolist"):
             a = a.tolist()
         return [move(x) for x in a]
-    return [move(a) for a in example]
+
+    def shifted(a):
+        flat = _flatten(a)
+        if len(flat) < 2 or not all(float(x).is_integer() for x in flat):
+            return None
+        flat = flat[-1:] + flat[:-1]
+        return _nested(flat, sample_shape(a, "argument"))
+
+    return [shifted(a) or move(a) for a in example]
+
+
+def _nested(flat: list, shape: tuple):
+    if not shape:
+        return flat[0]
+    step = math.prod(shape[1:])
+    return [_nested(flat[k * step:(k + 1) * step], shape[1:]) for k in range(shape[0])]
 
 
 # -------------------------------------------------------------------------------------------------
@@ -305,23 +322,24 @@ def _watching_reads():
 @contextlib.contextmanager
 def _collecting_values():
     """The operations' results (non-leaf Values) that engine functions return while fn runs
-    in this thread, in order: a profile hook (this thread's only; one set before is called
-    too) sees each return. Used once per shape, to warn about values no output uses."""
+    in this thread, in order: a profile hook (this thread's only) sees each return. Used once
+    per shape, to warn about values no output uses. Under a profiler or debugger's own hook,
+    nothing is collected (theirs is left alone)."""
     made: list = []
-    before = sys.getprofile()
+    if sys.getprofile() is not None:
+        yield made
+        return
 
     def hook(frame, event, arg):
         if event == "return" and type(arg) is Value and arg.op is not None and \
                 _in_engine(frame.f_code.co_filename):
             made.append(arg)
-        if before is not None:
-            before(frame, event, arg)
 
     sys.setprofile(hook)
     try:
         yield made
     finally:
-        sys.setprofile(before)
+        sys.setprofile(None)
 
 
 def _refuse_reads_of_data(reads: list, inputs: list) -> None:
