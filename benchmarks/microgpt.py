@@ -243,11 +243,11 @@ def attention(q, keys, values, config: Config):
 
 
 def gpt_logits(model: GPT, token: int, pos: int, keys: list, values: list, norm=rmsnorm,
-               dense=linear, attend=attention):
+               dense=linear, attend=attention, embed=lambda table, token: table[token]):
     """The logits for the next token after ``token`` at ``pos``; appends to the key-value cache.
-    ``norm``, ``dense`` and ``attend`` are swapped by the n-ary variant."""
+    ``norm``, ``dense``, ``attend`` and ``embed`` are swapped by the n-ary variant."""
     w, c = model.weights, model.config
-    x = norm([t + p for t, p in zip(w["wte"][token], w["wpe"][pos])])
+    x = norm([t + p for t, p in zip(embed(w["wte"], token), w["wpe"][pos])])
     for i in range(c.n_layer):
         residual = x
         x = norm(x)
@@ -319,9 +319,31 @@ def gpt_loss_nary(model: GPT, tokens: list[int]):
     losses = []
     for pos in range(n):
         logits = gpt_logits(model, tokens[pos], pos, keys, values, norm=rmsnorm_nary,
-                            dense=linear_nary, attend=attention_nary)
-        losses.append(Value.logsumexp(logits) - logits[tokens[pos + 1]])
+                            dense=linear_nary, attend=attention_nary, embed=embedding_nary)
+        losses.append(Value.logsumexp(logits) - Value.take(logits, tokens[pos + 1]))
     return Value.sum(losses) * (1 / n)
+
+
+def embedding_nary(table, token):
+    """``table[token]``, also for a token id held in a Value (compiled code): Value.take."""
+    return _nary().take(table, token)
+
+
+def compiled_train_step(backend: str):
+    """A `train_step` with ``micrograd_nn.compile``: the loss is compiled on the first call
+    (its name's length; every other length is traced and compiled on its first use, and
+    kept), then each step runs the compiled forward and backward, then microgpt's Adam."""
+    def step(model: GPT, name: str, loss_fn) -> float:
+        program = model.__dict__.get("program")
+        if program is None:
+            from micrograd_nn import compile
+            program = compile(lambda tokens: loss_fn(model, tokens), model.tokens(name),
+                              backend=backend)
+            model.program = program
+        loss = float(program.backward([model.tokens(name)])[0])
+        adam_step(model)
+        return loss
+    return step
 
 
 # -------------------------------------------------------------------------------------------------
@@ -333,8 +355,12 @@ VARIANTS = {  # name -> (Value class loader, loss function)
     "micrograd_nn drop-in": (_nary, gpt_loss),
     "micrograd_nn n-ary": (_nary, gpt_loss_nary),
     "micrograd_nn drop-in, collector paused": (_nary, gpt_loss),
+    "compiled python": (_nary, gpt_loss_nary),
+    "compiled numpy": (_nary, gpt_loss_nary),
 }
-STEPS = {"micrograd_nn drop-in, collector paused": train_step_collector_paused}  # else train_step
+STEPS = {"micrograd_nn drop-in, collector paused": train_step_collector_paused,  # else train_step
+         "compiled python": compiled_train_step("python"),
+         "compiled numpy": compiled_train_step("numpy")}
 
 
 def training_names(count: int, seed: int = 42) -> list[str]:

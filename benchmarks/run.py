@@ -22,6 +22,7 @@ import contextlib
 import gc
 import io
 import json
+import math
 import os
 import platform
 import pstats
@@ -56,13 +57,14 @@ class Sizes:
     w3_terms: int = 100_000
     w4_ops: int = 100_000
     w5_names: int = 4            # W5: one measurement trains on this many names, one step each
+    w5_lengths: int = 16         # W5 compile time: documents of 1 .. this many positions
     block_seconds: float = 0.5   # W1: consecutive steps per measurement fill about this long
     budget_seconds: float = 30.0  # stop repeating a measurement after this much time in total
     repeats: int = 5
 
 
 QUICK = Sizes(w1_points=8, w2_ops=(200, 2_000), w3_terms=1_000, w4_ops=1_000, w5_names=1,
-              block_seconds=0.005, budget_seconds=2.0, repeats=2)
+              w5_lengths=2, block_seconds=0.005, budget_seconds=2.0, repeats=2)
 
 
 # -------------------------------------------------------------------------------------------------
@@ -334,7 +336,37 @@ def w5_cells(sizes: Sizes) -> tuple[list[Cell], dict]:
                 record.append(step(model, doc, loss_fn))
             return {"step": (clock() - start) / len(docs)}
         cells.append(Cell("W5", "microgpt training step, gc default", name, "s", run))
+    for backend in COMPILED:
+        cells.append(Cell("W5", "compile every length", f"compiled {backend}", "s",
+                          w5_compile_time(backend, sizes.w5_lengths)))
     return cells, losses
+
+
+def w5_compile_time(backend: str, lengths: int) -> Callable[[], dict]:
+    """A measurement: compile microgpt's n-ary loss for documents of 1 .. ``lengths``
+    positions on a fresh model, each length traced and compiled on its first call. A length's
+    compile time is its first call less its second (a step), plus compile() for length 1."""
+    from micrograd_nn import compile
+
+    def run() -> dict:
+        model = microgpt.init_gpt(microgpt._nary(), microgpt.VOCAB)
+        tokens = model.tokens("abcdefghijklmnopqrstuvwxyz")
+        start = clock()
+        program = compile(lambda t: microgpt.gpt_loss_nary(model, t), tokens[:2],
+                          backend=backend)
+        made = clock() - start  # length 1's trace and code: counted with its first call
+        out = {}
+        for n in range(1, lengths + 1):
+            doc = [tokens[:n + 1]]
+            start = clock()
+            program.backward(doc)
+            first = clock() - start
+            start = clock()
+            program.backward(doc)
+            out[f"length {n}"] = first - (clock() - start) + (made if n == 1 else 0.0)
+        out["all lengths"] = sum(out.values())
+        return out
+    return run
 
 
 def loss_disagreement(losses: dict) -> dict:
@@ -361,6 +393,8 @@ def w5_table(cells: list[Cell], losses: dict, out) -> dict:
     rows = [["W5 variant", "min step", "median", "max", "spread", "speed-up (min)",
              "nodes/step", "max rel. loss diff"]]
     for c in cells:
+        if c.case == "compile every length":
+            continue
         s = summary(c.samples["step"]) if "step" in c.samples else None
         if s is None:
             rows.append([c.engine, c.errors.get("step", "-")] + [""] * 6)
@@ -373,6 +407,16 @@ def w5_table(cells: list[Cell], losses: dict, out) -> dict:
                      f"{base / s['min']:.2f}x" if base else "n/a", str(nodes),
                      f"{disagree.get(c.engine, float('nan')):.1e}"])
     print_table(rows, out)
+    compiles = [c for c in cells if c.case == "compile every length" and c.samples]
+    if compiles:
+        print("compile time per length (min of the runs; first call less a step), seconds",
+              file=out)
+        phases = list(compiles[0].samples)
+        table = [["backend", *phases]]
+        for c in compiles:
+            table.append([c.engine, *(f"{min(c.samples[p]):.2f}" if p in c.samples else "-"
+                                      for p in phases)])
+        print_table(table, out)
     return disagree
 
 
@@ -649,6 +693,7 @@ def targets(cells: list[Cell], w4: list[dict], sizes: Sizes, have_micrograd: boo
             add(f"W5 {variant} vs microgpt's design", f">= {aim:g}x",
                 "not run" if r is None else f"{r:.2f}x ({spreads})",
                 None if r is None else r >= aim)
+        _w5_compiled_targets(cells, base, add, speedup)
         if w5_losses:
             worst = max(loss_disagreement(w5_losses).values())
             add("W5 losses equal on every variant", "max rel. diff <= 1e-9",
@@ -663,6 +708,31 @@ def targets(cells: list[Cell], w4: list[dict], sizes: Sizes, have_micrograd: boo
             f"freed={r['freed_by_refcount']}, unreachable/node={r['unreachable_per_node']:.2f}",
             cyc)
     return out
+
+
+def _w5_compiled_targets(cells: list[Cell], base: Cell | None, add, speedup) -> None:
+    """Issue 23's W5 targets: compiled numpy >= 100x microgpt's design, compiled python >= 3x
+    the n-ary step, compiling every length paid back within 100 steps, and 1,000 steps with
+    compiling in under a twentieth of the engine's time (from the cells' min times)."""
+    nary = find(cells, "W5", "microgpt", "micrograd_nn n-ary")
+    for variant, slow, aim, what in (("compiled numpy", base, 100.0, "microgpt's design"),
+                                     ("compiled python", nary, 3.0, "the n-ary step")):
+        r, spreads = speedup("W5", find(cells, "W5", "microgpt", variant), slow)
+        add(f"W5 {variant} vs {what}", f">= {aim:g}x",
+            "not run" if r is None else f"{r:.2f}x ({spreads})", None if r is None else r >= aim)
+    engine = min_of(nary, "step")
+    for backend in COMPILED:
+        step = min_of(find(cells, "W5", "microgpt", f"compiled {backend}"), "step")
+        compiling = min_of(find(cells, "W5", "compile every length", f"compiled {backend}"),
+                           "all lengths")
+        if not (engine and step and compiling):
+            continue
+        payback = compiling / (engine - step) if engine > step else math.inf
+        add(f"W5 compiling every length ({backend}) paid back", "within 100 steps",
+            f"{payback:.0f} steps ({compiling:.1f} s)", payback <= 100)
+        ratio = (compiling + 1000 * step) / (1000 * engine)
+        add(f"W5 1,000 steps compiled {backend}, compiling included, vs the n-ary engine",
+            "< 1/20 of the time", f"1/{1 / ratio:.1f}", ratio < 1 / 20)
 
 
 def compiled_rows(cells: list[Cell]) -> list[dict]:

@@ -279,9 +279,13 @@ def test_phases_split_a_w1_step(tmp_path):
 
 def test_quick_w5_runs_every_variant_with_equal_losses(quick_report):
     text, report = quick_report
-    w5 = [c for c in report["cells"] if c["workload"] == "W5"]
+    w5 = [c for c in report["cells"] if c["workload"] == "W5"
+          and c["case"] != "compile every length"]
     assert {c["engine"] for c in w5} == set(G.VARIANTS)
     assert all(c["errors"] == {} and c["samples"]["step"] for c in w5)
+    compiling = [c for c in report["cells"] if c["case"] == "compile every length"]
+    assert {c["engine"] for c in compiling} == {"compiled python", "compiled numpy"}
+    assert all(c["errors"] == {} and c["samples"]["all lengths"] for c in compiling)
     losses = report["w5_losses"]
     base = losses["microgpt design"]
     assert len(base) >= 2 and all(math.isfinite(x) and x > 0 for x in base)
@@ -291,7 +295,10 @@ def test_quick_w5_runs_every_variant_with_equal_losses(quick_report):
     names = {t["target"]: t for t in report["targets"]}
     assert names["W5 losses equal on every variant"]["met"] is True
     assert "W5 micrograd_nn n-ary vs microgpt's design" in names
+    assert "W5 compiled numpy vs microgpt's design" in names
+    assert "W5 compiling every length (numpy) paid back" in names
     assert "microgpt design" in text and "speed-up (min)" in text
+    assert "compile time per length" in text
 
 
 def _gpt_grads(variant: str, name: str = "emma"):

@@ -138,6 +138,7 @@ class Program:
 
     def _add_shape(self, shape: tuple, sample: list):
         """Trace fn on ``sample`` and on a perturbed copy, compare, and compile the graph."""
+        sample = [a.tolist() if hasattr(a, "tolist") else a for a in sample]  # plain numbers
         first = self._trace(sample, shape, collect_unused=True)
         try:
             second = self._trace(perturbed(sample), shape)
