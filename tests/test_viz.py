@@ -1057,6 +1057,40 @@ def test_trace_ends_with_the_gradients_backward_computes(case):
         assert all(frame.node not in f.node.operands for f in frames if f.step > frame.step)
 
 
+def product_chain(n: int) -> Value:
+    """x * c1 * c2 * ... * cn: 2n + 1 values, n steps of backward."""
+    y = Value(0.5, "x")
+    for _ in range(n):
+        y = y * Value(1.0)
+    return y
+
+
+def test_trace_backward_refuses_a_graph_past_max_nodes_before_any_step():
+    y = product_chain(200)   # 401 values
+    with pytest.raises(DiagramTooLarge, match="401 values, more than max_nodes=250"):
+        trace_backward(y)    # raised by the call itself, before a frame is made
+    assert len(list(trace_backward(y, max_nodes=401))) == 201
+    with pytest.raises(DiagramTooLarge, match="max_nodes=400"):
+        trace_backward(y, max_nodes=400)
+
+
+def _peak_bytes_of_all_frames(root: Value) -> int:
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        frames = list(trace_backward(root, max_nodes=10**6))
+        assert frames[-1].grads[root] == 1.0
+        return tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+
+
+def test_all_frames_of_a_trace_take_memory_linear_in_the_graph():
+    """Each frame's gradients are a view of one shared record, not a copy (n squared)."""
+    small, large = (_peak_bytes_of_all_frames(product_chain(n)) for n in (400, 800))
+    assert large < 2.5 * small, (small, large)
+
+
 def zero_times_infinity():
     """y = sqrt(x) * c at x = c = 0: dy/dsqrt(x) = 0, dsqrt(x)/dx = inf; backward gives 0."""
     x, c = Value(0.0, "x"), Value(0.0, "c")

@@ -8,6 +8,10 @@ each interior node v, d root/d v is complete (every path above v has been added)
 to each of its operands. ``trace_backward`` yields one frame per such step (after a first frame
 that seeds d root/d root = 1), computing the same sums as ``Value.backward`` without touching any
 ``.grad``. ``trace_html`` draws every frame into one self-contained page.
+
+Frames share one record of the gradients: each frame's ``grads`` reads the record as it stood
+at its step, so all the frames of an n-value graph take memory and time linear in n and its
+edges (not one copy of every gradient per frame, which grows as n squared).
 """
 
 from __future__ import annotations
@@ -15,11 +19,13 @@ from __future__ import annotations
 import html
 import pathlib
 import re
+from bisect import bisect_right
+from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Iterator
 
 from ..engine import Value, backward_walk, chain_term
-from .diagram import DEFAULT_MAX_NODES, draw, make_options
+from .diagram import DEFAULT_MAX_NODES, DiagramTooLarge, _check_size, draw, make_options
 from .scene import Frame as _Frame
 from .naming import Namer, drawing_order, fmt
 from .rendering import pipe, write_atomically
@@ -32,23 +38,89 @@ class Frame:
     """One step of backward.
 
     ``node`` passes its finished gradient to its operands (the root itself in step 0, the seed);
-    ``grads`` maps every value reached so far to the gradient accumulated so far;
+    ``grads`` maps every value reached so far to the gradient accumulated so far (a read-only
+    mapping);
     ``received`` are the operands that got a contribution in this step; ``text`` says it in words.
     """
     step: int
     node: Value
-    grads: dict
+    grads: Mapping
     received: tuple
     text: str
 
 
-def trace_backward(root: Value) -> Iterator[Frame]:
-    """Yield the frames of ``root.backward()``: the seed, then one per interior node, in order."""
+class _History:
+    """Every gradient backward has accumulated, with the step that wrote it, for all frames.
+
+    ``steps[v]`` and ``values[v]`` list, in order, the steps at which v's gradient changed and
+    what it became; ``order`` lists the values in the order they were first reached.
+    """
+
+    def __init__(self):
+        self.steps: dict = {}
+        self.values: dict = {}
+        self.order: list = []
+
+    def record(self, step: int, v: Value, grad) -> None:
+        steps = self.steps.get(v)
+        if steps is None:
+            self.steps[v], self.values[v] = [step], [grad]
+            self.order.append(v)
+        else:
+            steps.append(step)
+            self.values[v].append(grad)
+
+
+class _GradsAt(Mapping):
+    """The gradients as they stood after one step: a read-only view of a shared ``_History``."""
+
+    def __init__(self, history: _History, step: int):
+        self._history, self._step = history, step
+        self._size = len(history.order)
+
+    def __getitem__(self, v):
+        steps = self._history.steps.get(v)
+        k = -1 if steps is None else bisect_right(steps, self._step) - 1
+        if k < 0:
+            raise KeyError(v)
+        return self._history.values[v][k]
+
+    def __iter__(self):
+        return iter(self._history.order[:self._size])
+
+    def __len__(self) -> int:
+        return self._size
+
+    def __repr__(self) -> str:
+        return repr(dict(self))
+
+
+def trace_backward(root: Value, *, max_nodes: int = DEFAULT_MAX_NODES) -> Iterator[Frame]:
+    """Yield the frames of ``root.backward()``: the seed, then one per interior node, in order.
+
+    Past ``max_nodes`` values, DiagramTooLarge (a ValueError) before any step is taken: a
+    trace that long is unreadable. Raise ``max_nodes`` to trace anyway; time and memory grow
+    linearly with the graph.
+    """
     if not isinstance(root, Value):
         raise TypeError(f"trace_backward needs a Value, got {type(root).__name__}")
-    namer = Namer(drawing_order(root))
+    _check_size(max_nodes, "max_nodes")
+    order = drawing_order(root)
+    if len(order) > max_nodes:
+        edges = sum(len(v.operands) for v in order)
+        raise DiagramTooLarge(f"trace_backward: the graph has {len(order)} values, more than "
+                              f"max_nodes={max_nodes}: one step per value is too long to follow; "
+                              f"pass a larger max_nodes to trace it anyway",
+                              values=len(order), edges=edges, max_nodes=max_nodes,
+                              max_edges=edges, collapsed=False)
+    return _frames(root, Namer(order))
+
+
+def _frames(root: Value, namer: Namer) -> Iterator[Frame]:
     top = namer.named(root)
-    yield Frame(0, root, {root: 1.0}, (),
+    history = _History()
+    history.record(0, root, 1.0)
+    yield Frame(0, root, _GradsAt(history, 0), (),
                 f"seed: {Namer.d(top)}/{Namer.d(top)} = 1")
     for step, (v, g, grads) in enumerate(backward_walk(root), start=1):
         received = []
@@ -64,10 +136,12 @@ def trace_backward(root: Value) -> Iterator[Frame]:
                 received.append(p)
             parts.append(f"{Namer.d(top)}/{Namer.d(namer.named(p))} += {fmt(g)} * {fmt(local)} "
                          f"= {fmt(term)}, now {fmt(running[p])}")
+        for p in received:
+            history.record(step, p, grads[p])
         text = (f"step {step}: {namer.name(v)} has its gradient {Namer.d(top)}/"
                 f"{Namer.d(namer.named(v))} = {fmt(g)} and passes it to its operands: "
                 + "; ".join(parts))
-        yield Frame(step, v, dict(grads), tuple(received), text)
+        yield Frame(step, v, _GradsAt(history, step), tuple(received), text)
 
 
 def trace_graphs(root: Value, *, edge_labels: str = "local", rankdir: str | None = None,
@@ -78,7 +152,7 @@ def trace_graphs(root: Value, *, edge_labels: str = "local", rankdir: str | None
     text, so the boxes never move: only colours and numbers change.
     """
     options = make_options(rankdir=rankdir, edge_labels=edge_labels, preset=preset, fixed=True)
-    frames = list(trace_backward(root))
+    frames = list(trace_backward(root, max_nodes=max_nodes))
     final = frames[-1].grads
     done: set = set()
     for frame in frames:
