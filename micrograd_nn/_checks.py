@@ -30,12 +30,16 @@ def _as_float(value: Any, name: str, what: str) -> float:
                          f"({int(value).bit_length()} bits)") from None
 
 
-def positive_int(value: Any, name: str, minimum: int = 1) -> int:
-    """``value`` as an int >= ``minimum`` (default 1): a count, a size, a number of steps."""
-    what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
+def positive_int(value: Any, name: str, minimum: int = 1, maximum: int | None = None) -> int:
+    """``value`` as an int >= ``minimum`` (default 1), and <= ``maximum`` when given: a count,
+    a size, a number of steps."""
+    if maximum is not None:
+        what = f"an int in [{minimum}, {maximum}]"
+    else:
+        what = "a positive int" if minimum == 1 else f"an int >= {minimum}"
     if not _is_int(value):
         raise TypeError(f"{name} must be {what}, got {type(value).__name__}: {value!r}")
-    if value < minimum:
+    if value < minimum or (maximum is not None and value > maximum):
         raise ValueError(f"{name} must be {what}, got {int(value)}")
     return int(value)
 

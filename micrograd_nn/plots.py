@@ -22,7 +22,10 @@ from . import _checks
 from ._files import write_atomically
 from .train import History, as_inputs, as_labels, loss_spec, predict, scores
 
-__all__ = ["plot_loss", "plot_decision_boundary", "CLASS_COLORS"]
+__all__ = ["plot_loss", "plot_decision_boundary", "CLASS_COLORS", "MAX_RESOLUTION"]
+
+MAX_RESOLUTION = 500
+"""The finest grid ``plot_decision_boundary`` evaluates: 500 x 500 = 250,000 model calls."""
 
 CLASS_COLORS: tuple[str, ...] = (
     "#1f77b4", "#d62728", "#2ca02c", "#ff7f0e", "#9467bd",
@@ -92,13 +95,14 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike,
     boundary is smooth even on a coarse grid: one output s gives class 1 where
     s - threshold(loss) > 0 (threshold 0, or 0.5 for "mse"); k outputs give class c where
     s_c - max_{j != c} s_j > 0. The boundary itself is drawn as a black line.
+    ``resolution`` is an int in [2, MAX_RESOLUTION] (ValueError outside, checked first).
     """
+    resolution = _checks.positive_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)
     X = as_inputs(X, getattr(model, "nin", None))
     if X.shape[1] != 2:
         raise ValueError(f"a decision boundary is drawn in 2-D: X needs 2 features, "
                          f"got {X.shape[1]}")
     y = as_labels(y, X.shape[0])
-    resolution = _checks.positive_int(resolution, "resolution", minimum=2)
     threshold = 0.0 if loss is None else loss_spec(loss).threshold
 
     lo, hi = X.min(axis=0), X.max(axis=0)

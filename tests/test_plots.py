@@ -7,7 +7,7 @@ import pytest
 
 from micrograd_nn.datasets import make_blobs, make_moons
 from micrograd_nn.nn import MLP
-from micrograd_nn.plots import plot_decision_boundary, plot_loss
+from micrograd_nn.plots import MAX_RESOLUTION, plot_decision_boundary, plot_loss
 from micrograd_nn.train import History, accuracy, fit
 
 PNG_MAGIC = b"\x89PNG\r\n\x1a\n"
@@ -89,10 +89,24 @@ def test_bad_arguments(trained, tmp_path):
     with pytest.raises(ValueError, match="2 features"):
         plot_decision_boundary(MLP(3, [2, 1]), np.zeros((4, 3)), [0, 1, 0, 1],
                                tmp_path / "b.png")
-    with pytest.raises(ValueError, match="resolution must be an int >= 2, got 1"):
+    with pytest.raises(ValueError, match=r"resolution must be an int in \[2, 500\], got 1"):
         plot_decision_boundary(model, X, y, tmp_path / "b.png", resolution=1)
-    with pytest.raises(TypeError, match="resolution must be an int >= 2, got float"):
+    with pytest.raises(TypeError, match=r"resolution must be an int in \[2, 500\], got float"):
         plot_decision_boundary(model, X, y, tmp_path / "b.png", resolution=20.0)
     with pytest.raises(ValueError, match="unknown loss 'zzz'"):
         plot_decision_boundary(model, X, y, tmp_path / "b.png", loss="zzz")
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_a_decision_boundary_finer_than_max_resolution_is_refused_before_the_model_runs(
+        tmp_path):
+    X, y = make_moons(20, seed=0)
+
+    def model(row):
+        raise AssertionError("the model was evaluated before the resolution was checked")
+
+    for resolution in (MAX_RESOLUTION + 1, 10**9):
+        with pytest.raises(ValueError, match=r"resolution must be an int in \[2, 500\], got "
+                                             + str(resolution)):
+            plot_decision_boundary(model, X, y, tmp_path / "b.png", resolution=resolution)
     assert list(tmp_path.iterdir()) == []
