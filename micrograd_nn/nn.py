@@ -30,7 +30,7 @@ from .ops import OPS
 from .pytorch import read_module, to_torch
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS", "MAX_PARAMETERS",
-           "parameter_count"]
+           "NEURON_COST", "LAYER_COST", "parameter_count", "model_size"]
 
 # name -> the Value method applied to z, for every op the table marks as an activation;
 # "linear" is None: the neuron returns z itself
@@ -45,10 +45,16 @@ _FORMAT = "micrograd_nn.MLP"
 _FORMAT_VERSION = 1
 
 MAX_PARAMETERS = 1_000_000
-"""The most parameters a Neuron, Layer or MLP may have, built or loaded: each one is a Python
-object (about 150 bytes with its share of the lists), and a network this size is already slow
-in pure Python. Larger sizes raise ValueError before anything is allocated; to go past it, set
+"""The largest model a Neuron, Layer or MLP may be, built or loaded, counted in parameters:
+each parameter counts 1, each neuron and each layer ``NEURON_COST`` = ``LAYER_COST`` = 4 more
+(see ``model_size``). A parameter is a Python object of about 150 bytes with its share of the
+lists; a neuron or a layer is several objects and a node or two per sample in every graph, and
+building one takes about as long as 4 parameters. A model this size is already slow in pure
+Python. Larger sizes raise ValueError before anything is allocated; to go past it, set
 ``micrograd_nn.nn.MAX_PARAMETERS`` higher (it is read at each call)."""
+
+NEURON_COST = 4
+LAYER_COST = 4
 
 
 def parameter_count(nin: int, nouts: Sequence[int]) -> int:
@@ -57,9 +63,33 @@ def parameter_count(nin: int, nouts: Sequence[int]) -> int:
     return sum((a + 1) * b for a, b in zip(sizes, sizes[1:]))
 
 
-def _check_parameter_count(count: int, what: str) -> None:
-    if count > MAX_PARAMETERS:
-        raise ValueError(f"{what} would have {count:,} parameters, more than "
+def model_size(nin: int, nouts: Sequence[int]) -> int:
+    """What ``MLP(nin, nouts)`` costs, counted in parameters (the measure ``MAX_PARAMETERS``
+    bounds): parameters + NEURON_COST * neurons + LAYER_COST * layers.
+
+    ``MLP(1, [1] * 499998)`` has 999,996 parameters but 499,998 layers: size 4,999,980.
+    """
+    return parameter_count(nin, nouts) + NEURON_COST * sum(nouts) + LAYER_COST * len(nouts)
+
+
+def _architecture(nin: int, nouts: Sequence[int]) -> str:
+    """``nin -> [w1, w2, ...]``, the widths cut short past 8 layers (an error must stay short)."""
+    widths = ", ".join(str(n) for n in nouts[:8])
+    if len(nouts) > 8:
+        widths += f", ... ({len(nouts):,} layers)"
+    return f"{nin}, [{widths}]"
+
+
+def _counted(n: int, noun: str) -> str:
+    return f"{n:,} {noun}" + ("" if n == 1 else "s")
+
+
+def _check_model_size(what: str, parameters: int, neurons: int, layers: int) -> None:
+    size = parameters + NEURON_COST * neurons + LAYER_COST * layers
+    if size > MAX_PARAMETERS:
+        raise ValueError(f"{what} would have {_counted(parameters, 'parameter')} in "
+                         f"{_counted(neurons, 'neuron')} and {_counted(layers, 'layer')}, a size of {size:,} (each neuron and each layer "
+                         f"counts as {NEURON_COST} parameters), more than "
                          f"micrograd_nn.nn.MAX_PARAMETERS = {MAX_PARAMETERS:,}; build a smaller "
                          f"model, or raise that limit to build it anyway")
 
@@ -254,7 +284,7 @@ class Neuron(Module):
                  nonlin: bool | None = None):
         activation = _micrograd_nonlin(activation, nonlin)
         self.nin = _check_size(nin, "nin")
-        _check_parameter_count(self.nin + 1, f"Neuron({self.nin})")
+        _check_model_size(f"Neuron({self.nin})", self.nin + 1, 1, 0)
         self._act = _check_activation(activation)
         self.activation = activation
         self.init = _check_init(init)
@@ -338,8 +368,8 @@ class Layer(Module):
         activation = _micrograd_nonlin(activation, nonlin)
         self.nin = _check_size(nin, "nin")
         self.nout = _check_size(nout, "nout")
-        _check_parameter_count(parameter_count(self.nin, [self.nout]),
-                               f"Layer({self.nin}, {self.nout})")
+        _check_model_size(f"Layer({self.nin}, {self.nout})",
+                          parameter_count(self.nin, [self.nout]), self.nout, 1)
         self._act = _check_activation(activation)
         _check_init(init)
         rng = _check_rng(rng)
@@ -396,8 +426,8 @@ class MLP(Module):
         if isinstance(nouts, (str, bytes)) or not isinstance(nouts, Sequence) or not nouts:
             raise ValueError(f"nouts must be a non-empty list of layer widths, got {nouts!r}")
         self.nouts = [_check_size(n, f"layer width nouts[{i}]") for i, n in enumerate(nouts)]
-        _check_parameter_count(parameter_count(self.nin, self.nouts),
-                               f"MLP({self.nin}, {self.nouts})")
+        _check_model_size(f"MLP({_architecture(self.nin, self.nouts)})",
+                          parameter_count(self.nin, self.nouts), sum(self.nouts), len(self.nouts))
         _check_activation(activation)
         _check_activation(output_activation, "output_activation")
         _check_init(init)
@@ -577,13 +607,17 @@ def _checked_parameters(state: dict, path: str) -> list:
         if isinstance(size, bool) or not isinstance(size, int) or size < 1:
             raise bad(f"invalid architecture: {name} must be a positive int, got {size!r:.80}")
     count = parameter_count(nin, nouts)
-    if count > MAX_PARAMETERS:
-        raise bad(f"the architecture {nin} -> {nouts!r:.80} has {count:,} parameters, more than "
-                  f"micrograd_nn.nn.MAX_PARAMETERS = {MAX_PARAMETERS:,}")
+    if model_size(nin, nouts) > MAX_PARAMETERS:
+        raise bad(f"the architecture {_architecture(nin, nouts)} has "
+                  f"{_counted(count, 'parameter')} in {_counted(sum(nouts), 'neuron')} and "
+                  f"{_counted(len(nouts), 'layer')}, a size of "
+                  f"{model_size(nin, nouts):,} (each neuron and each layer counts as "
+                  f"{NEURON_COST} parameters), more than micrograd_nn.nn.MAX_PARAMETERS = "
+                  f"{MAX_PARAMETERS:,}")
     if not isinstance(data, list):
         raise bad(f"'parameters' must be a list of numbers, got {type(data).__name__}")
     if len(data) != count:
-        raise bad(f"architecture {nin} -> {nouts} has {count} parameters, "
+        raise bad(f"architecture {_architecture(nin, nouts)} has {count} parameters, "
                   f"the file holds {len(data)}")
     for i, v in enumerate(data):
         if isinstance(v, bool) or not isinstance(v, (int, float)) or not math.isfinite(v):

@@ -547,15 +547,46 @@ def test_sizes_over_max_parameters_are_refused_before_allocating(build):
 def test_max_parameters_can_be_raised_or_lowered(monkeypatch, tmp_path):
     from micrograd_nn import nn
     assert nn.parameter_count(2, [3, 1]) == 13
-    monkeypatch.setattr(nn, "MAX_PARAMETERS", 12)
-    with pytest.raises(ValueError, match=r"MLP\(2, \[3, 1\]\) would have 13 parameters"):
+    assert nn.model_size(2, [3, 1]) == 13 + 4 * 4 + 4 * 2 == 37
+    monkeypatch.setattr(nn, "MAX_PARAMETERS", 36)
+    with pytest.raises(ValueError, match=r"MLP\(2, \[3, 1\]\) would have 13 parameters in 4 "
+                                         r"neurons and 2 layers, a size of 37"):
         MLP(2, [3, 1])
     assert MLP(2, [2, 1]).num_parameters() == 9
-    monkeypatch.setattr(nn, "MAX_PARAMETERS", 13)
+    monkeypatch.setattr(nn, "MAX_PARAMETERS", 37)
     MLP(2, [3, 1], seed=0).save(tmp_path / "m.json")
-    monkeypatch.setattr(nn, "MAX_PARAMETERS", 12)
+    monkeypatch.setattr(nn, "MAX_PARAMETERS", 36)
     with pytest.raises(ValueError, match="m.json"):
         MLP.load(tmp_path / "m.json")
+
+
+@pytest.mark.parametrize("build, message", [
+    (lambda: MLP(1, [1] * 499998), r"MLP\(1, \[1, 1, 1, 1, 1, 1, 1, 1, \.\.\. \(499,998 layers\)\]\) "
+                                   r"would have 999,996 parameters in 499,998 neurons and 499,998 "
+                                   r"layers, a size of 4,999,980"),
+    (lambda: Layer(1, 300_000), r"600,000 parameters in 300,000 neurons and 1 layer, a size of "
+                                r"1,800,004"),
+])
+def test_neurons_and_layers_count_towards_max_parameters(build, message):
+    """Half a million width-1 layers are only a million parameters, but building them took
+    15 s and 0.5 GB: the size counts each neuron and layer too, and refuses it at once."""
+    import tracemalloc
+    tracemalloc.start()
+    try:
+        with pytest.raises(ValueError, match=message):
+            build()
+        allocated = tracemalloc.get_traced_memory()[1]
+    finally:
+        tracemalloc.stop()
+    assert allocated < 20_000_000   # the widths' list, not a model
+
+
+def test_a_saved_architecture_is_sized_like_a_built_one(tmp_path):
+    path = _hostile(tmp_path, HEADER + '"nin": 1, "nouts": [' + "1, " * 199_999 +
+                    '1], "parameters": [' + "0.5, " * 399_999 + '0.5]}')
+    with pytest.raises(ValueError, match=r"has 400,000 parameters in 200,000 neurons and "
+                                         r"200,000 layers, a size of 2,000,000"):
+        MLP.load(path)
 
 
 def _hostile(tmp_path, text: str):
@@ -570,7 +601,8 @@ HEADER = ('{"format": "micrograd_nn.MLP", "version": 1, "activation": "relu", '
 
 @pytest.mark.parametrize("text, message", [
     (HEADER + '"nin": 1000000000, "nouts": [1], "parameters": [0.5]}',
-     "has 1,000,000,001 parameters, more than micrograd_nn.nn.MAX_PARAMETERS"),
+     "has 1,000,000,001 parameters in 1 neuron and 1 layer, a size of 1,000,000,009 (each "
+     "neuron and each layer counts as 4 parameters), more than micrograd_nn.nn.MAX_PARAMETERS"),
     (HEADER + '"nin": 1, "nouts": [1000000000000000000000000000000], "parameters": []}',
      "an integer of 31 digits"),
     (HEADER + '"nin": 1, "nouts": [1], "parameters": [' + "9" * 400 + ', 0.5]}',
