@@ -80,7 +80,8 @@ def test_train_every_dataset(argv, width, tmp_path, capsys):
     (["train", "--hidden", "0,16"], "every hidden layer needs at least 1 neuron"),
     (["train", "--hidden", "16,x"], "comma-separated positive ints"),
     (["train", "--hidden", "1000000000"], "--hidden 1000000000: MLP(2, [1000000000, 1]) would "
-                                          "have 4,000,000,001 parameters, more than"),
+                                          "have 4,000,000,001 parameters in 1,000,000,001 "
+                                          "neurons and 2 layers, a size of 8,000,000,013"),
     (["train", "--dataset", "swiss"], "invalid choice: 'swiss'"),
     (["train", "--epochs", "0"], "expected a positive int, got 0"),
     (["train", "--lr", "-1"], "lr must be a finite number >= 0, got -1.0"),
