@@ -30,10 +30,14 @@ __all__ = [
 SeedLike = int | np.random.Generator | None
 """What ``seed`` accepts: an int >= 0, a numpy Generator (used as is) or None (fresh entropy)."""
 
-MAX_VALUES = 20_000_000
-"""The most numbers a generated X may hold (n_samples * n_features; 160 MB of float64), and
-likewise blobs' centers. Larger requests raise ValueError before anything is allocated; set
-``micrograd_nn.datasets.MAX_VALUES`` higher to go past it."""
+MAX_VALUES = 2_000_000
+"""The most numbers a generated X may hold (n_samples * n_features), and likewise blobs'
+centers. At the limit X takes 16 MB of float64; making it takes about 6 times that at its
+peak (the arrays X is built from, its noise, its shuffled copy) and well under a second, for
+every generator and any number of classes. Larger requests raise ValueError before anything
+is allocated; set ``micrograd_nn.datasets.MAX_VALUES`` higher to go past it (time and memory
+grow in proportion). A million 2-D samples is already far more than a scalar engine can
+train on: one epoch through an MLP(2, [16, 16, 1]) takes minutes."""
 
 
 # -------------------------------------------------------------------------------------------------
@@ -202,13 +206,16 @@ def make_spiral(n_samples: int = 300, n_classes: int = 3, noise: float = 0.2,
     n = _check_samples(n_samples, k)
     noise = _check_noise(noise)
     rng = _rng(seed)
-    arms = []
-    for c, m in enumerate(_class_sizes(n, k)):
-        r = np.linspace(0.0, 1.0, m) if m > 1 else np.array([1.0])
-        theta = 4.0 * r + 2 * math.pi * c / k + noise * rng.normal(size=m)
-        arms.append(np.column_stack([r * np.cos(theta), r * np.sin(theta)]))
-    X = np.vstack(arms)
-    y = np.repeat(np.arange(k), _class_sizes(n, k))
+    # every arm at once (no loop over the arms, which may be as many as the points):
+    # point i of arm c, of m points, has r = i * (1 / (m - 1)) as np.linspace(0, 1, m) makes
+    # it, the last point (and the only point of a one-point arm) r = 1 exactly
+    sizes = np.array(_class_sizes(n, k))
+    y = np.repeat(np.arange(k), sizes)
+    m = sizes[y]
+    i = np.arange(n) - np.repeat(np.cumsum(sizes) - sizes, sizes)
+    r = np.where(i == m - 1, 1.0, i * (1.0 / np.maximum(m - 1, 1)))
+    theta = 4.0 * r + 2 * math.pi * y / k + noise * rng.normal(size=n)
+    X = np.column_stack([r * np.cos(theta), r * np.sin(theta)])
     return _finish(X, y, 0.0, rng)
 
 

@@ -183,9 +183,38 @@ def test_names_file_is_packaged_with_its_source(tmp_path):
         text = z.read("micrograd_nn/data/names.txt").decode("utf-8")
     assert "1990" in text.splitlines()[0] and "public domain" in text.splitlines()[0]
 
+@pytest.mark.parametrize("make, numbers", [
+    (lambda: make_moons(10**7), "20,000,000"), (lambda: make_moons(1_000_001), "2,000,002"),
+    (lambda: make_spiral(2 * 10**6, n_classes=10**6), "4,000,000"),
+    (lambda: make_blobs(10**6, n_features=3), "3,000,000")])
+def test_datasets_past_two_million_numbers_are_refused(make, numbers):
+    """make_moons(10**7) took 25 s and 1 GB under a limit said to be 160 MB: the limit is now
+    2,000,000 numbers (16 MB, about 100 MB at the peak of making it)."""
+    with pytest.raises(ValueError, match=f"would hold {numbers} numbers, more than "
+                                         r"micrograd_nn.datasets.MAX_VALUES = 2,000,000"):
+        make()
+
+
+def test_the_spiral_is_made_without_a_loop_over_its_arms(monkeypatch):
+    """make_spiral(2 * 10**6, n_classes=10**6) ran for minutes, one numpy round per arm: the
+    arms are now made all at once, so the calls into numpy do not grow with the arms."""
+    from micrograd_nn import datasets
+    calls = []
+
+    class CountingNumpy:
+        def __getattr__(self, name):
+            calls.append(name)
+            return getattr(np, name)
+
+    monkeypatch.setattr(datasets, "np", CountingNumpy())
+    X, y = make_spiral(2000, n_classes=1000, seed=0)
+    assert X.shape == (2000, 2) and np.bincount(y).tolist() == [2] * 1000
+    assert len(calls) < 40, len(calls)
+
+
 def test_sizes_over_max_values_are_refused_before_allocating(monkeypatch):
     from micrograd_nn import datasets
-    with pytest.raises(ValueError, match="MAX_VALUES = 20,000,000"):
+    with pytest.raises(ValueError, match="MAX_VALUES = 2,000,000"):
         make_blobs(n_samples=10**20)
     with pytest.raises(ValueError, match="centers of 1,000,000,000 blobs"):
         make_blobs(n_samples=10, centers=10**9)
