@@ -39,12 +39,19 @@ from .engine import Value, no_grad
 __all__ = [
     "LOSSES", "OPTIMIZERS", "DEFAULT_LR", "History", "Evaluation", "TrainingDiverged",
     "default_loss", "output_width", "fit", "scores", "predict", "predict_proba", "accuracy",
-    "evaluate", "as_inputs", "as_labels", "loss_spec",
+    "evaluate", "as_inputs", "as_labels", "loss_spec", "MAX_STEP_GRAPH",
 ]
 
 OPTIMIZERS: tuple[str, ...] = ("sgd", "adam")
 DEFAULT_LR: dict[str, float] = {"sgd": 0.1, "adam": 0.01}
 """The learning rate ``fit`` uses when ``lr`` is not given, per optimizer name."""
+
+MAX_STEP_GRAPH = 20_000_000
+"""The largest graph one step of ``fit`` may build through the engine, counted as values plus
+links from a value to its operands (each costs about 25 bytes: this is about 500 MB). ``fit``
+measures one sample's graph and refuses a batch whose graph would be larger with ValueError,
+before the first step: give a smaller ``batch_size``, or ``compile=``, which builds no graph
+per sample. Set ``micrograd_nn.train.MAX_STEP_GRAPH`` higher to go past it."""
 
 
 # -------------------------------------------------------------------------------------------------
@@ -423,6 +430,8 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
     run = _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, schedule,
                    momentum, progress)
     seed = _checks.seed(seed)
+    if backend is None:
+        _check_step_graph(model, run.rows[0], run.batch)
     run.forward = _Forward(model, run.rows, backend)
     rng = np.random.default_rng(seed)
     n = len(run.rows)
@@ -468,6 +477,33 @@ def _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, schedule,
     labels = y.tolist()
     return _Run(model, X.tolist(), labels, [spec.target(label, width) for label in labels],
                 spec, width, params, opt, scheduler, l2, batch, epochs, History(spec.name))
+
+
+def _graph_size(outputs: list) -> int:
+    """Values plus operand links of the graph behind ``outputs``, leaves not counted."""
+    seen, stack, size = set(), list(outputs), 0
+    while stack:
+        v = stack.pop()
+        if v in seen or v.is_leaf():
+            continue
+        seen.add(v)
+        size += 1 + len(v.operands)
+        stack.extend(v.operands)
+    return size
+
+
+def _check_step_graph(model: Any, row: list, batch: int) -> None:
+    """Refuse a batch whose graph would pass ``MAX_STEP_GRAPH``: one sample's graph, times
+    the batch. (A model's graph per sample does not depend on the sample's values.)"""
+    out = model(row)
+    per_sample = _graph_size([out] if isinstance(out, Value) else list(out))
+    if per_sample * batch > MAX_STEP_GRAPH:
+        fits = max(1, MAX_STEP_GRAPH // max(per_sample, 1))
+        raise ValueError(f"a step over a batch of {batch:,} samples would build a graph of "
+                         f"{per_sample * batch:,} values and links ({per_sample:,} per sample), "
+                         f"more than micrograd_nn.train.MAX_STEP_GRAPH = {MAX_STEP_GRAPH:,} "
+                         f"(about 25 bytes each); train in batches of at most {fits:,} "
+                         f"(batch_size, --batch-size), or compile the model")
 
 
 def _epoch(run: _Run, epoch: int, order: list) -> tuple:

@@ -170,3 +170,24 @@ def test_an_unwritable_output_folder_fails_before_training(tmp_path, capsys):
     captured = capsys.readouterr()
     assert "cannot write the results" in captured.err
     assert "trained in" not in captured.out
+
+
+@pytest.mark.parametrize("argv, message", [
+    (["--samples", "5000000"], "dataset moons: X of 5,000,000 samples of 2 features would hold "
+                               "10,000,000 numbers, more than micrograd_nn.datasets.MAX_VALUES"),
+    (["--samples", "100000"], "a step over a batch of 100,000 samples would build a graph of "),
+    (["--samples", "100000", "--batch-size", "50000"], "train in batches of at most 27,"),
+])
+def test_train_refuses_more_data_than_memory_holds_before_the_first_step(
+        argv, message, tmp_path, capsys, monkeypatch):
+    """train --samples 5000000 passed every check and reached 8.8 GB: a full-batch graph of a
+    million samples. It is refused now, in words, before any training step."""
+    from micrograd_nn import train
+
+    def no_step(*args):
+        raise AssertionError("a training step ran")
+
+    monkeypatch.setattr(train, "_epoch", no_step)
+    assert main(["train", *argv, "--out", str(tmp_path), "--no-progress"]) == 2
+    err = capsys.readouterr().err
+    assert message in err and "Traceback" not in err

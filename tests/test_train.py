@@ -609,3 +609,26 @@ def test_rows_without_features_are_refused_before_the_model_is_called():
             read(model, np.zeros((3, 0)))
     assert calls == []
     assert scores(model, [[1.0, 2.0]]).tolist() == [3.0]
+
+
+def test_a_step_whose_graph_would_not_fit_in_memory_is_refused_before_it_starts(monkeypatch):
+    from micrograd_nn import train
+
+    def no_step(*args):
+        raise AssertionError("a training step ran")
+
+    monkeypatch.setattr(train, "_epoch", no_step)
+    X, y = make_moons(300, seed=0)
+    model = MLP(2, [16, 16, 1], seed=0)   # 738 values and links per sample
+    monkeypatch.setattr(train, "MAX_STEP_GRAPH", 738 * 100)
+    with pytest.raises(ValueError, match=r"a step over a batch of 300 samples would build a "
+                                         r"graph of 221,400 values and links \(738 per sample\), "
+                                         r"more than micrograd_nn.train.MAX_STEP_GRAPH = 73,800 "
+                                         r".*batches of at most 100 "):
+        fit(model, X, y, loss="hinge", epochs=1, progress=False)
+    with pytest.raises(ValueError, match="batch of 101 samples"):
+        fit(model, X, y, loss="hinge", epochs=1, batch_size=101, progress=False)
+    with pytest.raises(AssertionError, match="a training step ran"):   # within the limit
+        fit(model, X, y, loss="hinge", epochs=1, batch_size=100, progress=False)
+    with pytest.raises(AssertionError, match="a training step ran"):   # compiled: no graph
+        fit(model, X, y, loss="hinge", epochs=1, compile=True, progress=False)
