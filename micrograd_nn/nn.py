@@ -19,6 +19,7 @@ import math
 import numbers
 import os
 import random
+import stat
 from typing import Any, Callable, Iterable, Sequence
 
 import numpy as np
@@ -525,7 +526,9 @@ class MLP(Module):
     def load(cls, path: str | os.PathLike) -> "MLP":
         """Rebuild a network saved by ``save``. ValueError names the file and what is wrong.
 
-        A missing file raises FileNotFoundError. Anything else wrong with the content raises
+        A missing file raises FileNotFoundError; a path that is not a regular file (a directory,
+        a named pipe, a device) ValueError, before it is opened, since a pipe would block the
+        read forever. Anything else wrong with the content raises
         ValueError, and is found before the network is built, in time proportional to the
         file's size: invalid or truncated JSON, nesting, an integer of more than 20 digits, an
         unknown format or version, a file larger than a model of ``MAX_PARAMETERS`` could be,
@@ -561,9 +564,19 @@ def _constant(text: str):
     raise ValueError(f"{text} (JSON has no NaN or Infinity; parameters must be finite)")
 
 
+def _file_kind(mode: int) -> str:
+    kinds = [(stat.S_ISDIR, "directory"), (stat.S_ISFIFO, "named pipe (FIFO)"),
+             (stat.S_ISCHR, "character device"), (stat.S_ISBLK, "block device"),
+             (stat.S_ISSOCK, "socket")]
+    return next((name for test, name in kinds if test(mode)), "special file")
+
+
 def _read_state(path: str) -> dict:
     """The JSON object in ``path``, read with bounded size, digits and nesting."""
     limit = _BYTES_PER_PARAMETER * MAX_PARAMETERS + 4096
+    kind = os.stat(path).st_mode    # FileNotFoundError for a missing file, as open() gives
+    if not stat.S_ISREG(kind):      # a FIFO or a terminal would block open() or read() forever
+        raise ValueError(f"{path}: not a saved MLP: a {_file_kind(kind)}, not a regular file")
     with open(path, "rb") as f:
         raw = f.read(limit + 1)
     if len(raw) > limit:

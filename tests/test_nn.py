@@ -762,3 +762,29 @@ def _reused_layer_loss(a):
         neuron.w = [a * (j + 1), a - 0.3 * j]
     out = layer(layer([Value(0.5), Value(-1.0)]))
     return out[0] * out[1] + out[1]
+
+
+@pytest.mark.skipif(not hasattr(os, "mkfifo"), reason="named pipes are POSIX")
+def test_loading_a_named_pipe_is_refused_before_opening_it(tmp_path):
+    """open() of a FIFO blocks until something writes to it: load refuses it unopened. A
+    writer thread stands by, so that a load that did open it gets bad JSON, not a hang."""
+    import threading
+    fifo = tmp_path / "model.json"
+    os.mkfifo(fifo)
+
+    def writer():
+        with open(fifo, "w") as f:   # blocks until a reader opens the pipe
+            f.write("not a model")
+
+    thread = threading.Thread(target=writer, daemon=True)
+    thread.start()
+    try:
+        with pytest.raises(ValueError, match=r"model.json: not a saved MLP: a named pipe "
+                                             r"\(FIFO\), not a regular file"):
+            MLP.load(fifo)
+        with pytest.raises(ValueError, match="a directory, not a regular file"):
+            MLP.load(tmp_path)
+    finally:
+        reader = os.open(fifo, os.O_RDONLY | os.O_NONBLOCK)   # lets the writer finish
+        thread.join()
+        os.close(reader)
