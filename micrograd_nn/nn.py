@@ -273,7 +273,10 @@ class Neuron(Module):
     "xavier", "he" (see `_initial_weights`); ``rng`` a ``random.Random`` (None: the global
     ``random`` module). ``fan_out`` is the width of the layer the neuron sits in, used only by
     xavier. Parameters are labelled "w1", ..., "wn", "b". micrograd's ``Neuron(nin,
-    nonlin=False)`` works too (``nonlin=True`` is relu, False linear), and ``.nonlin`` reads it.
+    nonlin=False)`` works too (``nonlin=True`` is relu, False linear); ``.nonlin`` reads it, and
+    setting it (or ``.activation``) changes the neuron, as in micrograd. A subclass written for
+    micrograd, whose ``__init__`` sets ``self.w``, ``self.b`` and ``self.nonlin`` without calling
+    ``Neuron.__init__``, works as it did there (``nin`` is ``len(w)``; relu until told otherwise).
 
     ``w`` is a list of ``nin`` Values that cannot be changed in place, and ``b`` a Value;
     assigning either replaces them (``neuron.w = [...]``). The neuron keeps one tuple of its
@@ -284,15 +287,30 @@ class Neuron(Module):
                  rng: random.Random | None = None, *, fan_out: int = 1,
                  nonlin: bool | None = None):
         activation = _micrograd_nonlin(activation, nonlin)
-        self.nin = _check_size(nin, "nin")
-        _check_model_size(f"Neuron({self.nin})", self.nin + 1, 1, 0)
-        self._act = _check_activation(activation)
+        nin = _check_size(nin, "nin")
+        _check_model_size(f"Neuron({nin})", nin + 1, 1, 0)
         self.activation = activation
         self.init = _check_init(init)
-        weights = _initial_weights(init, self.nin, _check_size(fan_out, "fan_out"),
-                                   _check_rng(rng))
+        weights = _initial_weights(init, nin, _check_size(fan_out, "fan_out"), _check_rng(rng))
         self._b = Value(0.0, "b")
         self.w = [Value(w, f"w{i + 1}") for i, w in enumerate(weights)]
+
+    # micrograd's default (nonlin=True), for a subclass that never says otherwise
+    _activation = "relu"
+    _act = staticmethod(_ACTIVATION_FUNCTIONS["relu"])
+
+    @property
+    def nin(self) -> int:
+        """The number of inputs: ``len(w)`` (before ``w`` is set, what was assigned)."""
+        weights = self.__dict__.get("_w")
+        return self._nin if weights is None else len(weights)
+
+    @nin.setter
+    def nin(self, n: int) -> None:   # for subclasses that set it before w, as micrograd's may
+        n = _check_size(n, "nin")
+        if "_w" in self.__dict__ and n != len(self._w):
+            raise ValueError(f"a neuron's nin is len(w) = {len(self._w)}; assign w to change it")
+        self._nin = n
 
     @property
     def w(self) -> list:
@@ -333,9 +351,30 @@ class Neuron(Module):
             self._wb = neuron_parameters(self._w, self._b)
 
     @property
+    def activation(self) -> str:
+        """The activation's name, one of ``ACTIVATIONS``; assigning one changes the neuron."""
+        return self._activation
+
+    @activation.setter
+    def activation(self, name: str) -> None:
+        self._act = _check_activation(name)
+        self._activation = name
+
+    @property
     def nonlin(self) -> bool:
-        """micrograd's flag: True unless the activation is "linear"."""
+        """micrograd's flag: True unless the activation is "linear". Setting it False makes the
+        neuron linear; True makes a linear neuron relu (micrograd's only non-linearity) and
+        keeps any other activation."""
         return self.activation != "linear"
+
+    @nonlin.setter
+    def nonlin(self, flag: bool) -> None:
+        if not isinstance(flag, (bool, np.bool_)):
+            raise TypeError(f"nonlin must be True or False, got {type(flag).__name__}: {flag!r}")
+        if not flag:
+            self.activation = "linear"
+        elif self.activation == "linear":
+            self.activation = "relu"
 
     def _forward(self, x: list) -> Value:
         # x is already a list of Values of the right length: the hot path checks nothing
@@ -361,7 +400,9 @@ class Layer(Module):
     """``nout`` neurons reading the same ``nin`` inputs; calling it always returns a list.
 
     Parameters are labelled "N1.w1", ..., "N1.b", "N2.w1", ... (neurons numbered from 1).
-    micrograd's ``Layer(nin, nout, nonlin=False)`` works too, and ``.nonlin`` reads it.
+    micrograd's ``Layer(nin, nout, nonlin=False)`` works too, and ``.nonlin`` reads it. Each
+    neuron applies its own activation, so one changed through ``neuron.nonlin`` is obeyed;
+    setting ``layer.activation`` or ``layer.nonlin`` sets every neuron's.
     """
 
     def __init__(self, nin: int, nout: int, activation: str = "relu", init: str = "uniform",
@@ -371,24 +412,37 @@ class Layer(Module):
         self.nout = _check_size(nout, "nout")
         _check_model_size(f"Layer({self.nin}, {self.nout})",
                           parameter_count(self.nin, [self.nout]), self.nout, 1)
-        self._act = _check_activation(activation)
+        _check_activation(activation)
         _check_init(init)
         rng = _check_rng(rng)
-        self.activation = activation
+        self._activation = activation
         self.init = init
         self.neurons = [Neuron(self.nin, activation, init, rng, fan_out=self.nout)
                         for _ in range(self.nout)]
         for j, neuron in enumerate(self.neurons):
             neuron._prefix_labels(f"N{j + 1}.")
 
+    @property
+    def activation(self) -> str:
+        """The activation the layer was built with, or last given to all its neurons."""
+        return self._activation
+
+    @activation.setter
+    def activation(self, name: str) -> None:
+        _check_activation(name)
+        for neuron in self.neurons:
+            neuron.activation = name
+        self._activation = name
+
     nonlin = Neuron.nonlin
 
     def _forward(self, x: list) -> list:
         # all neurons at once: the engine reads the inputs' data once for the whole layer (this
-        # runs once per layer per sample, the innermost loop of training)
-        zs = linear_nodes([n._wb for n in self.neurons], x)
-        act = self._act
-        return zs if act is None else [act(z) for z in zs]
+        # runs once per layer per sample, the innermost loop of training); then each neuron's
+        # own activation
+        neurons = self.neurons
+        zs = linear_nodes([n._wb for n in neurons], x)
+        return [z if n._act is None else n._act(z) for n, z in zip(neurons, zs)]
 
     def forward(self, x) -> list:
         return self._forward(_as_input_values(x, self.nin, "Layer"))
@@ -461,6 +515,22 @@ class MLP(Module):
         widths = ", ".join(f"{layer.nout} {layer.activation}" for layer in self.layers)
         return f"MLP({self.nin} -> [{widths}], {self.num_parameters()} parameters)"
 
+    def _check_one_activation_per_layer(self, doing: str) -> None:
+        """A saved file or a torch module holds one activation for the hidden layers and one
+        for the output: ValueError for a neuron or layer changed alone (``neuron.nonlin =
+        False``), which they would silently lose."""
+        last = len(self.layers) - 1
+        for i, layer in enumerate(self.layers):
+            kind, want = (("output", self.output_activation) if i == last
+                          else ("hidden", self.activation))
+            for j, neuron in enumerate(layer.neurons):
+                if neuron.activation != want:
+                    raise ValueError(
+                        f"cannot {doing}: neuron L{i + 1}.N{j + 1} has activation "
+                        f"{neuron.activation!r}, but this MLP's {kind} neurons have {want!r}; "
+                        f"only a model with one activation for the hidden layers and one for "
+                        f"the output can be saved or converted")
+
     # ---- PyTorch (optional: the ``torch`` extra) ---------------------------------------------
 
     def to_torch(self, dtype=None):
@@ -470,6 +540,7 @@ class MLP(Module):
         ``nn.ReLU``/``nn.Sigmoid``/``nn.Tanh`` after them (nothing for "linear"). ImportError
         with the install command when torch is missing. See ``micrograd_nn.pytorch``.
         """
+        self._check_one_activation_per_layer("convert it to torch")
         return to_torch(self, dtype)
 
     @classmethod
@@ -506,6 +577,7 @@ class MLP(Module):
         and a symlink is written through to the file it points to. NaN or infinite parameters
         raise ValueError (JSON cannot hold them) and nothing is written.
         """
+        self._check_one_activation_per_layer(f"save {os.fspath(path)}")
         params = self.parameters()
         for p in params:
             if not math.isfinite(p.data):

@@ -76,6 +76,78 @@ def test_neuron_and_layer_take_micrographs_nonlin():
         Layer(2, 3, "tanh", nonlin=True)
 
 
+def test_setting_nonlin_changes_the_neuron_as_in_micrograd():
+    """micrograd's Neuron reads self.nonlin in __call__: setting it changes what it computes."""
+    neuron = Neuron(2)
+    neuron.w = [Value(1.0), Value(1.0)]
+    assert neuron([-3.0, 1.0]).data == 0.0                  # relu(-2)
+    neuron.nonlin = False
+    assert not neuron.nonlin and neuron.activation == "linear"
+    assert neuron([-3.0, 1.0]).data == -2.0
+    neuron.nonlin = True
+    assert neuron.activation == "relu" and neuron([-3.0, 1.0]).data == 0.0
+    tanh = Neuron(2, "tanh")
+    tanh.nonlin = True                                      # already non-linear: kept
+    assert tanh.activation == "tanh"
+    with pytest.raises(TypeError, match="nonlin must be True or False, got str"):
+        neuron.nonlin = "no"
+
+
+def test_a_neuron_made_linear_inside_a_model_is_obeyed_and_not_lost_on_save(tmp_path):
+    model = MLP(2, [3, 1], seed=0)
+    hidden = model.layers[0].neurons[1]
+    hidden.w = [Value(1.0), Value(1.0)]
+    x = [0.5, -2.0]                                         # z = -1.5 for that neuron
+    assert model.layers[0](x)[1].data == 0.0                # relu(-1.5)
+    hidden.nonlin = False
+    assert model.layers[0](x)[1].data == -1.5               # the layer obeys the neuron
+    h = [v.data for v in model.layers[0](x)]
+    assert model(x).data == pytest.approx(model.layers[1](h)[0].data)
+    with pytest.raises(ValueError, match=r"cannot save .*m.json: neuron L1.N2 has activation "
+                                         r"'linear', but this MLP's hidden neurons have 'relu'"):
+        model.save(tmp_path / "m.json")
+    assert not (tmp_path / "m.json").exists()
+    with pytest.raises(ValueError, match="cannot convert it to torch: neuron L1.N2"):
+        model.to_torch()
+    model.layers[0].nonlin = False                           # the whole layer, through the layer
+    assert all(n.activation == "linear" for n in model.layers[0].neurons)
+
+
+class MicrogradNeuron(Neuron):
+    """Written as micrograd's Neuron is: its own __init__, no call to Neuron.__init__."""
+
+    def __init__(self, nin, nonlin=True):
+        self.w = [Value(random.uniform(-1, 1)) for _ in range(nin)]
+        self.b = Value(0)
+        self.nonlin = nonlin
+
+
+def test_a_micrograd_style_neuron_subclass_runs_backprops_and_trains():
+    random.seed(3)
+    linear, relu = MicrogradNeuron(3, nonlin=False), MicrogradNeuron(3)
+    assert linear.nin == 3 and not linear.nonlin and relu.nonlin
+    assert linear.parameters() == [*linear.w, linear.b] and len(relu.parameters()) == 4
+    x = [1.0, -2.0, 0.5]
+    out = linear(x)
+    assert out.data == pytest.approx(sum(w.data * xi for w, xi in zip(linear.w, x)))
+    out.backward()
+    assert [w.grad for w in linear.w] == x and linear.b.grad == 1.0
+    assert relu(x).data == max(0.0, sum(w.data * xi for w, xi in zip(relu.w, x)))
+    data = [([1.0, 2.0, 3.0], 4.0), ([-1.0, 0.5, 2.0], -1.0), ([0.0, -3.0, 1.0], 2.5)]
+
+    def loss():
+        return sum((linear(xs) - target) ** 2 for xs, target in data)
+
+    first = loss().data
+    for _ in range(50):
+        total = loss()
+        linear.zero_grad()
+        total.backward()
+        for p in linear.parameters():
+            p.data -= 0.01 * p.grad
+    assert loss().data < 0.1 * first
+
+
 def test_micrographs_demo_loop_runs_and_learns():
     X, y = make_moons(n_samples=40, noise=0.1, seed=1)
     y = y * 2 - 1    # micrograd's demo uses labels -1 and 1 (numpy arrays, as here)
