@@ -162,6 +162,7 @@ def check_op(op: _table.Op, *domains, n_operands: int = 3, order: int = 2,
         xs = list(xs)
         where = f"check_op({op.name}) at {xs!r}"
         _check_forward(op, call, xs, where)
+        _check_rule_shape(op, call, xs, where)
         _check_rule_on_values(op, call, xs, where)
         for k in range(1, order + 1):
             try:
@@ -176,6 +177,24 @@ def _check_forward(op, call, xs: list, where: str) -> None:
     out = call(*xs)
     if type(out) is not float or not math.isfinite(out):
         raise AssertionError(f"{where}: the forward gives {out!r}, not a finite float")
+
+
+def _check_rule_shape(op, call, xs: list, where: str) -> None:
+    """The rule on floats returns one derivative per operand, as a tuple or list; checked
+    before the engine calls it (whose unpacking error would not name the op)."""
+    out = call(*xs)
+    try:
+        derivatives = op.rule(xs, out) if op.arity is None else op.rule(*xs, out)
+    except Exception as error:
+        raise AssertionError(f"{where}: the rule raises {type(error).__name__}: {error}") \
+            from error
+    if not isinstance(derivatives, (tuple, list)):
+        raise AssertionError(f"{where}: the rule returns {type(derivatives).__name__} "
+                             f"{derivatives!r:.80}, not a tuple of {len(xs)} derivative(s), "
+                             f"one per operand")
+    if len(derivatives) != len(xs):
+        raise AssertionError(f"{where}: the rule gives {len(derivatives)} derivative(s) for "
+                             f"{len(xs)} operand(s)")
 
 
 def _check_rule_on_values(op, call, xs: list, where: str) -> None:

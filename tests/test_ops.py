@@ -70,6 +70,21 @@ def test_check_op_catches_a_rule_written_for_floats_only(rule, message):
     assert message in str(error.value)
 
 
+@pytest.mark.parametrize("rule, message", [
+    (lambda x, out: math.cos(x), "the rule returns float"),           # no tuple
+    (lambda x, out: None, "the rule returns NoneType None, not a tuple of 1 derivative"),
+    (lambda x, out: (1.0, 2.0), "the rule gives 2 derivative(s) for 1 operand(s)"),
+    (lambda x, out: (), "the rule gives 0 derivative(s) for 1 operand(s)"),
+    (lambda x, out: 1 / 0, "the rule raises ZeroDivisionError: division by zero"),
+])
+def test_check_op_names_the_op_when_its_rule_is_broken(rule, message):
+    """Not the engine's unpacking error ("too many values to unpack"): an AssertionError that
+    names the op and the input."""
+    with pytest.raises(AssertionError, match=r"check_op\(sin\) at \[.*\]") as error:
+        check_op(Op("sin", math.sin, rule), reals(-3, 3))
+    assert message in str(error.value)
+
+
 def test_check_op_catches_a_wrong_first_derivative_and_a_non_finite_forward():
     with pytest.raises(AssertionError, match="order 1: gradcheck failed .* backward"):
         check_op(Op("sq", lambda x: x * x, lambda x, out: (x,)), reals(-3, 3))
