@@ -44,6 +44,14 @@ def positive_int(value: Any, name: str, minimum: int = 1, maximum: int | None = 
     return int(value)
 
 
+def optional_text(value: Any, name: str) -> str | None:
+    """``value`` as a str or None: a title, a caption."""
+    if value is not None and not isinstance(value, str):
+        raise TypeError(f"{name} must be a str or None, got {type(value).__name__}: "
+                        f"{value!r:.80}")
+    return value
+
+
 def nonnegative(value: Any, name: str, below: float | None = None) -> float:
     """``value`` as a finite float >= 0 (and < ``below`` when given): a rate, a weight, noise."""
     what = "a finite number >= 0" if below is None else f"a number in [0, {below:g})"

@@ -56,6 +56,7 @@ def plot_loss(history: History, path: str | os.PathLike, title: str | None = Non
         raise TypeError(
             f"plot_loss needs the History returned by fit, got {type(history).__name__}"
         )
+    title = _checks.optional_text(title, "title")
     if not history.loss:
         raise ValueError("the history is empty: nothing was trained")
     epochs = np.arange(1, len(history.loss) + 1)
@@ -98,6 +99,7 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike,
     ``resolution`` is an int in [2, MAX_RESOLUTION] (ValueError outside, checked first).
     """
     resolution = _checks.positive_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)
+    title = _checks.optional_text(title, "title")
     X = as_inputs(X, getattr(model, "nin", None))
     if X.shape[1] != 2:
         raise ValueError(f"a decision boundary is drawn in 2-D: X needs 2 features, "

@@ -110,3 +110,14 @@ def test_a_decision_boundary_finer_than_max_resolution_is_refused_before_the_mod
                                              + str(resolution)):
             plot_decision_boundary(model, X, y, tmp_path / "b.png", resolution=resolution)
     assert list(tmp_path.iterdir()) == []
+
+
+def test_a_plot_title_that_is_not_text_is_a_type_error(tmp_path):
+    X, y = make_moons(20, seed=0)
+    model = MLP(2, [1], seed=0)
+    history = fit(model, X, y, loss="hinge", epochs=2, progress=False)
+    with pytest.raises(TypeError, match="title must be a str or None, got list"):
+        plot_decision_boundary(model, X, y, tmp_path / "b.png", title=["a title"])
+    with pytest.raises(TypeError, match="title must be a str or None, got int"):
+        plot_loss(history, tmp_path / "l.png", title=3)
+    assert list(tmp_path.iterdir()) == []

@@ -1091,6 +1091,17 @@ def test_all_frames_of_a_trace_take_memory_linear_in_the_graph():
     assert large < 2.5 * small, (small, large)
 
 
+@pytest.mark.parametrize("write", [trace_html, micrograd_nn.explore_html])
+@pytest.mark.parametrize("title", [["a title"], b"bytes", 3])
+def test_a_page_title_that_is_not_text_is_a_type_error(write, title, tmp_path):
+    x = Value(2.0, "x")
+    y = x * x
+    y.label = "y"
+    with pytest.raises(TypeError, match=f"title must be a str or None, got {type(title).__name__}"):
+        write(y, tmp_path / "page.html", title=title)
+    assert list(tmp_path.iterdir()) == []
+
+
 def zero_times_infinity():
     """y = sqrt(x) * c at x = c = 0: dy/dsqrt(x) = 0, dsqrt(x)/dx = inf; backward gives 0."""
     x, c = Value(0.0, "x"), Value(0.0, "c")

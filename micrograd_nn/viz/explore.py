@@ -20,7 +20,7 @@ import math
 import pathlib
 import re
 
-from .._checks import positive_number
+from .._checks import optional_text, positive_number
 from ..engine import Op, Value, grad
 from .diagram import DEFAULT_MAX_NODES, draw_graph
 from .naming import Namer, drawing_order, fmt
@@ -294,6 +294,7 @@ def explore_html(root: Value, path, *, params=None, lr: float = 0.1, rankdir: st
     """
     if not isinstance(root, Value):
         raise TypeError(f"explore_html needs a Value, got {type(root).__name__}")
+    title = optional_text(title, "title")
     lr = positive_number(lr, "lr")
     topo = drawing_order(root)
     diagram = _draw_with_gradients(root, topo, rankdir=rankdir, params=params,

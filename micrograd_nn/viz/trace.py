@@ -24,6 +24,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Iterator
 
+from .._checks import optional_text
 from ..engine import Value, backward_walk, chain_term
 from .diagram import DEFAULT_MAX_NODES, DiagramTooLarge, _check_size, draw, make_options
 from .scene import Frame as _Frame
@@ -251,6 +252,7 @@ def trace_html(root: Value, path, *, edge_labels: str = "local", rankdir: str | 
     back so far. Without JavaScript the page shows every frame, one under the other.
     Returns the path written.
     """
+    title = optional_text(title, "title")
     frames = []
     pictures = _frame_svgs(root, edge_labels=edge_labels, rankdir=rankdir, params=params,
                            max_nodes=max_nodes, preset=preset)
