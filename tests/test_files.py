@@ -123,3 +123,70 @@ def test_a_save_killed_mid_way_leaves_one_temporary_file_and_the_next_save_clean
     MLP(2, [3, 1], seed=2).save(path)
     assert os.listdir(tmp_path) == ["model.json"]
     assert MLP.load(path).parameters()[0].data == MLP(2, [3, 1], seed=2).parameters()[0].data
+
+
+@pytest.mark.parametrize("length", [238, 250, 255])
+def test_a_name_as_long_as_the_file_system_takes_can_be_saved(tmp_path, length):
+    """The temporary name was the target's plus 18 characters: past 237 it was too long."""
+    path = tmp_path / ("m" * (length - 5) + ".json")
+    model = MLP(2, [1], seed=0)
+    model.save(path)
+    assert os.listdir(tmp_path) == [path.name]
+    assert MLP.load(path).parameters()[0].data == model.parameters()[0].data
+    name = "m" * (length - 5) + ".json"      # what a killed save of it leaves is cleaned too
+    import hashlib
+    left = tmp_path / f".{name[:100]}~{hashlib.sha256(name.encode()).hexdigest()[:12]}" \
+                      f".0123456789ab.tmp"
+    left.write_bytes(b"half")
+    MLP(2, [1], seed=1).save(path)
+    assert os.listdir(tmp_path) == [path.name]
+
+
+def test_a_temporary_name_never_passes_132_bytes(tmp_path):
+    from micrograd_nn._files import _temporary_prefix
+    for name in ("a.json", "é" * 127 + ".json", "x" * 255):
+        assert len(os.fsencode(_temporary_prefix(name))) + 16 <= 132
+    assert _temporary_prefix("a" * 101) != _temporary_prefix("a" * 100 + "b")
+
+
+def test_an_error_of_the_directory_names_the_target_not_the_temporary_file(tmp_path,
+                                                                          monkeypatch):
+    """As a read-only directory answers (simulated: root may write anywhere)."""
+    import errno
+    real_open = os.open
+
+    def read_only(path, flags, *args):
+        if flags & os.O_CREAT:
+            raise PermissionError(errno.EACCES, os.strerror(errno.EACCES), os.fspath(path))
+        return real_open(path, flags, *args)
+
+    target = tmp_path / "model.json"
+    monkeypatch.setattr(os, "open", read_only)
+    with pytest.raises(PermissionError) as error:
+        MLP(2, [1], seed=0).save(target)
+    assert error.value.filename == str(target) and ".tmp" not in str(error.value)
+    assert str(target) in str(error.value)
+
+
+@posix_only
+@pytest.mark.skipif(hasattr(os, "geteuid") and os.geteuid() == 0,
+                    reason="root writes into a read-only directory")
+def test_a_read_only_directory_is_a_permission_error_naming_the_target(tmp_path):
+    directory = tmp_path / "ro"
+    directory.mkdir()
+    directory.chmod(0o555)
+    try:
+        with pytest.raises(PermissionError) as error:
+            MLP(2, [1], seed=0).save(directory / "model.json")
+    finally:
+        directory.chmod(0o755)
+    assert error.value.filename == str(directory / "model.json")
+
+
+def test_replacing_a_directory_fails_naming_it_and_leaves_nothing_behind(tmp_path):
+    target = tmp_path / "model.json"
+    target.mkdir()
+    with pytest.raises(IsADirectoryError) as error:
+        write_atomically(target, b"x")
+    assert error.value.filename == str(target)
+    assert os.listdir(tmp_path) == ["model.json"] and target.is_dir()
