@@ -81,16 +81,17 @@ def _architecture(nin: int, nouts: Sequence[int]) -> str:
     return f"{nin}, [{widths}]"
 
 
-def _counted(n: int, noun: str) -> str:
+def _plural(n: int, noun: str) -> str:
     return f"{n:,} {noun}" + ("" if n == 1 else "s")
 
 
 def _check_model_size(what: str, parameters: int, neurons: int, layers: int) -> None:
     size = parameters + NEURON_COST * neurons + LAYER_COST * layers
     if size > MAX_PARAMETERS:
-        raise ValueError(f"{what} would have {_counted(parameters, 'parameter')} in "
-                         f"{_counted(neurons, 'neuron')} and {_counted(layers, 'layer')}, a size of {size:,} (each neuron and each layer "
-                         f"counts as {NEURON_COST} parameters), more than "
+        raise ValueError(f"{what} would have {_plural(parameters, 'parameter')} in "
+                         f"{_plural(neurons, 'neuron')} and {_plural(layers, 'layer')}, a size "
+                         f"of {size:,} (each neuron and each layer counts as {NEURON_COST} "
+                         f"parameters), more than "
                          f"micrograd_nn.nn.MAX_PARAMETERS = {MAX_PARAMETERS:,}; build a smaller "
                          f"model, or raise that limit to build it anyway")
 
@@ -694,8 +695,8 @@ def _checked_parameters(state: dict, path: str) -> list:
     count = parameter_count(nin, nouts)
     if model_size(nin, nouts) > MAX_PARAMETERS:
         raise bad(f"the architecture {_architecture(nin, nouts)} has "
-                  f"{_counted(count, 'parameter')} in {_counted(sum(nouts), 'neuron')} and "
-                  f"{_counted(len(nouts), 'layer')}, a size of "
+                  f"{_plural(count, 'parameter')} in {_plural(sum(nouts), 'neuron')} and "
+                  f"{_plural(len(nouts), 'layer')}, a size of "
                   f"{model_size(nin, nouts):,} (each neuron and each layer counts as "
                   f"{NEURON_COST} parameters), more than micrograd_nn.nn.MAX_PARAMETERS = "
                   f"{MAX_PARAMETERS:,}")
