@@ -363,6 +363,8 @@ class Program:
                             f"arguments ({', '.join(self.names)}), got {len(batch)}")
         arrays = []
         for arg, name in zip(batch, self.names):
+            if np.iscomplexobj(arg):   # float() of it would drop the imaginary parts silently
+                raise TypeError(f"argument {name!r} must hold real numbers, got complex ones")
             try:
                 a = np.asarray(arg, dtype=float)
             except (TypeError, ValueError) as e:
@@ -382,6 +384,8 @@ class Program:
     def _seeds(graph: Graph, n: int, reduction: str, grad: Any) -> np.ndarray:
         k = len(graph.outputs)
         if grad is not None:
+            if np.iscomplexobj(grad):
+                raise TypeError("grad must hold real numbers, got complex ones")
             seeds = np.asarray(grad, dtype=float)
             want = (n,) if graph.single else (n, k)
             if seeds.shape != want:
