@@ -96,10 +96,12 @@ def plot_decision_boundary(model: Any, X: Any, y: Any, path: str | os.PathLike,
     boundary is smooth even on a coarse grid: one output s gives class 1 where
     s - threshold(loss) > 0 (threshold 0, or 0.5 for "mse"); k outputs give class c where
     s_c - max_{j != c} s_j > 0. The boundary itself is drawn as a black line.
-    ``resolution`` is an int in [2, MAX_RESOLUTION] (ValueError outside, checked first).
+    ``resolution`` is an int in [2, MAX_RESOLUTION] and ``padding`` a number in [0, 10)
+    (ValueError outside, checked first).
     """
     resolution = _checks.positive_int(resolution, "resolution", minimum=2, maximum=MAX_RESOLUTION)
     title = _checks.optional_text(title, "title")
+    padding = _checks.nonnegative(padding, "padding", below=10)
     X = as_inputs(X, getattr(model, "nin", None))
     if X.shape[1] != 2:
         raise ValueError(f"a decision boundary is drawn in 2-D: X needs 2 features, "

@@ -121,3 +121,17 @@ def test_a_plot_title_that_is_not_text_is_a_type_error(tmp_path):
     with pytest.raises(TypeError, match="title must be a str or None, got int"):
         plot_loss(history, tmp_path / "l.png", title=3)
     assert list(tmp_path.iterdir()) == []
+
+
+@pytest.mark.parametrize("padding, error, message", [
+    (float("nan"), ValueError, r"padding must be a number in \[0, 10\), got nan"),
+    (1e308, ValueError, r"padding must be a number in \[0, 10\), got 1e\+308"),
+    (-5.0, ValueError, r"padding must be a number in \[0, 10\), got -5.0"),
+    ("a", TypeError, r"padding must be a number in \[0, 10\), got str"),
+])
+def test_the_padding_of_a_decision_boundary_is_checked_first(padding, error, message, tmp_path):
+    """It was blamed on X ("X contains 200 NaN or infinite values"), or drew axes upside down."""
+    X, y = make_moons(20, seed=0)
+    with pytest.raises(error, match=message):
+        plot_decision_boundary(MLP(2, [1], seed=0), X, y, tmp_path / "b.png", padding=padding)
+    assert list(tmp_path.iterdir()) == []
