@@ -84,6 +84,8 @@ def write_atomically(path: str | os.PathLike, data: bytes | str) -> pathlib.Path
         handle = os.open(temporary, os.O_WRONLY | os.O_CREAT | os.O_EXCL
                          | getattr(os, "O_BINARY", 0), 0o666)
     except OSError as error:   # e.g. a read-only directory: say which file could not be written
+        if error.errno is None:
+            raise
         raise _naming(error, given) from None
     try:
         with os.fdopen(handle, "wb") as out:
@@ -98,7 +100,8 @@ def write_atomically(path: str | os.PathLike, data: bytes | str) -> pathlib.Path
             os.unlink(temporary)
         except OSError:
             pass
-        if isinstance(error, OSError) and error.filename in (None, os.fspath(temporary)):
+        if (isinstance(error, OSError) and error.errno is not None
+                and error.filename in (None, os.fspath(temporary))):
             raise _naming(error, given) from None
         raise
     _sync_directory(directory)

@@ -190,3 +190,16 @@ def test_replacing_a_directory_fails_naming_it_and_leaves_nothing_behind(tmp_pat
         write_atomically(target, b"x")
     assert error.value.filename == str(target)
     assert os.listdir(tmp_path) == ["model.json"] and target.is_dir()
+
+
+def test_a_full_disk_while_writing_names_the_target(tmp_path, monkeypatch):
+    import errno
+
+    def full(*args):
+        raise OSError(errno.ENOSPC, os.strerror(errno.ENOSPC))
+
+    monkeypatch.setattr(os, "fsync", full)
+    with pytest.raises(OSError) as error:
+        write_atomically(tmp_path / "plot.png", b"x")
+    assert error.value.errno == errno.ENOSPC and error.value.filename == str(tmp_path / "plot.png")
+    assert os.listdir(tmp_path) == []
