@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import math
 import numbers
+from contextlib import nullcontext
 from dataclasses import dataclass, field
 from typing import Any, Callable, NamedTuple, Sequence
 
@@ -246,18 +247,20 @@ def as_labels(y: Any, n: int) -> np.ndarray:
     return y.astype(np.int64)
 
 
-def _model_sizes(model: Any, X: np.ndarray) -> tuple[int, int]:
-    """(inputs, outputs) of ``model``; the output width is read from one forward pass."""
+def _model_sizes(model: Any, X: np.ndarray, graph: bool = False) -> tuple[int, int, int]:
+    """(inputs, outputs, graph) of ``model``, read from one forward pass of the first sample;
+    with ``graph``, the pass records its graph and ``graph`` is its size (``_graph_size``),
+    else 0 (the pass runs under no_grad)."""
     if not callable(model):
         raise TypeError(f"model must be callable (an MLP or Module), got {type(model).__name__}")
     nin = getattr(model, "nin", None)
     as_inputs(X[:1], nin)
-    with no_grad():
+    with nullcontext() if graph else no_grad():
         out = model(X[0].tolist())
     if isinstance(out, Value):
-        return X.shape[1], 1
+        return X.shape[1], 1, _graph_size([out]) if graph else 0
     if isinstance(out, (list, tuple)) and out and all(isinstance(v, Value) for v in out):
-        return X.shape[1], len(out)
+        return X.shape[1], len(out), _graph_size(list(out)) if graph else 0
     raise TypeError(f"model must return a Value or a list of Values, got {type(out).__name__}")
 
 
@@ -428,10 +431,8 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
     """
     backend = _compile_backend(compile)
     run = _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, schedule,
-                   momentum, progress)
+                   momentum, progress, graph=backend is None)
     seed = _checks.seed(seed)
-    if backend is None:
-        _check_step_graph(model, run.rows[0], run.batch)
     run.forward = _Forward(model, run.rows, backend)
     rng = np.random.default_rng(seed)
     n = len(run.rows)
@@ -456,7 +457,7 @@ def fit(model: Any, X: Any, y: Any, loss: str | None = None, optimizer: Any = "s
 
 
 def _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, schedule, momentum,
-             progress) -> _Run:
+             progress, graph: bool) -> _Run:
     """Check every argument of ``fit`` (TypeError/ValueError before any step) into a _Run."""
     X = as_inputs(X, None)
     y = as_labels(y, X.shape[0])
@@ -468,7 +469,9 @@ def _prepare(model, X, y, loss, optimizer, epochs, batch_size, lr, l2, schedule,
     if not isinstance(progress, (bool, np.bool_)):
         raise TypeError(f"progress must be True or False, got {type(progress).__name__}: "
                         f"{progress!r}")
-    nin, width = _model_sizes(model, X)
+    nin, width, per_sample = _model_sizes(model, X, graph)
+    if graph:   # the engine builds the graph of every sample of a batch at once
+        _check_step_graph(per_sample, batch)
     spec = loss_spec(default_loss(width) if loss is None else loss)
     _check_fit(spec, width, y)
     params = _parameters(model)
@@ -492,11 +495,9 @@ def _graph_size(outputs: list) -> int:
     return size
 
 
-def _check_step_graph(model: Any, row: list, batch: int) -> None:
+def _check_step_graph(per_sample: int, batch: int) -> None:
     """Refuse a batch whose graph would pass ``MAX_STEP_GRAPH``: one sample's graph, times
     the batch. (A model's graph per sample does not depend on the sample's values.)"""
-    out = model(row)
-    per_sample = _graph_size([out] if isinstance(out, Value) else list(out))
     if per_sample * batch > MAX_STEP_GRAPH:
         fits = max(1, MAX_STEP_GRAPH // max(per_sample, 1))
         raise ValueError(f"a step over a batch of {batch:,} samples would build a graph of "
@@ -685,7 +686,7 @@ def evaluate(model: Any, X: Any, y: Any, loss: str | None = None, l2: float = 0.
     """
     X = as_inputs(X, None)
     y = as_labels(y, X.shape[0])
-    nin, width = _model_sizes(model, X)
+    nin, width, _ = _model_sizes(model, X)
     spec = loss_spec(default_loss(width) if loss is None else loss)
     _check_fit(spec, width, y)
     l2 = _checks.nonnegative(l2, "l2")
