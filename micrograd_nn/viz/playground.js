@@ -572,7 +572,7 @@
     var tallest = Math.max.apply(null, LAYERS), gap = Math.max(26, Math.min(46, 480 / tallest));
     var height = tallest * gap + 34, pos = [];
     LAYERS.forEach(function (w, l) {
-      var x = 22 + l * (width - 84) / (LAYERS.length - 1);
+      var x = 22 + l * (width - 100) / (LAYERS.length - 1);  // room for the last cards
       pos.push([]);
       for (var j = 0; j < w; j++) {
         pos[l].push([x, 26 + (height - 34 - w * gap) / 2 + (j + 0.5) * gap]);
@@ -628,7 +628,7 @@
         // the numbers on a card beside the neuron, so the arrows behind do not cross them
         var card = el("g", {transform: "translate(" + (p[0] + 11) + "," + (p[1] - 10) + ")"},
                       labels);
-        el("rect", {width: 50, height: l > 0 ? 21 : 12, rx: 3, fill: "#fff",
+        el("rect", {width: 60, height: l > 0 ? 21 : 12, rx: 3, fill: "#fff",
                     "fill-opacity": 0.9, stroke: "#d0d7de", "stroke-width": 0.6}, card);
         el("text", {x: 3, y: 9, "font-size": 9.5, fill: "#1f2328"}, card, "a " + fmt(a, 3));
         if (l > 0) {
