@@ -329,10 +329,33 @@ def embedding_nary(table, token):
     return _nary().take(table, token)
 
 
-def compiled_train_step(backend: str):
+def adam_step_arrays(model: GPT) -> None:
+    """`adam_step`'s update on numpy arrays of the parameters' numbers (as numpy microgpt
+    does): the same formulas, elementwise; the moments live in arrays kept on the model."""
+    import numpy as np
+    c, params = model.config, model.params
+    n = len(params)
+    if "m_array" not in model.__dict__:
+        model.m_array, model.v_array = np.zeros(n), np.zeros(n)
+    lr = c.learning_rate * (1 - model.step / c.total_steps)
+    t = model.step + 1
+    grad = np.fromiter([p.grad for p in params], float, n)
+    m = model.m_array = c.beta1 * model.m_array + (1 - c.beta1) * grad
+    v = model.v_array = c.beta2 * model.v_array + (1 - c.beta2) * grad ** 2
+    m_hat = m / (1 - c.beta1 ** t)
+    v_hat = v / (1 - c.beta2 ** t)
+    data = np.fromiter([p.data for p in params], float, n) - lr * m_hat / (v_hat ** 0.5 + c.eps)
+    for p, x in zip(params, data.tolist()):
+        p.data = x
+        p.grad = 0
+    model.step += 1
+
+
+def compiled_train_step(backend: str, adam=adam_step):
     """A `train_step` with ``micrograd_nn.compile``: the loss is compiled on the first call
     (its name's length; every other length is traced and compiled on its first use, and
-    kept), then each step runs the compiled forward and backward, then microgpt's Adam."""
+    kept), then each step runs the compiled forward and backward, then ``adam`` (microgpt's
+    loop, or `adam_step_arrays` beside the numpy backend)."""
     def step(model: GPT, name: str, loss_fn) -> float:
         program = model.__dict__.get("program")
         if program is None:
@@ -341,7 +364,7 @@ def compiled_train_step(backend: str):
                               backend=backend)
             model.program = program
         loss = float(program.backward([model.tokens(name)])[0])
-        adam_step(model)
+        adam(model)
         return loss
     return step
 
@@ -360,7 +383,7 @@ VARIANTS = {  # name -> (Value class loader, loss function)
 }
 STEPS = {"micrograd_nn drop-in, collector paused": train_step_collector_paused,  # else train_step
          "compiled python": compiled_train_step("python"),
-         "compiled numpy": compiled_train_step("numpy")}
+         "compiled numpy": compiled_train_step("numpy", adam_step_arrays)}
 
 
 def training_names(count: int, seed: int = 42) -> list[str]:

@@ -257,20 +257,28 @@ class Program:
         may be mixed: each shape runs its own code, and the outputs come back in order.
         """
         parts = self._parts(batch)
-        n = sum(_count(rows, arrays) for rows, arrays in parts)
-        seeds = self._seeds(self._compiled[self._example_shape].graph, n, reduction, grad)
-        if n == 0:
-            return self._empty(parts[0][1])
-        if len(parts) == 1:
-            return self._backward(parts[0][1], seeds)
-        return _joined([(rows, self._backward(arrays, seeds[rows])) for rows, arrays in parts])
+        if len(parts) == 1:  # one shape: the seeds are that shape's graph's
+            arrays = parts[0][1]
+            n = arrays[0].shape[0] if arrays else 1
+            if n == 0:
+                self._seeds(self._compiled[self._example_shape].graph, 0, reduction, grad)
+                return self._empty(arrays)
+            compiled = self._program_for(arrays)
+            return self._backward(compiled, arrays,
+                                  self._seeds(compiled.graph, n, reduction, grad))
+        example = self._compiled[self._example_shape].graph
+        seeds = self._seeds(example, sum(len(rows) for rows, _ in parts), reduction, grad)
+        outs = []
+        for rows, arrays in parts:
+            compiled = self._program_for(arrays)
+            if len(compiled.graph.outputs) != len(example.outputs) or \
+                    compiled.graph.single != example.single:
+                raise ValueError("samples of this shape give another number of outputs than "
+                                 "the example's: run them in a batch of their own")
+            outs.append((rows, self._backward(compiled, arrays, seeds[rows])))
+        return _joined(outs)
 
-    def _backward(self, arrays: list, seeds: np.ndarray) -> np.ndarray:
-        compiled = self._program_for(arrays)
-        if len(compiled.graph.outputs) != (1 if seeds.ndim == 1 else seeds.shape[1]) or \
-                compiled.graph.single != (seeds.ndim == 1):
-            raise ValueError("samples of this shape give another number of outputs than the "
-                             "example's: run them in a batch of their own")
+    def _backward(self, compiled, arrays: list, seeds: np.ndarray) -> np.ndarray:
         try:
             outs, params, grads = compiled.backward(compiled.graph.params, arrays, seeds)
         except _ARITHMETIC:
@@ -451,7 +459,13 @@ def _bound(holder, name):
 
 
 def _unchanged(bindings: list) -> bool:
-    return all(_bound(holder, name) is obj for holder, name, obj in bindings)
+    for holder, name, obj in bindings:  # every call: a plain loop, no call per binding
+        if name is not None:
+            if holder.get(name, _UNBOUND) is not obj:
+                return False
+        elif _bound(holder, None) is not obj:
+            return False
+    return True
 
 
 def _warn_unused(trace) -> None:
@@ -463,13 +477,6 @@ def _warn_unused(trace) -> None:
             f"(operations: {', '.join(ops)}); compiled code does not compute them, so an error "
             "they would raise on other inputs (log of a negative number, say) is not raised. "
             "Return them too, or drop them", UnusedValueWarning, stacklevel=4)
-
-
-def _count(rows, arrays: list) -> int:
-    """How many samples a part of a batch holds (1 for a function without arguments)."""
-    if rows is not None:
-        return len(rows)
-    return arrays[0].shape[0] if arrays else 1
 
 
 def _joined(parts: list) -> np.ndarray:

@@ -39,6 +39,8 @@ def _guarded(edges: list) -> bool:
 
 def _parenthesised(expr: str) -> str:
     """expr, in parentheses if it has a + or - (or an if) outside any parentheses."""
+    if " " not in expr:  # a name or a number: nothing to group
+        return expr
     depth = 0
     for k, c in enumerate(expr):
         depth += (c == "(") - (c == ")")
@@ -332,7 +334,8 @@ def _loop_header(graph: Graph, names: list, seeds: list, backward: bool) -> str:
 
 
 def python_source(graph: Graph, backward: bool, name: str = "program",
-                  binder: Binder | None = None, rewrite: bool = True) -> str:
+                  binder: Binder | None = None, rewrite: bool = True,
+                  names: tuple | None = None) -> str:
     """The generated function as text: ``name(_params, _batch[, _seeds])``, where ``_batch``
     holds the batch's columns (one list of numbers per input) and ``_seeds`` one list per
     output (the list itself for one output), returns the per-sample outputs (a list, or one
@@ -342,10 +345,11 @@ def python_source(graph: Graph, backward: bool, name: str = "program",
     Values that depend on parameters only (an L2 term) are computed once, before the loop over
     the samples; their gradients are summed over the samples, then passed back once after it.
     ``rewrite=False`` leaves out the speed rewrite that hides the chain rule (layers computed
-    input by input, `_layers`): the code to read, one line per value.
+    input by input, `_layers`): the code to read, one line per value. ``names``: the graph's
+    `value_names`, when the caller has them.
     """
     binder = Binder() if binder is None else binder
-    names, grads = value_names(graph)
+    names, grads = value_names(graph) if names is None else names
     batched, needs = _batched(graph), _needs_grad(graph)
     ops = [i for i, n in enumerate(graph.nodes) if n.kind == OP]
     once = [i for i in ops if not batched[i]]
@@ -431,15 +435,16 @@ class PythonProgram:
         self.graph = graph
         self._binder = Binder()
         # the code to read, one line per value; and the code that runs, with the speed rewrites
-        self.source = python_source(graph, True, name, self._binder, rewrite=False)
-        self.source_optimized = python_source(graph, True, name, self._binder)
+        self._names = value_names(graph)
+        self.source = python_source(graph, True, name, self._binder, False, self._names)
+        self.source_optimized = python_source(graph, True, name, self._binder, True, self._names)
         self._name = name
         self._backward = build(self.source_optimized, name, self._binder)
         self._forward = None  # built on first use: compiling a large graph takes a while
 
     def forward(self, params: list, batch: list):
         if self._forward is None:
-            source = python_source(self.graph, False, self._name, self._binder)
+            source = python_source(self.graph, False, self._name, self._binder, True, self._names)
             self._forward = build(source, self._name, self._binder)
         outs = self._forward(params, _columns(batch))
         return self._unexact(arrays=batch) if outs is None else self._outputs(outs)
