@@ -69,7 +69,7 @@ class Element:
 
     @property
     def frame(self) -> tuple:
-        boxes = [s.box for s in self.shapes if s.kind != "path"]
+        boxes = [s.box for s in self.shapes]
         return _union(boxes) if boxes else ()
 
 
@@ -217,7 +217,7 @@ def collisions(svg: bytes | str) -> list:
             if f is not e and overlap(t.box, u.box):
                 found.append(f"label on label: {t.text!r} ({e.name}) and {u.text!r} ({f.name})")
         for n in nodes:
-            if any(_on_shape(t.box, s) for s in n.shapes if s.kind != "path"):
+            if any(_on_shape(t.box, s) for s in n.shapes):
                 found.append(f"label on a node: {t.text!r} ({e.name}) over {n.name}")
             elif any(overlap(t.box, u.box) for u in n.texts):
                 found.append(f"label on label: {t.text!r} ({e.name}) on a text of {n.name}")

@@ -11,15 +11,10 @@ from micrograd_nn.viz.rendering import pipe
 from test_viz import needs_renderer
 
 PICTURES = corpus()
-# drawn with collisions still: each entry is a picture that must be fixed
-CROWDED = {"MLP one sample local", "MLP one sample flow", "MLP 4 samples focus",
-           "GPT attention"}
 
 
 @needs_renderer
-@pytest.mark.parametrize("name", [
-    pytest.param(name, marks=pytest.mark.xfail(strict=True, reason="collisions left"))
-    if name in CROWDED else name for name in PICTURES])
+@pytest.mark.parametrize("name", list(PICTURES))
 def test_no_picture_of_the_corpus_has_a_collision(name):
     found = collisions(pipe(PICTURES[name], "svg"))
     assert not found, f"{len(found)} collisions, e.g. " + "; ".join(found[:5])

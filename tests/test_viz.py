@@ -6,6 +6,8 @@ graph must always give the same text (a golden file pins the seed neuron's).
 """
 
 import argparse
+import html
+import itertools
 import math
 import os
 import pathlib
@@ -60,14 +62,44 @@ _NODE = re.compile(r"^\t+(\w+) \[label=<(.*)> .*\]$", re.M)
 
 
 def edges_of(source: str) -> list:
-    """(tail, head, label or None, attribute text) for every edge, in order."""
+    """(tail, head, label or None, attribute text) for every edge, in order. An arrow that
+    ends at a slot of its operation's box (the pinned views), or leaves from a row of its
+    tail's box, has the text of that slot or row as its label."""
     found = []
+    labels = dict(_NODE.findall(source))
     for tail, head, attrs in _EDGE.findall(source):
         label = re.search(r"label=<(.*?)>(?: \w+=|$)", attrs or "")
         if label:   # the text, tags removed, one line per row
             label = re.sub(r"<(?!BR/>)[^>]+>", "", label.group(1).replace("</TR><TR>", "\n"))
         found.append((tail, head, label, attrs or ""))
+    for k, line in enumerate(re.findall(r"^\t\w+(?::\w+)* -> .*$", source, re.M)):
+        port = re.match(r"\t\w+(?::\w+)* -> (\w+):(a\d+):\w+", line)
+        if port:
+            tail, head, _, attrs = found[k]
+            found[k] = (tail, head, slot_text(labels[head], port.group(2)), attrs)
+        port = re.match(r"\t(\w+):(t\d+):\w+ -> ", line)
+        if port:        # a row of the tail's box (the weight drawn apart by focus=)
+            tail, head, _, attrs = found[k]
+            cell = re.search(rf'PORT="{port.group(2)}">(.*?)</TD>', labels[tail], re.S)
+            text = re.sub(r"<[^>]+>", "", cell.group(1).replace("<BR/>", "\n"))
+            found[k] = (tail, head, html.unescape(text), attrs)
     return found
+
+
+def slot_text(label: str, port: str) -> str:
+    """The text of slot ``port`` of an operation's box: the rows from its cell to the next
+    slot's (slots one under the other), or its column (slots side by side)."""
+    rows = [re.findall(r"<TD([^>]*)>(.*?)</TD>", row, re.S)
+            for row in re.findall(r"<TR>(.*?)</TR>", label, re.S)]
+    r, c = next((r, c) for r, cells in enumerate(rows) for c, (attrs, _) in enumerate(cells)
+                if f'PORT="{port}"' in attrs)
+    if sum("PORT=" in attrs for attrs, _ in rows[r]) > 1:
+        cells = [cells[c] for cells in rows[r:] if c < len(cells)]
+    else:
+        cells = [rows[r][0]] + list(itertools.takewhile(lambda cell: "PORT=" not in cell[0],
+                                                        (cells[0] for cells in rows[r + 1:])))
+    texts = [re.sub(r"<[^>]+>", "", text) for _, text in cells]
+    return "\n".join(html.unescape(t) for t in texts if t.strip())
 
 
 def box_titles(source: str) -> list:
@@ -311,9 +343,16 @@ def test_a_create_graph_gradient_draws_without_power_1_and_times_1():
 
 
 def test_parameters_are_recognised_without_params():
-    loss = seed_neuron(fused=False)      # no linear node: recognised by their labels
+    loss = seed_neuron()      # a neuron's weights and bias
     source = draw_graph(loss).source
     assert source == draw_graph(loss, params=SEED_PARAMETERS).source
+    # without a neuron, only what the user says is trained: b is an input like a, never a
+    # parameter by its name
+    unfused = seed_neuron(fused=False)
+    assert ROLE_COLORS["parameter"] not in draw_graph(unfused).source
+    assert ROLE_COLORS["parameter"] in draw_graph(unfused, params=SEED_PARAMETERS).source
+    a, b, c = Value(2.0, "a"), Value(-3.0, "b"), Value(10.0, "c")
+    assert ROLE_COLORS["parameter"] not in draw_graph(a * b + c).source
     model, mlp = mlp_loss()
     texts = node_texts(draw_graph(mlp, max_edges=400).source)
     assert draw_graph(mlp, max_edges=400).source == draw_graph(mlp, params=model,
@@ -835,7 +874,7 @@ def test_one_weight_across_samples_shows_each_contribution_and_their_sum():
     arrows = [label for tail, _, label, _ in edges_of(source) if tail == key]
     assert len(arrows) == 4             # one per sample, in order
     contributions = [float(label.rsplit(" = ", 1)[-1]) for label in arrows]
-    fork = re.search(r"grad = (.*) = (\S+)", node_texts(source)[key])
+    fork = re.search(r"grad = (.*?) = (\S+)", node_texts(source)[key])
     assert float(fork.group(2)) == float(fmt(w.grad, digits))
     assert math.isclose(sum(contributions), w.grad, rel_tol=1e-3, abs_tol=1e-6)
     # each contribution is that sample's own d loss_k / d w1
@@ -872,7 +911,7 @@ def test_unlabelled_neurons_are_numbered_in_their_layer_per_sample():
 
 @needs_renderer
 def test_a_notebook_shows_parameters_coloured_without_params():
-    bundle = repr_mimebundle(seed_neuron(fused=False))
+    bundle = repr_mimebundle(seed_neuron())
     assert ROLE_COLORS["parameter"] in bundle["image/svg+xml"]
 
 

@@ -95,6 +95,8 @@ def _emit_pinned(graph, scene: Scene, look: "_Look") -> None:
         look.edge(drawn, edge)
     if any(node.cluster for node in scene.nodes.values()):
         look.used.add("box")
+    _slot_tables(drawn, look)
+    graph.attr(outputorder="edgesfirst")    # arrows under the boxes they end in
     sizes = {key: _node_size(attrs, options.font_size) for key, attrs in drawn.nodes}
     labels = [html_size(attrs["label"], options.font_size - 1) if "label" in attrs else None
               for _, _, attrs in drawn.edges]
@@ -119,6 +121,80 @@ def _emit_pinned(graph, scene: Scene, look: "_Look") -> None:
                    pos=sheet.pos(*centre["legend"]))
     for tail, head, attrs in drawn.edges:
         graph.edge(tail, head, **attrs)
+
+
+def _slot_tables(drawn: _Recorder, look: "_Look") -> None:
+    """The labels of the arrows into an operation, written in the operation's box instead of
+    beside the arrows: a table, the op's name on top, then one slot per arrow (a row, or a
+    column when the arrows run downwards), each arrow ending at its own slot. In the full
+    view of a network the arrows into a layer cross each other, and a label beside an arrow
+    would be crossed by its neighbours; in its slot nothing crosses it."""
+    into: dict = {}
+    for k, (_, head, attrs) in enumerate(drawn.edges):
+        if "label" in attrs:
+            into.setdefault(head, []).append(k)
+    across = look.enter in "ns"      # slots side by side, arrows coming from above or below
+    for n, (key, attrs) in enumerate(drawn.nodes):
+        if attrs.get("shape") != "ellipse" or key not in into:
+            continue
+        slots = []
+        for i, k in enumerate(into[key]):
+            tail, _, edge_attrs = drawn.edges[k]
+            rows = re.findall(r"<TR>(.*?)</TR>", edge_attrs.pop("label"), re.S)
+            rows[0] = rows[0].replace("<TD", f'<TD PORT="a{i}" ALIGN="LEFT"', 1)
+            slots.append([r if r is rows[0] else r.replace("<TD", '<TD ALIGN="LEFT"', 1)
+                          for r in rows])
+            drawn.edges[k] = (tail, f"{key}:a{i}:{look.enter}", edge_attrs)
+        if across:
+            depth = max(len(slot) for slot in slots)
+            body = ["".join(slot[r] if r < len(slot) else "<TD></TD>" for slot in slots)
+                    for r in range(depth)]
+        else:
+            body = [row for slot in slots for row in slot]
+        span = len(slots) if across else 1
+        title = f'<TD COLSPAN="{span}">{attrs["label"][1:-1]}</TD>'
+        rows = "".join(f"<TR>{row}</TR>" for row in [title] + body)
+        drawn.nodes[n] = (key, dict(
+            label=f'<<TABLE BORDER="1" CELLBORDER="0" CELLSPACING="0" CELLPADDING="2" '
+                  f'BGCOLOR="{attrs["fillcolor"]}" COLOR="{attrs["color"]}">{rows}</TABLE>>',
+            shape="plain", margin="0"))
+        look.used.add("slots")
+    if not any(attrs.get("shape") == "ellipse" for _, attrs in drawn.nodes):
+        look.used.discard("op")
+    for k, (tail, head, attrs) in enumerate(drawn.edges):
+        if tail in into:        # from an operation's box, out of its far side
+            drawn.edges[k] = (f"{tail}:{look.leave}", head, attrs)
+    _tail_slots(drawn, look)
+
+
+def _tail_slots(drawn: _Recorder, look: "_Look") -> None:
+    """The labels of the arrows from a value outside every box into a box (a weight shared
+    by the samples, drawn apart by ``focus=``), written in the value's box, one row per
+    arrow, each arrow leaving from its row: beside the arrow, a label would lie in the boxes
+    the arrow passes over."""
+    nodes = look.scene.nodes
+    out: dict = {}
+    for k, (tail, head, attrs) in enumerate(drawn.edges):
+        key = tail.split(":")[0]
+        if "label" in attrs and not nodes[key].cluster and nodes[head.split(":")[0]].cluster:
+            out.setdefault(key, []).append(k)
+    for n, (key, attrs) in enumerate(drawn.nodes):
+        if key not in out:
+            continue
+        label = attrs["label"]
+        end = label.index("</TABLE>")
+        columns = max(len(re.findall(r"<TD", row)) for row in
+                      re.findall(r"<TR>(.*?)</TR>", label[label.rindex("<TABLE", 0, end):end]))
+        rows = []
+        for i, k in enumerate(out[key]):
+            tail, head, edge_attrs = drawn.edges[k]
+            cells = re.findall(r"<TD[^>]*>(.*?)</TD>", edge_attrs.pop("label"), re.S)
+            text = "<BR/>".join(cells)
+            rows.append(f'<TR><TD COLSPAN="{columns}" ALIGN="RIGHT" PORT="t{i}">{text}</TD>'
+                        '</TR>')
+            drawn.edges[k] = (f"{key}:t{i}:{look.leave}", head, edge_attrs)
+        drawn.nodes[n] = (key, dict(attrs, label=label[:end] + "".join(rows) + label[end:]))
+        look.used.add("tail slots")
 
 
 def _node_size(attrs: dict, font_size: int) -> tuple:
@@ -460,6 +536,12 @@ def _legend_rows(used: set, options: Options) -> list:
         ("data", f'<TD><FONT COLOR="{DATA_INK}">data</FONT></TD>', "forward value"),
         ("grad", f'<TD><FONT COLOR="{GRAD_INK}">grad</FONT></TD>',
          "d output / d value" if compact else "gradient d output / d value (backward)"),
+        ("slots", f'<TD BGCOLOR="{OP_COLOR}">op</TD>',
+         "operation, a row per arrow in" if compact else
+         "operation: a row for each arrow into it, with that arrow's label"),
+        ("tail slots", "<TD>...</TD>",
+         "a row per arrow out" if compact else
+         "a row under a value: the label of the arrow leaving from it"),
         ("local", "<TD>dz/dw1 = ...</TD>",
          "local derivative" if compact else "on an arrow: local derivative d out / d in"),
         ("flow", f'<TD><FONT COLOR="{GRAD_INK}">g \u00d7 l = c</FONT></TD>',

@@ -3,11 +3,14 @@
 The diagrams and ``explain`` name things the way a network's author thinks of them, read off
 the graph alone (viz knows nothing of ``nn``):
 
-* **parameters**: a leaf that is a weight or the bias of a ``linear`` node (as a neuron makes),
-  or whose label is a parameter's name: ``w``, ``w1``, ``b``, ``b2``, or a dotted name ending
-  in one of those (``L1.N2.w1``, ``L1.N2.b``, the labels of an MLP's parameters);
+* **parameters**: what the user trains: exactly the ``params`` given (a model's parameters,
+  Values or labels), else the leaves a neuron weighs its inputs by, its weights and bias.
+  Never a guess from a label: ``b`` in ``a*b + c`` is an input like ``a``;
 * **neurons**: a ``linear`` node z = w.x + b, with the activation applied to it alone (an op
-  the table, ``micrograd_nn.ops``, marks as an activation). A neuron whose bias is labelled
+  the table, ``micrograd_nn.ops``, marks as an activation). A ``linear`` node with neither
+  a bias (its bias is an unlabelled constant 0, what ``Value.matvec`` puts in when given
+  none) nor an activation, nor a neuron among its inputs, is a dot product (an attention
+  score k.q, a sum of values weighted by attention), not a neuron. A neuron whose bias is labelled
   ``L1.N2.b`` is called ``L1.N2`` (its linear part ``L1.N2.z``) and sits in layer 1; an
   unlabelled one is named by its depth (layer) and its place among that layer's neurons;
 * **identities**: ``x**1`` and a product with the unlabelled constant 1 (gradients built with
@@ -91,8 +94,8 @@ class Structure:
         self.consumers = _consumers(topo)
         self.alias = self._identities()
         self._targets = set(self.alias.values())
-        self.parameters = self._parameters(params)
         self.neurons = self._neurons()          # in drawing order
+        self.parameters = self._parameters(params)
         self.neuron_of = {}
         for n in self.neurons:
             self.neuron_of[n.linear] = self.neuron_of[n.out] = n
@@ -139,19 +142,13 @@ class Structure:
             values, labels = params
             return {v for v in self.topo if v.is_leaf()
                     and (v in values or (v.label and v.label in labels))}
-        found = set()
-        for v in self.topo:
-            if v.op is LINEAR:
-                n = (len(v.operands) - 1) // 2
-                found.update(p for p in v.operands[:n] + v.operands[-1:] if p.is_leaf())
-            elif v.is_leaf() and is_parameter_label(v.label):
-                found.add(v)
-        return found
+        return {p for n in self.neurons for p in n.weights if p.is_leaf()}
 
     # ---- neurons ------------------------------------------------------------------------------
 
     def _neurons(self) -> list:
         found = []
+        outs: set = set()
         for v in self.topo:
             if v.op is not LINEAR:
                 continue
@@ -160,6 +157,12 @@ class Structure:
             if (v is not self.root and len(users) == 1 and users[0][0].op is not None
                     and users[0][0].op.name in ACTIVATION_NAMES):
                 out = users[0][0]
+            bias = v.operands[-1]
+            n = (len(v.operands) - 1) // 2
+            if (out is v and bias.is_leaf() and not bias.label and bias.data == 0.0
+                    and not outs.intersection(v.operands[n:2 * n])):
+                continue        # a dot product
+            outs.add(out)
             found.append(NeuronInfo(v, out, "", 0, None))
         self._name_neurons(found)
         return found
