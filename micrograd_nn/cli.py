@@ -503,7 +503,8 @@ def graph_code(args: argparse.Namespace) -> str:
 def build_root(expr: str | None, assignments: list):
     """The seed neuron, or ``expr`` over ``assignments``, after backward.
 
-    The root of an expression is labelled "f" (unless the expression is a bare name).
+    The root of an expression is labelled "out" (unless the expression is a bare name), or
+    "out2", "out3", ... if a name of the expression is "out": never after one of its inputs.
     """
     from .engine import Value
     from .viz import parse_assignments, parse_expr, seed_neuron
@@ -518,7 +519,8 @@ def build_root(expr: str | None, assignments: list):
         raise ValueError(f"--expr {expr!r} uses no name given with --set, so there is no graph "
                          f"to draw (it is the number {root!r})")
     if not root.label:
-        root.label = "f"
+        root.label = next(name for name in ("out", *(f"out{k}" for k in range(2, 3 + len(names))))
+                          if name not in names)
     root.backward()
     return root
 

@@ -195,12 +195,18 @@ def draw(root: Value, options: Options, *, max_nodes: int = DEFAULT_MAX_NODES,
     else:
         build.full(topo)
     scene = build.scene
-    options = dataclasses.replace(options, digits=_fork_digits(scene, options, digits))
+    digits = _fork_digits(scene, options, digits)
+    # a reader compares numbers of 4 to 6 digits; past that, the last digit may not agree
+    options = dataclasses.replace(options, digits=min(digits, DIAGRAM_DIGITS),
+                                  rounded=digits > DIAGRAM_DIGITS)
     _keep_layout_fast(scene)
     on_path = None
     if highlight is not None:
         on_path = _paths_to(scene, _resolve(highlight, root, scene))
     return emit(scene, options, on_path, frame, root_key=scene.where[root][-1])
+
+
+DIAGRAM_DIGITS = 4     # results printed with at most 4 significant digits, factors with 6
 
 
 def _fork_digits(scene: Scene, options: Options, digits: int) -> int:

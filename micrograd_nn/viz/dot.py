@@ -39,6 +39,7 @@ def emit(scene: Scene, options: Options, on_path: set | None, frame, root_key: s
     """The DOT graph of ``scene``: ``on_path`` highlighted, ``frame`` a step of a trace."""
     graph = Diagram(name="chain_rule", format="svg")
     graph.digits = options.digits   # results' significant digits (factors get 2 more)
+    graph.rounded = options.rounded  # factors that may miss the result's last digit
     look = _Look(scene, options, on_path, frame, root_key)
     if options.collapse or scene.slots:
         _emit_pinned(graph, scene, look)
@@ -574,5 +575,9 @@ def _legend(used: set, options: Options) -> str:
                     f'output<BR ALIGN="LEFT"/>of the product of the local derivatives along the '
                     f'path;<BR ALIGN="LEFT"/>factors carry {FACTOR_DIGITS} more digits than '
                     f'results<BR ALIGN="LEFT"/></TD></TR>')
+    if options.rounded and used & {"local", "flow", "fork"}:
+        rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT">numbers rounded: a product or sum of '
+                    'printed factors<BR ALIGN="LEFT"/>may miss its printed result in the last '
+                    'digit<BR ALIGN="LEFT"/></TD></TR>')
     return (f'<<TABLE BORDER="0" CELLBORDER="1" CELLSPACING="0" CELLPADDING="3" '
             f'COLOR="#999999">{"".join(rows)}</TABLE>>')

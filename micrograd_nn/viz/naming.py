@@ -2,8 +2,11 @@
 
 A value is called by its ``label`` when it has one. Otherwise a constant is called by its number
 and a computed value by the expression that made it (``w1*x1 + w2*x2``), as long as that stays
-short; past that it is called ``v<k>``, ``k`` being its place in the topological order (the
-diagrams print that name in the node, so the text and the picture agree).
+short; by its role where the graph shows one (``k0·q2`` for the dot product of two labelled
+vectors, ``a0`` for a softmax weight, ``log a0`` for z_0 - logsumexp(z), ``y`` for a target
+subtracted from a neuron's output); past that by the op that made it and its place among the
+values that op made: ``diff_1``, ``exp_2`` (the diagrams print that name in the node, so the
+text and the picture agree).
 
 Nothing here knows any calculus: formulas come from ``Op.formula`` and numbers from
 ``Value.local_grads``; this module only fills the templates with names.
@@ -18,7 +21,7 @@ from ..engine import Value, chain_term
 
 __all__ = ["fmt", "Namer", "drawing_order", "find_by_label", "consistent_digits"]
 
-MAX_EXPRESSION = 22  # longer expression names fall back to v<k>
+MAX_EXPRESSION = 22  # longer expression names fall back to <op>_<k>
 
 _ATOM = 100   # a label, a call f(x), a non-negative number: never needs parentheses
 _POWER = 4
@@ -149,6 +152,27 @@ def find_by_label(root: Value, label: str) -> Value:
     raise ValueError(f"no value of the graph is labelled {label!r}; its labels are: {labels}")
 
 
+# the word a value made by an op is called by when its expression is too long: diff_2
+_WORDS = {"+": "sum", "-": "diff", "*": "prod", "/": "quot", "neg": "neg", "linear": "dot"}
+
+
+def _stem(values) -> str | None:
+    """``k0`` when the values are labelled ``k0[0]``, ``k0[1]``, ... (one labelled vector)."""
+    found = [re.fullmatch(r"(.+)\[\d+\]", v.label or "") for v in values]
+    stems = {match.group(1) if match else None for match in found}
+    return stems.pop() if len(stems) == 1 else None
+
+
+def _softmax_index(v: Value) -> int | None:
+    """t, when v is z_t - logsumexp(z_0, z_1, ...)."""
+    if v.op is None or v.op.name != "-" or len(v.operands) != 2:
+        return None
+    z, lse = v.operands
+    if lse.op is None or lse.op.name != "logsumexp" or z not in lse.operands:
+        return None
+    return lse.operands.index(z)
+
+
 def _wrap(name: str, prec: int, needed: int) -> str:
     return name if prec >= needed else f"({name})"
 
@@ -165,6 +189,7 @@ class Namer:
         """
         self.index = {v: k for k, v in enumerate(topo)}
         self._names: dict = {}
+        self._made: dict = {}       # op word -> how many long expressions it has named
         self._structure = structure
         for k, v in enumerate(topo):
             self._names[v] = (f"v{k}", _ATOM) if v in short and not v.label else self._make(v, k)
@@ -191,15 +216,44 @@ class Namer:
                 return prefix + neuron.name + (".z" if v is not neuron.out else ""), _ATOM
             if v.label and prefix and v.is_leaf():
                 return prefix + v.label, _ATOM
+            if v in structure.targets:
+                target = structure.targets[v]
+                return ("y" if target is None else f"s{target}.y"), _ATOM
         if v.label:
             return v.label, (_ATOM if re.fullmatch(r"[\w.]+", v.label) else _SUM)
         if v.is_leaf():
             text = fmt(v.data)
             return text, (0 if text.startswith("-") else _ATOM)  # x - (-1), (-1)*x
+        role = self._role(v)
+        if role is not None:
+            return role, _ATOM
         text, prec = self._expression(v)
         if len(text) > MAX_EXPRESSION:
-            return f"v{k}", _ATOM
+            word = _WORDS.get(v.op.name, re.sub(r"\W", "", v.op.name) or "v")
+            self._made[word] = self._made.get(word, 0) + 1
+            return f"{word}_{self._made[word]}", _ATOM
         return text, prec
+
+    def _role(self, v: Value) -> str | None:
+        """A name from what v does, read off the graph: ``k0·q2`` for the dot product of two
+        labelled vectors (entries ``k0[0]``, ``k0[1]``, ...); for the softmax of z_0, z_1, ...
+        (exp(z_t - logsumexp(z))) ``a_t`` (``a0``) and ``log a_t`` for z_t - logsumexp(z)."""
+        op = v.op.name if v.op is not None else None
+        if op == "linear":
+            n = (len(v.operands) - 1) // 2
+            bias = v.operands[-1]
+            if bias.is_leaf() and not bias.label and bias.data == 0.0:
+                stems = [_stem(v.operands[:n]), _stem(v.operands[n:2 * n])]
+                if all(stems):
+                    return "\u00b7".join(stems)
+            return None
+        if op == "exp":
+            t = _softmax_index(v.operands[0])
+            return None if t is None else f"a{t}"
+        if op == "-":
+            t = _softmax_index(v)
+            return None if t is None else f"log a{t}"
+        return None
 
     def _expression(self, v: Value) -> tuple:
         op = v.op.name

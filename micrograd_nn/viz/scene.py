@@ -133,6 +133,7 @@ class Options:
     font_size: int = 11
     compact_legend: bool = False
     digits: int = 4                # results; factors get 2 more (naming.consistent_digits)
+    rounded: bool = False          # the printed factors may miss the result's last digit
     fixed: bool = False            # cells sized for their final text (traces, worksheets)
 
     @property

@@ -105,6 +105,18 @@ class Structure:
             self.sample_of = {}
         for n in self.neurons:
             n.sample = self.sample_of.get(n.out)
+        self.targets = self._targets_of()
+
+    def _targets_of(self) -> dict:
+        """target -> its sample (None: one sample): an unlabelled constant subtracted from a
+        neuron's output, as in (yhat - y)**2."""
+        found = {}
+        for v in self.topo:
+            if v.op is not None and v.op.name == "-" and len(v.operands) == 2:
+                yhat, y = v.operands
+                if yhat in self.neuron_of and y.is_leaf() and not y.label:
+                    found[y] = self.sample_of.get(v)
+        return found
 
     # ---- identities ---------------------------------------------------------------------------
 
