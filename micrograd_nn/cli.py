@@ -306,7 +306,7 @@ def _add_drawing_arguments(look, viz) -> None:
     look.add_argument("--rankdir", choices=("LR", "TB"), default=None,
                       help="left to right (default) or top to bottom")
     look.add_argument("--preset", choices=viz.PRESETS, default=None,
-                      help="slide: large type, top to bottom, a compact legend")
+                      help="slide: 16:9, large type, top to bottom, no legend")
     look.add_argument("--highlight", metavar="NAME",
                       help="draw every path from the output to NAME in bold")
     look.add_argument("--exercise", choices=viz.EXERCISES,
@@ -589,7 +589,7 @@ def run_graph(args: argparse.Namespace) -> list:
                            max_nodes=args.max_nodes, max_edges=args.max_edges,
                            collapse=args.collapse, expand_linear=args.expand_linear,
                            exercise=args.exercise, answer_key=args.answer_key,
-                           preset=args.preset, legend=not args.no_legend)
+                           preset=args.preset, legend=False if args.no_legend else None)
     except DiagramTooLarge as error:
         raise ValueError(_too_large_message(error)) from None
     if args.explain:

@@ -1268,10 +1268,12 @@ def test_the_legend_has_an_entry_for_every_colour_used():
 
 def test_the_slide_preset_is_large_top_to_bottom_and_compact():
     source = draw_graph(seed_neuron(), preset="slide").source
-    assert "rankdir=TB" in source and "fontsize=20" in source
+    assert "rankdir=TB" in source and "fontsize=22" in source and 'size="16,9!"' in source
+    assert "legend" not in source       # a slide has the talk beside it
     normal = draw_graph(seed_neuron(), rankdir="TB").source
     legend = lambda s: re.search(r"^\t+legend \[.*$", s, re.M).group(0)   # noqa: E731
-    assert len(legend(source)) < len(legend(normal))
+    asked = draw_graph(seed_neuron(), preset="slide", legend=True).source
+    assert len(legend(asked)) < len(legend(normal))             # compact
     assert "rankdir=LR" in draw_graph(seed_neuron(), preset="slide", rankdir="LR").source
     with pytest.raises(ValueError, match="preset"):
         draw_graph(seed_neuron(), preset="poster")

@@ -60,7 +60,7 @@ def draw_graph(root, *, edge_labels: str = "local", rankdir: str | None = None,
                max_nodes: int = DEFAULT_MAX_NODES, max_edges: int = DEFAULT_MAX_EDGES,
                collapse: bool = False, focus=None, expand_linear: bool = False,
                exercise: str | None = None, answer_key: bool = False,
-               preset: str | None = None, legend: bool = True) -> Diagram:
+               preset: str | None = None, legend: bool | None = None) -> Diagram:
     """The chain-rule diagram of everything ``root`` depends on, as a ``graphviz.Digraph``.
 
     - ``edge_labels``: "local" (default: the local derivative d out / d in, ``dz/dw1 = x1 =
@@ -81,7 +81,10 @@ def draw_graph(root, *, edge_labels: str = "local", rankdir: str | None = None,
     - ``expand_linear``: draw each fused ``Value.linear`` node as its products and one sum.
     - ``exercise``: a worksheet with blanks for the "grads", the "local" derivatives, or "both";
       ``answer_key=True`` fills them in, on the same layout.
-    - ``preset="slide"``: large type, top to bottom, a compact legend.
+    - ``preset="slide"``: a 16:9 picture, top to bottom, large type (at least 24 px when the
+      seed neuron is fitted to 1920x1080), each arrow's label in its operation's box, no
+      legend unless ``legend=True``.
+    - ``legend``: a legend of what the picture holds (default: yes, but on a slide).
 
     A model (an object with ``.layers``) instead of a Value is drawn by ``draw_network``.
     The result displays in Jupyter and renders with ``render(graph, "x.svg" | "x.png" | "x.dot")``.
@@ -142,9 +145,11 @@ def make_options(*, rankdir=None, edge_labels="local", preset=None, exercise=Non
     if answer_key and exercise is None:
         raise ValueError("answer_key=True fills in the blanks of a worksheet: pass exercise= too")
     slide = preset == "slide"
+    if flags.get("legend") is None:
+        flags["legend"] = not slide
     return Options(rankdir=rankdir, edge_labels=edge_labels, exercise=exercise,
                    answer_key=bool(answer_key), fixed=fixed or exercise is not None,
-                   font_size=20 if slide else 11, compact_legend=slide,
+                   font_size=22 if slide else 11, compact_legend=slide,
                    **{k: bool(v) for k, v in flags.items()})
 
 

@@ -47,10 +47,23 @@ def emit(scene: Scene, options: Options, on_path: set | None, frame, root_key: s
     graph.attr(rankdir=options.rankdir, fontname=FONT, nodesep="0.18", ordering="out",
                ranksep="0.35", bgcolor="white")
     _defaults(graph, options)
+    drawn = _Recorder()
     for node in scene.nodes.values():
-        look.node(graph, node)
+        look.node(drawn, node)
     for edge in scene.edges:
-        look.edge(graph, edge)
+        look.edge(drawn, edge)
+    if options.compact_legend:
+        # a slide: labels in their operations' slots (no rank of labels between two ranks of
+        # boxes), the picture stretched to 16:9 (scaled down if it is larger than 16 by 9 in)
+        _slot_tables(drawn, look, across=False)
+        graph.attr(ratio="fill", size="16,9!", outputorder="edgesfirst", ranksep="0.2")
+        drawn.nodes = [(key, dict(attrs, label=attrs["label"].replace('CELLPADDING="4"',
+                                                                      'CELLPADDING="2"')))
+                       for key, attrs in drawn.nodes]       # narrower boxes, larger type
+    for key, attrs in drawn.nodes:
+        graph.node(key, **attrs)
+    for tail, head, attrs in drawn.edges:
+        graph.edge(tail, head, **attrs)
     if options.legend:
         with graph.subgraph(name="legend_rank") as corner:
             corner.attr(rank="sink")
@@ -124,7 +137,7 @@ def _emit_pinned(graph, scene: Scene, look: "_Look") -> None:
         graph.edge(tail, head, **attrs)
 
 
-def _slot_tables(drawn: _Recorder, look: "_Look") -> None:
+def _slot_tables(drawn: _Recorder, look: "_Look", across: bool | None = None) -> None:
     """The labels of the arrows into an operation, written in the operation's box instead of
     beside the arrows: a table, the op's name on top, then one slot per arrow (a row, or a
     column when the arrows run downwards), each arrow ending at its own slot. In the full
@@ -134,7 +147,8 @@ def _slot_tables(drawn: _Recorder, look: "_Look") -> None:
     for k, (_, head, attrs) in enumerate(drawn.edges):
         if "label" in attrs:
             into.setdefault(head, []).append(k)
-    across = look.enter in "ns"      # slots side by side, arrows coming from above or below
+    if across is None:      # slots side by side where straight arrows come from above
+        across = look.enter in "ns"
     for n, (key, attrs) in enumerate(drawn.nodes):
         if attrs.get("shape") != "ellipse" or key not in into:
             continue
@@ -145,7 +159,8 @@ def _slot_tables(drawn: _Recorder, look: "_Look") -> None:
             rows[0] = rows[0].replace("<TD", f'<TD PORT="a{i}" ALIGN="LEFT"', 1)
             slots.append([r if r is rows[0] else r.replace("<TD", '<TD ALIGN="LEFT"', 1)
                           for r in rows])
-            drawn.edges[k] = (tail, f"{key}:a{i}:{look.enter}", edge_attrs)
+            side = look.enter if across or look.enter in "we" else "w"
+            drawn.edges[k] = (tail, f"{key}:a{i}:{side}", edge_attrs)
         if across:
             depth = max(len(slot) for slot in slots)
             body = ["".join(slot[r] if r < len(slot) else "<TD></TD>" for slot in slots)
