@@ -1566,3 +1566,23 @@ def test_values_without_a_models_labels_are_named_by_their_role_and_op():
     a, b = Value(2.0, "a"), Value(3.0, "b")
     long = (a * b + a / b) - (a - b) * (b + a * a)
     assert Namer(drawing_order(long)).name(long) == "diff_1"
+
+
+def test_a_highlight_writes_each_paths_product_and_their_sum_and_dims_the_rest():
+    from micrograd_nn.viz.scene import DIM_INK
+    loss = seed_neuron(fused=False)
+    source = draw_graph(loss, highlight="w1").source
+    texts = node_texts(source)
+    w1 = next(t for t in texts.values() if "<B>w1</B>" in t or " w1 " in t.split("data")[0])
+    assert "-0.598866 \u00d7 1 \u00d7 0.209773 \u00d7 1 \u00d7 1 \u00d7 1.5 = -0.1884" in w1
+    assert "sum over 1 path = -0.1884 = dloss/dw1" in w1
+    # x*x + x: three paths, their sum is the gradient
+    x = Value(3.0, "x")
+    out = x * x + x
+    out.backward()
+    notes = " ".join(node_texts(draw_graph(out, highlight=x).source).values())
+    assert "sum over 3 paths = 7 = d(x*x + x)/dx" in notes
+    for tail, head, label, attrs in edges_of(source):
+        if label and "#7c3aed" not in attrs and HIGHLIGHT not in attrs:   # off the paths
+            raw = re.search(rf"^\t{tail}\S* -> {head}\S* \[label=<(.*?)> ", source, re.M)
+            assert raw and set(re.findall(r'COLOR="([^"]*)"', raw.group(1))) == {DIM_INK}

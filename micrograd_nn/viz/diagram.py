@@ -207,7 +207,11 @@ def draw(root: Value, options: Options, *, max_nodes: int = DEFAULT_MAX_NODES,
     _keep_layout_fast(scene)
     on_path = None
     if highlight is not None:
-        on_path = _paths_to(scene, _resolve(highlight, root, scene))
+        start = _resolve(highlight, root, scene)
+        on_path = _paths_to(scene, start)
+        target = find_by_label(root, highlight) if isinstance(highlight, str) else highlight
+        if frame is None and final.get(root) == 1.0 and target is not root:
+            scene.nodes[start[-1]].notes = path_products(root, target)
     return emit(scene, options, on_path, frame, root_key=scene.where[root][-1])
 
 
@@ -541,6 +545,31 @@ def _ranks(scene: Scene) -> dict:
 
 # -------------------------------------------------------------------------------------------------
 # Highlighting: every path from the root down to one value
+
+
+MAX_PATH_LINES = 6     # path products written beside a highlighted value
+
+
+def path_products(root: Value, target: Value) -> tuple:
+    """The chain rule along the highlighted paths, one line each: the local derivatives of a
+    path from ``root`` down to ``target`` and their product, then the sum over the paths
+    (``explain``'s numbers: those that contribute first, at most ``MAX_PATH_LINES``)."""
+    from .explain import _Chain, _listed_paths, _product, _stop
+
+    chain = _Chain(root, target)
+    lines = []
+    for path in _listed_paths(chain, MAX_PATH_LINES):
+        product = 0.0 if _stop(chain, path) is not None else _product(path)
+        factors = " \u00d7 ".join(chain.factor(v.local_grads[i]) for v, _, i in path)
+        lines.append(f"{factors} = {chain.result(product)}")
+    n_paths = chain.count.get(root, 0)
+    if n_paths > len(lines):
+        lines.append(f"... {n_paths - len(lines)} more paths")
+    total = chain.total.get(root, 0.0)
+    lines.append(f"sum over {n_paths} path{'s' if n_paths != 1 else ''} = "
+                 f"{chain.result(total)} = {Namer.d(chain.namer.named(root))}/"
+                 f"{Namer.d(chain.namer.named(target))}")
+    return tuple(lines)
 
 
 def _resolve(highlight, root: Value, scene: Scene) -> list:

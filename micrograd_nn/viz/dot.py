@@ -357,6 +357,9 @@ class _Look:
         fork = self._fork_row(node, dim, span)
         if fork:
             rows.append(fork)
+        for line in node.notes:     # the highlighted paths' products and their sum
+            rows.append(_cell(line, HIGHLIGHT, attrs=span + ' ALIGN="LEFT"', size=size))
+            self.used.add("paths")
         return _frame(rows, ROLE_COLORS[node.role] if not dim else DIM_FILL,
                       DIM_INK if dim else "#555555", frame_colour, options.fixed)
 
@@ -419,6 +422,9 @@ class _Look:
                 attrs.update(color=HIGHLIGHT, penwidth="2.2")
             else:
                 attrs.update(color=DIM_INK)
+                if "label" in attrs:        # off the paths, the label fades too
+                    attrs["label"] = re.sub(r'COLOR="[^"]*"', f'COLOR="{DIM_INK}"',
+                                            attrs["label"])
         elif self.frame is not None and edge.dst in self.current_ops:
             attrs.update(color=CURRENT, penwidth="2.2", dir="back")
         graph.edge(*self._ends(edge), **attrs)
@@ -555,6 +561,10 @@ def _legend_rows(used: set, options: Options) -> list:
         ("slots", f'<TD BGCOLOR="{OP_COLOR}">op</TD>',
          "operation, a row per arrow in" if compact else
          "operation: a row for each arrow into it, with that arrow's label"),
+        ("paths", f'<TD><FONT COLOR="{HIGHLIGHT}">a \u00d7 b = c</FONT></TD>',
+         "a path's product" if compact else
+         "under the highlighted value: each path's local derivatives, their product, and "
+         "the sum over the paths"),
         ("tail slots", "<TD>...</TD>",
          "a row per arrow out" if compact else
          "a row under a value: the label of the arrow leaving from it"),

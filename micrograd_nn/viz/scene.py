@@ -58,6 +58,7 @@ class Node:
     text: str = ""                 # an op's symbol, a neuron's description
     cluster: tuple = ()            # ((key, label), ...): the boxes it sits in, outermost first
     copy_of: str | None = None     # a copy drawn beside far readers: the key of the original
+    notes: tuple = ()              # lines written under the box (a highlight's path products)
 
 
 @dataclass
