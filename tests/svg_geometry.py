@@ -268,3 +268,45 @@ def _ends(name: str) -> list:
 
 def _area(box: tuple) -> float:
     return (box[2] - box[0]) * (box[3] - box[1])
+
+
+def cairo_overflows(svg: bytes | str, slack: float = 1.0) -> list:
+    """Texts of nodes that spill out of their cell when cairosvg draws them: each text's
+    advance width in the font cairo picks for its first family (what cairosvg asks for),
+    against the smallest box of its node around its anchor."""
+    import cairocffi
+
+    surface = cairocffi.ImageSurface(cairocffi.FORMAT_ARGB32, 1, 1)
+    context = cairocffi.Context(surface)
+    options = cairocffi.FontOptions()
+    options.set_hint_metrics(cairocffi.HINT_METRICS_OFF)    # widths as drawn at any scale
+    context.set_font_options(options)
+    root = ET.fromstring(svg)
+    found = []
+    for g in root.iter(f"{NS}g"):
+        if g.get("class") != "node":
+            continue
+        cells = []
+        for child in g:
+            if child.tag == f"{NS}polygon":
+                n = _numbers(child.get("points", ""))
+                cells.append((min(n[0::2]), min(n[1::2]), max(n[0::2]), max(n[1::2])))
+        for text in g.iter(f"{NS}text"):
+            x, y = float(text.get("x")), float(text.get("y"))
+            around = [c for c in cells if c[0] <= x <= c[2] and c[1] <= y <= c[3]]
+            if not around:
+                continue
+            cell = min(around, key=_area)
+            family = text.get("font-family", "serif").split(",")[0]
+            weight = (cairocffi.FONT_WEIGHT_BOLD if text.get("font-weight") == "bold"
+                      else cairocffi.FONT_WEIGHT_NORMAL)
+            context.select_font_face(family, cairocffi.FONT_SLANT_NORMAL, weight)
+            context.set_font_size(float(text.get("font-size", "14")))
+            content = "".join(text.itertext())
+            width = context.text_extents(content)[4]        # x advance
+            anchor = text.get("text-anchor", "start")
+            x0 = x - {"start": 0, "middle": width / 2, "end": width}[anchor]
+            if x0 < cell[0] - slack or x0 + width > cell[2] + slack:
+                found.append(f"{content!r} ({width:.1f} wide) out of its cell "
+                             f"{cell[0]:.1f}..{cell[2]:.1f}")
+    return found

@@ -6,7 +6,7 @@ across a node's text, every label inside the cluster its arrow belongs to
 import pytest
 
 from diagram_corpus import corpus
-from svg_geometry import collisions, read
+from svg_geometry import cairo_overflows, collisions, read
 from micrograd_nn.viz.rendering import pipe
 from test_viz import needs_renderer
 
@@ -82,3 +82,13 @@ def test_a_slide_is_16_by_9_with_text_of_24_px_on_a_1920_by_1080_screen(name):
         assert min(float(s) for s in re.findall(r'font-size="([\d.]+)"', svg)) * zoom \
             * fitted >= 24
         assert "legend" not in svg and not collisions(svg)
+
+
+@needs_renderer
+@pytest.mark.parametrize("name", ["seed both TB unfused", "MLP one sample flow",
+                                  "MLP 4 samples focus", "GPT attention", "network 16x16"])
+def test_text_stays_in_its_cell_when_cairosvg_draws_it(name):
+    pytest.importorskip("cairosvg")
+    svg = pipe(PICTURES[name], "svg")
+    assert b'font-family="Helvetica,' in svg     # a family cairo maps to Helvetica's metrics
+    assert not cairo_overflows(svg)
