@@ -1586,3 +1586,23 @@ def test_a_highlight_writes_each_paths_product_and_their_sum_and_dims_the_rest()
         if label and "#7c3aed" not in attrs and HIGHLIGHT not in attrs:   # off the paths
             raw = re.search(rf"^\t{tail}\S* -> {head}\S* \[label=<(.*?)> ", source, re.M)
             assert raw and set(re.findall(r'COLOR="([^"]*)"', raw.group(1))) == {DIM_INK}
+
+
+def test_the_legend_lists_only_what_the_picture_holds():
+    legend = lambda s: re.search(r"^\t+legend \[.*$", s, re.M).group(0)   # noqa: E731
+    x = Value(3.0, "x")
+    out = x * x + x
+    out.backward()
+    assert "(\u00d72)" in legend(draw_graph(out).source)          # explained when drawn
+    assert "(\u00d72)" not in legend(draw_graph(seed_neuron()).source)
+    x = Value(-1.0, "x")
+    dead = (x * 2).relu() + x.tanh() * 0
+    dead.backward()
+    assert "dead ReLU" in legend(draw_graph(dead).source)
+    still = x.tanh() * 0
+    still.backward()
+    text = legend(draw_graph(still).source)
+    assert "nothing flows back" in text and "ReLU" not in text     # no ReLU in the picture
+    full = legend(draw_graph(mlp_441(1)[1]).source)
+    assert "in an operation&#x27;s row" in full or "in an operation's row" in full
+    assert "on an arrow" not in full

@@ -311,6 +311,8 @@ class _Look:
         if dimmed:
             self.used.add("dim")
         self.used.add(node.role if node.kind != "op" else "op")
+        if "relu" in node.text:         # the legend may speak of a dead ReLU
+            self.used.add("relu")
         if node.kind == "op":
             hot = node.key in self.current_ops
             ink = DIM_INK if dimmed else INK
@@ -486,6 +488,8 @@ def _edge_label(edge: Edge, options: Options, used: set) -> str | None:
         groups[tuple(lines)] = groups.get(tuple(lines), 0) + 1
     lines = []
     for group, n in groups.items():
+        if n > 1:
+            used.add("times")
         if n > 1 and group:
             text, ink, fit = group[-1]
             group = group[:-1] + ((f"{text} (\u00d7{n})", ink, fit and f"{fit} (\u00d7{n})"),)
@@ -548,6 +552,7 @@ _ROLE_ORDER = (INPUT, PARAMETER, INTERMEDIATE, OUTPUT, NEURON)
 def _legend_rows(used: set, options: Options) -> list:
     """(swatch cell, text) for each thing used, in a fixed order."""
     compact = options.compact_legend
+    where = "in an operation's row" if "slots" in used else "on an arrow"
     rows = [(f'<TD BGCOLOR="{ROLE_COLORS[r]}" WIDTH="18"> </TD>', r)
             for r in _ROLE_ORDER if r in used]
     entries = [
@@ -569,15 +574,19 @@ def _legend_rows(used: set, options: Options) -> list:
          "a row per arrow out" if compact else
          "a row under a value: the label of the arrow leaving from it"),
         ("local", "<TD>dz/dw1 = ...</TD>",
-         "local derivative" if compact else "on an arrow: local derivative d out / d in"),
+         "local derivative" if compact else f"{where}: local derivative d out / d in"),
         ("flow", f'<TD><FONT COLOR="{GRAD_INK}">g \u00d7 l = c</FONT></TD>',
-         "flows back" if compact else "on an arrow: gradient above \u00d7 local derivative = "
+         "flows back" if compact else f"{where}: gradient above \u00d7 local derivative = "
                                       "what flows back"),
+        ("times", "<TD>(\u00d72)</TD>",
+         "one arrow for 2" if compact else "one arrow standing for 2 (an operand used twice, "
+                                           "as x in x*x): the label holds for each"),
         ("fork", f'<TD><FONT COLOR="{GRAD_INK}">grad = a + b</FONT></TD>',
          "sum of arrows" if compact else "a value used twice adds what flows back on each arrow"),
         ("blocked", f'<TD><FONT COLOR="{BLOCKED}">- - -&gt;</FONT></TD>',
          "nothing flows back" if compact else "nothing flows back: the gradient above or the "
-                                              "local derivative is 0 (a dead ReLU)"),
+                                              "local derivative is 0" +
+                                              (" (a dead ReLU)" if "relu" in used else "")),
         ("highlight", f'<TD><FONT COLOR="{HIGHLIGHT}"><B>&#8212;&gt;</B></FONT></TD>',
          "the paths from the output to the highlighted value"),
         ("current", f'<TD BGCOLOR="{CURRENT}"> </TD>', "passing its gradient on in this step"),
