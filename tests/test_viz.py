@@ -1606,3 +1606,15 @@ def test_the_legend_lists_only_what_the_picture_holds():
     full = legend(draw_graph(mlp_441(1)[1]).source)
     assert "in an operation&#x27;s row" in full or "in an operation's row" in full
     assert "on an arrow" not in full
+
+
+def test_worksheet_blanks_have_one_length_and_the_key_shows_the_working():
+    loss = seed_neuron()
+    for exercise in ("grads", "local", "both"):
+        sheet = draw_graph(loss, exercise=exercise).source
+        blanks = {len(b) for b in re.findall(r"_{4,}", sheet.split("legend [")[0])}
+        assert len(blanks) == 1, blanks          # the length never hints at the answer
+    key = " ".join(node_texts(draw_graph(loss, exercise="grads", answer_key=True).source)
+                   .values())
+    assert "grad -0.598866 \u00d7 0.209773 = -0.1256" in key      # z = its product
+    assert "grad -0.125626 \u00d7 1.5 = -0.1884" in key            # w1

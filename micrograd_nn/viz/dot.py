@@ -248,9 +248,13 @@ def _cell(text: str, ink: str, *, bold: bool = False, italic: bool = False, attr
     return f'<TD{attrs}><FONT COLOR="{ink}">{body}</FONT></TD>'
 
 
+BLANK_LENGTH = 12      # every blank of a worksheet: its length never hints at the answer
+
+
 def _blank(answer: str) -> str:
-    """A line to write on, longer than the answer and never shorter than 8 characters."""
-    return BLANK * max(8, len(answer) + 2)
+    """A line to write on, of one length whatever the answer (the cell around it is sized
+    for the answer, and for the working the key shows)."""
+    return BLANK * BLANK_LENGTH
 
 
 def _sum_text(parts: list, total: float, options: Options) -> str:
@@ -277,6 +281,7 @@ class _Look:
             self.used.update(("local",) if options.local else ())
             self.used.update(("flow",) if options.flow else ())
             self.used.update(("grad",) if options.show_grads else ())
+            self.used.update(("working",) if options.exercise in ("grads", "both") else ())
         self.current, self.received = set(), set()
         if frame is not None:
             if frame.current is not None:
@@ -378,15 +383,37 @@ class _Look:
         else:
             text = f"grad {fmt(node.grad, options.digits)}"
             self.used.add("grad")
+        working = self._working(node, final)
+        if (options.answer_key and options.exercise in ("grads", "both") and working
+                and node.key != self.root_key):
+            text = f"grad {working}"        # the key shows the product that gives the blank
+            self.used.add("working")
         fit = None
         if options.fixed or options.exercise:
             fit = max(answer, "grad " + _blank(answer[5:]), key=len)
+            if options.exercise in ("grads", "both") and working:
+                fit = max(fit, f"grad {working}", key=len)
         received = node.key in self.received
         if received:
             self.used.add("received")
         ink = CURRENT if received else (DIM_INK if dim else GRAD_INK)
         return _cell(text, ink, bold=received, attrs=' PORT="out"', fit=fit,
                      size=options.font_size)
+
+    def _working(self, node: Node, final: float | None) -> str:
+        """The product that gives a value's grad, as a worksheet's key writes it: the gradient
+        above times the local derivative (``-0.598866 × 0.209773 = -0.1256``), for a value
+        with one arrow out; "" otherwise (several arrows: the sum is in the fork row)."""
+        out = [e for e in self.scene.edges if e.src == node.key and e.local is not None]
+        if len(out) != 1 or out[0].merged or final is None:
+            return ""
+        edge = out[0]
+        upstream = edge.upstream if edge.final_upstream is None else edge.final_upstream
+        if upstream is None:
+            return ""
+        factor = self.options.digits + FACTOR_DIGITS
+        return (f"{fmt(upstream, factor)} \u00d7 {fmt(edge.local, factor)} = "
+                f"{fmt(final, self.options.digits)}")
 
     def _fork_row(self, node: Node, dim: bool, span: str) -> str | None:
         parts = self.parts.get(node.key)
@@ -595,6 +622,9 @@ def _legend_rows(used: set, options: Options) -> list:
         ("dim", f'<TD BGCOLOR="{DIM_FILL}"><FONT COLOR="{DIM_INK}">grey</FONT></TD>',
          "off the highlighted paths" if "highlight" in used else "not reached yet"),
         ("blank", f"<TD>{BLANK * 4}</TD>", "to fill in"),
+        ("working", f'<TD><FONT COLOR="{GRAD_INK}">g \u00d7 l = grad</FONT></TD>',
+         "the working" if compact else
+         "the working: gradient above \u00d7 local derivative = grad"),
     ]
     rows += [(cell, text) for key, cell, text in entries if key in used]
     return rows
