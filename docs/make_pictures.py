@@ -11,7 +11,8 @@ import struct
 
 from micrograd_nn import Value
 from micrograd_nn.nn import MLP
-from micrograd_nn.viz import draw_graph, draw_network, render, seed_neuron, trace_html
+from micrograd_nn.viz import (SEED_PARAMETERS, draw_graph, draw_network, render, seed_neuron,
+                              trace_html)
 
 HERE = pathlib.Path(__file__).resolve().parent
 
@@ -34,18 +35,23 @@ def pictures() -> dict:
     unfused = seed_neuron(fused=False)
     model, batch_loss = network(4)
     _, one_loss = network(1)
+    _, two_loss = network(2)
     return {
         # top to bottom: narrow enough to stay legible at the width of a README
         "seed_neuron": draw_graph(loss, rankdir="TB"),
         "seed_neuron_flow": draw_graph(loss, edge_labels="flow", rankdir="TB"),
         "seed_neuron_lr": draw_graph(loss, edge_labels="both"),
         "seed_neuron_slide": draw_graph(loss, edge_labels="flow", preset="slide"),
-        "seed_neuron_highlight_w1": draw_graph(unfused, highlight="w1"),
+        "seed_neuron_highlight_w1": draw_graph(unfused, highlight="w1", params=SEED_PARAMETERS),
         "seed_neuron_exercise": draw_graph(loss, exercise="grads", rankdir="TB"),
         "seed_neuron_exercise_key": draw_graph(loss, exercise="grads", rankdir="TB",
                                                answer_key=True),
         "seed_neuron_expanded": draw_graph(loss, expand_linear=True),
         "mlp_one_sample": draw_graph(one_loss, edge_labels="flow"),
+        # several samples in the full view: each sample's block, the shared weights between
+        "mlp_two_samples": draw_graph(two_loss, edge_labels="flow", max_edges=400),
+        # the path view: every path from the loss to one weight, its product, their sum
+        "mlp_paths_w1": draw_graph(one_loss, highlight="L1.N2.w1"),
         "mlp_collapsed": draw_graph(batch_loss, collapse=True, focus="L1.N2.w1",
                                     edge_labels="flow"),
         "mlp_network": draw_network(model),

@@ -308,6 +308,8 @@ class _Build:
             title, caption = root.label, ""
         elif v.label:
             title, caption = self.namer.name(v), ""
+        elif v in self.structure.targets:       # an unlabelled target: y
+            title, caption = self.namer.short(v), ""
         elif v.is_leaf():
             title, caption = "", "constant"
         else:
