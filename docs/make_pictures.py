@@ -51,7 +51,7 @@ def pictures() -> dict:
         # several samples in the full view: each sample's block, the shared weights between
         "mlp_two_samples": draw_graph(two_loss, edge_labels="flow", max_edges=400),
         # the path view: every path from the loss to one weight, its product, their sum
-        "mlp_paths_w1": draw_graph(one_loss, highlight="L1.N2.w1"),
+        "mlp_paths_w1": draw_graph(one_loss, highlight="L1.N2.w1", paths_only=True),
         "mlp_collapsed": draw_graph(batch_loss, collapse=True, focus="L1.N2.w1",
                                     edge_labels="flow"),
         "mlp_network": draw_network(model),

@@ -1618,3 +1618,17 @@ def test_worksheet_blanks_have_one_length_and_the_key_shows_the_working():
                    .values())
     assert "grad -0.598866 \u00d7 0.209773 = -0.1256" in key      # z = its product
     assert "grad -0.125626 \u00d7 1.5 = -0.1884" in key            # w1
+
+
+def test_the_compact_path_view_draws_only_the_paths_to_the_highlighted_value():
+    loss = mlp_441(1)[1]
+    full = draw_graph(loss, highlight="L1.N2.w1")
+    compact = draw_graph(loss, highlight="L1.N2.w1", paths_only=True)
+    texts = node_texts(compact.source)
+    assert "L1.N1.w1" not in " ".join(texts.values())            # off the paths: gone
+    assert len(texts) < len(node_texts(full.source)) / 2
+    assert "sum over 4 paths = " in " ".join(texts.values())
+    for tail, head, _, attrs in edges_of(compact.source):    # every arrow on a path
+        assert HIGHLIGHT in attrs
+    with pytest.raises(ValueError, match="highlight"):
+        draw_graph(loss, paths_only=True)

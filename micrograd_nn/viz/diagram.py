@@ -60,7 +60,8 @@ def draw_graph(root, *, edge_labels: str = "local", rankdir: str | None = None,
                max_nodes: int = DEFAULT_MAX_NODES, max_edges: int = DEFAULT_MAX_EDGES,
                collapse: bool = False, focus=None, expand_linear: bool = False,
                exercise: str | None = None, answer_key: bool = False,
-               preset: str | None = None, legend: bool | None = None) -> Diagram:
+               preset: str | None = None, legend: bool | None = None,
+               paths_only: bool = False) -> Diagram:
     """The chain-rule diagram of everything ``root`` depends on, as a ``graphviz.Digraph``.
 
     - ``edge_labels``: "local" (default: the local derivative d out / d in, ``dz/dw1 = x1 =
@@ -69,10 +70,12 @@ def draw_graph(root, *, edge_labels: str = "local", rankdir: str | None = None,
       -0.1884``, with the contributions a value adds up written in its box) or "both".
     - ``rankdir``: "LR" (left to right, the default) or "TB" (top to bottom).
     - ``show_local_grads`` / ``show_grads``: print the local derivatives / the gradients.
-    - ``highlight``: a Value (or a label) whose paths to ``root`` are drawn bold, the rest dimmed.
-    - ``params``: the parameters, to colour them (a Module, Values, or labels). By default they
-      are recognised: the weights and bias of a neuron's linear node, and leaves labelled
-      ``w``, ``w1``, ``b``, ``L1.N2.w1``, ``L1.N2.b`` (see ``structure``).
+    - ``highlight``: a Value (or a label) whose paths to ``root`` are drawn bold, the rest
+      dimmed; under it, each path's product of local derivatives and their sum.
+      ``paths_only=True`` draws those paths alone (the compact path view).
+    - ``params``: the parameters, to colour them (a Module, Values, or labels). By default
+      the weights and bias of a neuron's linear node; never guessed from a label (see
+      ``structure``).
     - ``max_nodes`` / ``max_edges``: past this many values or arrows, DiagramTooLarge (a
       ValueError) that points at ``collapse=True`` (each neuron drawn as one node, each layer and
       each sample boxed) and ``draw_network(model)``.
@@ -95,7 +98,10 @@ def draw_graph(root, *, edge_labels: str = "local", rankdir: str | None = None,
                            show_local_grads=show_local_grads, show_grads=show_grads,
                            exercise=exercise, answer_key=answer_key,
                            expand_linear=expand_linear, collapse=collapse or focus is not None,
-                           legend=legend)
+                           legend=legend, paths_only=paths_only)
+    if paths_only and highlight is None:
+        raise ValueError("paths_only=True draws the paths from the output to a value: pass "
+                         "highlight= too")
     _check_size(max_nodes, "max_nodes")
     _check_size(max_edges, "max_edges")
     return draw(root, options, max_nodes=max_nodes, max_edges=max_edges, highlight=highlight,
@@ -212,6 +218,10 @@ def draw(root: Value, options: Options, *, max_nodes: int = DEFAULT_MAX_NODES,
         target = find_by_label(root, highlight) if isinstance(highlight, str) else highlight
         if frame is None and final.get(root) == 1.0 and target is not root:
             scene.nodes[start[-1]].notes = path_products(root, target)
+        if options.paths_only:          # the compact path view: nothing off the paths
+            scene.nodes = {k: n for k, n in scene.nodes.items() if k in on_path}
+            scene.edges = [e for e in scene.edges if e.src in on_path and e.dst in on_path]
+            scene.slots = {k: slot for k, slot in scene.slots.items() if k in on_path}
     return emit(scene, options, on_path, frame, root_key=scene.where[root][-1])
 
 

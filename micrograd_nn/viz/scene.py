@@ -135,6 +135,7 @@ class Options:
     compact_legend: bool = False
     digits: int = 4                # results; factors get 2 more (naming.consistent_digits)
     rounded: bool = False          # the printed factors may miss the result's last digit
+    paths_only: bool = False       # with a highlight: draw the paths to it alone
     fixed: bool = False            # cells sized for their final text (traces, worksheets)
 
     @property
