@@ -308,7 +308,10 @@ def _add_drawing_arguments(look, viz) -> None:
     look.add_argument("--preset", choices=viz.PRESETS, default=None,
                       help="slide: 16:9, large type, top to bottom, no legend")
     look.add_argument("--highlight", metavar="NAME",
-                      help="draw every path from the output to NAME in bold")
+                      help="draw every path from the output to NAME in bold, with each path's "
+                           "product and their sum under NAME")
+    look.add_argument("--paths-only", action="store_true",
+                      help="with --highlight: draw those paths alone")
     look.add_argument("--exercise", choices=viz.EXERCISES,
                       help="a worksheet: blanks for the gradients, the local derivatives, or both")
     look.add_argument("--answer-key", action="store_true",
@@ -589,7 +592,8 @@ def run_graph(args: argparse.Namespace) -> list:
                            max_nodes=args.max_nodes, max_edges=args.max_edges,
                            collapse=args.collapse, expand_linear=args.expand_linear,
                            exercise=args.exercise, answer_key=args.answer_key,
-                           preset=args.preset, legend=False if args.no_legend else None)
+                           preset=args.preset, legend=False if args.no_legend else None,
+                           paths_only=args.paths_only)
     except DiagramTooLarge as error:
         raise ValueError(_too_large_message(error)) from None
     if args.explain:

@@ -1632,3 +1632,13 @@ def test_the_compact_path_view_draws_only_the_paths_to_the_highlighted_value():
         assert HIGHLIGHT in attrs
     with pytest.raises(ValueError, match="highlight"):
         draw_graph(loss, paths_only=True)
+
+
+def test_the_graph_command_draws_the_compact_path_view(tmp_path):
+    args = build_parser().parse_args(["graph", "--highlight", "w1", "--paths-only",
+                                      "--out", str(tmp_path / "p.dot")])
+    run_graph(args)
+    source = (tmp_path / "p.dot").read_text(encoding="utf-8")
+    texts = " ".join(node_texts(source).values())
+    assert "sum over 1 path = -0.1884 = dloss/dw1" in texts
+    assert "<B>w1</B>" in source and "<B>x2</B>" not in source        # off the path: gone

@@ -400,7 +400,9 @@ class _Build:
 
     def op_node(self, op_key: str, v: Value) -> None:
         """v's operation as a node, with an arrow from each operand."""
-        self.scene.add(Node(op_key, "op", text=v.op.name))
+        # a linear node that is no neuron's (no bias): a dot product
+        dot = v.op is LINEAR and v not in self.structure.neuron_of
+        self.scene.add(Node(op_key, "op", text="dot" if dot else v.op.name))
         for i, (p, local) in enumerate(zip(v.operands, v.local_grads)):
             self.scene.edges.append(self.arrow(self.scene.where[p][-1], op_key, v, i, p, local))
 
