@@ -91,4 +91,10 @@ def test_text_stays_in_its_cell_when_cairosvg_draws_it(name):
     pytest.importorskip("cairosvg")
     svg = pipe(PICTURES[name], "svg")
     assert b'font-family="Helvetica,' in svg     # a family cairo maps to Helvetica's metrics
+    probe = ('<svg xmlns="http://www.w3.org/2000/svg"><g class="node"><polygon points="0,0 '
+             '120,0 120,20 0,20"/><text x="0" y="15" font-family="Helvetica" font-size="10">'
+             'grad -0.1884 data 0.25</text></g></svg>')      # 102 pt wide in Helvetica
+    assert not cairo_overflows(probe.replace("120", "103")), (
+        "cairo draws Helvetica with a font of other widths here (DejaVu Sans?): install a "
+        "metric-compatible font such as fonts-liberation")
     assert not cairo_overflows(svg)
