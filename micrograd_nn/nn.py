@@ -517,9 +517,9 @@ class MLP(Module):
         return f"MLP({self.nin} -> [{widths}], {self.num_parameters()} parameters)"
 
     def _check_one_activation_per_layer(self, doing: str) -> None:
-        """A saved file or a torch module holds one activation for the hidden layers and one
-        for the output: ValueError for a neuron or layer changed alone (``neuron.nonlin =
-        False``), which they would silently lose."""
+        """A saved file holds one activation for the hidden layers and one for the output:
+        ValueError for a neuron or layer changed alone (``neuron.nonlin = False``), which it
+        would silently lose."""
         last = len(self.layers) - 1
         for i, layer in enumerate(self.layers):
             kind, want = (("output", self.output_activation) if i == last
@@ -530,7 +530,7 @@ class MLP(Module):
                         f"cannot {doing}: neuron L{i + 1}.N{j + 1} has activation "
                         f"{neuron.activation!r}, but this MLP's {kind} neurons have {want!r}; "
                         f"only a model with one activation for the hidden layers and one for "
-                        f"the output can be saved or converted")
+                        f"the output can be saved")
 
     # ---- PyTorch (optional: the ``torch`` extra) ---------------------------------------------
 
@@ -541,7 +541,6 @@ class MLP(Module):
         ``nn.ReLU``/``nn.Sigmoid``/``nn.Tanh`` after them (nothing for "linear"). ImportError
         with the install command when torch is missing. See ``micrograd_nn.pytorch``.
         """
-        self._check_one_activation_per_layer("convert it to torch")
         return to_torch(self, dtype)
 
     @classmethod

@@ -47,10 +47,17 @@ def to_torch(model: Any, dtype: Any = None):
     ``model`` is an MLP, or anything with its public shape: ``layers``, each with ``nin``,
     ``nout``, ``activation`` and ``neurons`` holding ``w`` (Values) and ``b``. ``dtype``
     defaults to ``torch.float64``. The module is new: training it leaves ``model`` alone (and
-    the other way round). ValueError naming an activation torch has no module for here.
+    the other way round). ValueError naming an activation torch has no module for here, or a
+    neuron whose activation differs from its layer's (set alone through ``neuron.nonlin``).
     """
     if not hasattr(model, "layers") or isinstance(model, (str, bytes)):
         raise TypeError(f"to_torch needs an MLP (a model with .layers), got {type(model).__name__}")
+    for i, layer in enumerate(model.layers):   # torch applies one activation to a whole layer
+        for j, neuron in enumerate(layer.neurons):
+            if neuron.activation != layer.activation:
+                raise ValueError(f"to_torch: neuron L{i + 1}.N{j + 1} has activation "
+                                 f"{neuron.activation!r}, but its layer {layer.activation!r}; "
+                                 f"a torch layer applies one activation to all its neurons")
     torch = import_torch()
     dtype = torch.float64 if dtype is None else dtype
     if not (isinstance(dtype, torch.dtype) and dtype.is_floating_point):

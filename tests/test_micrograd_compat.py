@@ -107,8 +107,9 @@ def test_a_neuron_made_linear_inside_a_model_is_obeyed_and_not_lost_on_save(tmp_
                                          r"'linear', but this MLP's hidden neurons have 'relu'"):
         model.save(tmp_path / "m.json")
     assert not (tmp_path / "m.json").exists()
-    with pytest.raises(ValueError, match="cannot convert it to torch: neuron L1.N2"):
-        model.to_torch()
+    with pytest.raises(ValueError, match="to_torch: neuron L1.N2 has activation 'linear', "
+                                         "but its layer 'relu'"):
+        model.to_torch()      # refused before torch is imported
     model.layers[0].nonlin = False                           # the whole layer, through the layer
     assert all(n.activation == "linear" for n in model.layers[0].neurons)
 
@@ -175,3 +176,14 @@ def test_micrographs_demo_loop_runs_and_learns():
             p.data -= learning_rate * p.grad
     final, acc = loss()
     assert final.data < 0.5 * first.data and acc >= 0.85
+
+
+def test_a_layer_made_linear_whole_converts_to_torch_with_the_same_outputs():
+    torch = pytest.importorskip("torch")
+    model = MLP(2, [3, 1], seed=0)
+    model.layers[0].nonlin = False
+    x = [0.5, -2.0]
+    module = model.to_torch()
+    assert [type(m).__name__ for m in module] == ["Linear", "Linear"]   # no ReLU left
+    got = module(torch.tensor([x], dtype=torch.float64)).item()
+    assert got == pytest.approx(model(x).data, rel=1e-12)
