@@ -8,7 +8,7 @@ Two measurements, each repeated ``--rounds`` times, reported as min / median / m
 * steps a second: ``playground.step(40)`` timed inside the page (40 full-batch steps, then one
   redraw of everything), so the browser's protocol is not counted;
 * while playing (the play button, ``--speed`` steps a frame) for ``--seconds``: the steps
-  taken and the decision boundary's redraws (65 x 65 model outputs each) a second.
+  taken and the decision boundary's redraws (51 x 51 model outputs each) a second.
 
 Needs playwright and a chromium on PATH. It measures; nothing is asserted.
 """

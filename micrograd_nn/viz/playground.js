@@ -387,7 +387,7 @@
 
   // ---- the data plot and the decision boundary --------------------------------------------------
 
-  var plot = $("plot"), pctx = plot.getContext("2d"), GRID = 64;
+  var plot = $("plot"), pctx = plot.getContext("2d"), GRID = 50;  // cells a side
   var box = null;  // the part of the plane shown: {x0, y0, size}
   var field = new Float64Array((GRID + 1) * (GRID + 1));
   var shade = document.createElement("canvas");
@@ -951,7 +951,7 @@
     if (playing) { stepper = null; requestAnimationFrame(frame); }
     refresh();
   }
-  var FRAME_BUDGET = 100;  // ms of training a frame at most, so the plot keeps moving
+  var FRAME_BUDGET = 50;  // ms of training a frame at most, so the plot keeps moving
   function frame() {
     if (!playing) return;
     var start = performance.now(), n = Number($("speed").value);
