@@ -1559,6 +1559,8 @@ def test_values_without_a_models_labels_are_named_by_their_role_and_op():
         assert name in texts
     assert not re.search(r"\bv\d+\b(?!\[)", texts)          # no internal names
     assert "sample" not in source and "layer" not in source and "w.x + b" not in source
+    assert "/d(0)" not in texts and "constant" not in texts.split("legend")[0]   # no bias
+    assert ">dot<" in source
     # targets: an unlabelled constant subtracted from a neuron's output is y
     model, loss = mlp_loss()
     texts = " ".join(node_texts(draw_graph(loss, collapse=True).source).values())

@@ -404,6 +404,8 @@ class _Build:
         dot = v.op is LINEAR and v not in self.structure.neuron_of
         self.scene.add(Node(op_key, "op", text="dot" if dot else v.op.name))
         for i, (p, local) in enumerate(zip(v.operands, v.local_grads)):
+            if self.structure.silent_bias(p):
+                continue
             self.scene.edges.append(self.arrow(self.scene.where[p][-1], op_key, v, i, p, local))
 
     def expanded_linear(self, k: int, v: Value) -> None:
@@ -455,6 +457,8 @@ class _Build:
             neuron = structure.neuron_of.get(v)
             if v in folded or (neuron is not None and v is not neuron.out):
                 continue        # drawn inside its neuron
+            if structure.silent_bias(v):
+                continue
             key = f"v{index[v]}"
             if neuron is not None:
                 self.neuron_node(key, neuron, folded)

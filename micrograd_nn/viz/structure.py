@@ -139,9 +139,18 @@ class Structure:
                 alias[v] = alias.get(other, other)
         return alias
 
+    def silent_bias(self, v: Value) -> bool:
+        """The unlabelled constant 0 that ``Value.matvec`` gives a dot product for a bias:
+        drawn nowhere (a dot product has no bias)."""
+        users = self.consumers.get(v, [])
+        return (v.is_leaf() and not v.label and v.data == 0.0 and bool(users)
+                and all(u.op is LINEAR and u not in self.neuron_of and i == len(u.operands) - 1
+                        for u, i in users) and v is not self.root)
+
     def hidden(self, v: Value) -> bool:
-        """True for what is not drawn: an identity, and a constant 1 used only by identities."""
-        if v in self.alias:
+        """True for what is not drawn: an identity, a constant 1 used only by identities, the
+        zero bias of a dot product."""
+        if v in self.alias or self.silent_bias(v):
             return True
         users = self.consumers.get(v, [])
         return (_is_one(v) and bool(users) and all(u in self.alias for u, _ in users)
