@@ -139,7 +139,9 @@ class Program:
     def _add_shape(self, shape: tuple, sample: list):
         """Trace fn on ``sample`` and on a perturbed copy, compare, and compile the graph."""
         sample = [a.tolist() if hasattr(a, "tolist") else a for a in sample]  # plain numbers
-        first = self._trace(sample, shape, collect_unused=True)
+        # values no output reads are looked for on the example (a profile hook slows a trace
+        # about twice): a shape added later, a longer document, runs the same code
+        first = self._trace(sample, shape, collect_unused=not self._compiled)
         try:
             second = self._trace(perturbed(sample), shape)
         except Exception:  # the perturbed input left fn's domain: trace the same input again

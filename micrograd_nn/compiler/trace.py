@@ -202,18 +202,25 @@ def reading_order(outputs: list) -> list:
     them: operands left to right, depth first. For an MLP that is layer by layer, neurons in
     order (the engine's own sort, built for speed, meets the last neuron first)."""
     order, seen = [], set()
+    add, done = seen.add, None  # ``done`` above a node on the stack: its operands are in order
     for root in outputs:
-        stack = [(root, False)]
+        stack = [root]
+        push, pop = stack.append, stack.pop
         while stack:
-            node, operands_done = stack.pop()
-            if operands_done:
-                order.append(node)
+            node = pop()
+            if node is done:
+                order.append(pop())
                 continue
-            if id(node) in seen:
+            key = id(node)
+            if key in seen:
                 continue
-            seen.add(id(node))
-            stack.append((node, True))
-            stack.extend((a, False) for a in reversed(node.operands) if id(a) not in seen)
+            add(key)
+            push(node)
+            push(done)
+            operands = node.operands
+            for k in range(len(operands) - 1, -1, -1):
+                if id(operands[k]) not in seen:
+                    push(operands[k])
     return order
 
 
