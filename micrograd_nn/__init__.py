@@ -10,7 +10,7 @@ import sys
 
 from . import datasets, losses, ops, optim
 from .engine import (Op, Value, collector_paused, enable_grad, grad, hessian, is_grad_enabled,
-                     no_grad)
+                     no_grad, register)
 from .gradcheck import gradcheck, numerical_grad
 from .compiler import compile, source_of
 from .nn import MLP, Layer, Module, Neuron
@@ -29,7 +29,7 @@ _PAGES = ("playground_html",)
 # ``compile`` is imported by name (``from micrograd_nn import compile``) and is left out of
 # __all__, so that ``from micrograd_nn import *`` keeps Python's builtin compile.
 __all__ = [
-    "Value", "Op", "no_grad", "enable_grad", "is_grad_enabled", "grad", "hessian",
+    "Value", "Op", "register", "no_grad", "enable_grad", "is_grad_enabled", "grad", "hessian",
     "collector_paused", "gradcheck", "numerical_grad", "source_of",
     "Module", "Neuron", "Layer", "MLP", "losses", "ops", "optim", "datasets", "SGD", "Adam",
     "LinearDecay", "StepDecay", "ExponentialDecay", "History", "Evaluation", "TrainingDiverged",

@@ -270,7 +270,7 @@ def add_graph_arguments(parser: argparse.ArgumentParser, viz) -> None:
                       help="an expression over names given with --set, e.g. "
                            "\"(x*w + b).sigmoid()\"; allowed: + - * / ** unary -, numbers, "
                            "parentheses and the methods "
-                           + ", ".join(f".{m}()" for m in viz.expr.METHODS))
+                           + ", ".join(f".{m}()" for m in viz.expr.methods()))
     what.add_argument("--set", metavar="NAME=NUMBER", nargs="+", action="extend", default=[],
                       dest="assignments", help="values of the names in --expr, e.g. x=1.5 w=0.25")
     what.add_argument("--params", metavar="NAME", nargs="+", default=None,

@@ -27,19 +27,23 @@ import numpy as np
 from . import _checks
 from ._files import write_atomically
 from .engine import Value, leaf, linear_nodes, neuron_parameters
-from .ops import OPS
+from .ops import activations
 from .pytorch import read_module, to_torch
 
 __all__ = ["Module", "Neuron", "Layer", "MLP", "ACTIVATIONS", "INITS", "MAX_PARAMETERS",
            "NEURON_COST", "LAYER_COST", "parameter_count", "model_size"]
 
-# name -> the Value method applied to z, for every op the table marks as an activation;
-# "linear" is None: the neuron returns z itself
-_ACTIVATION_FUNCTIONS: dict[str, Callable[[Value], Value] | None] = {
-    **{op.name: getattr(Value, op.method) for op in OPS if op.activation},
-    "linear": None,
-}
-ACTIVATIONS: tuple[str, ...] = tuple(_ACTIVATION_FUNCTIONS)
+
+
+def _activation_functions() -> dict[str, Callable[[Value], Value] | None]:
+    """name -> the function a neuron applies to z: each op the table registers as an
+    activation (its Value method, or the op itself), read at each call so that an op registered
+    later counts; "linear" is None: the neuron returns z itself."""
+    return {**{name: getattr(Value, op.method) if op.method else op
+               for name, op in activations().items()}, "linear": None}
+
+
+ACTIVATIONS: tuple[str, ...] = tuple(_activation_functions())  # the built-in ones
 INITS: tuple[str, ...] = ("uniform", "xavier", "he")
 
 _FORMAT = "micrograd_nn.MLP"
@@ -97,11 +101,13 @@ def _check_model_size(what: str, parameters: int, neurons: int, layers: int) -> 
 
 
 def _check_activation(activation: Any, what: str = "activation") -> Callable | None:
-    if not isinstance(activation, str) or activation not in _ACTIVATION_FUNCTIONS:
+    functions = _activation_functions()
+    if not isinstance(activation, str) or activation not in functions:
         raise ValueError(
-            f"unknown {what} {activation!r}; valid: {', '.join(repr(a) for a in ACTIVATIONS)}"
+            f"unknown {what} {activation!r}; valid: {', '.join(repr(a) for a in functions)} "
+            f"(an op becomes one with micrograd_nn.register(op, activation=True))"
         )
-    return _ACTIVATION_FUNCTIONS[activation]
+    return functions[activation]
 
 
 def _micrograd_nonlin(activation: Any, nonlin: Any) -> Any:

@@ -1,18 +1,13 @@
-"""The table of operations: one row per op, holding everything about it.
+"""The table of operations: one row per op, holding its calculus.
 
 A row is an `Op`: its name, its forward (floats to a float, raising its domain errors), its
-rule of local derivatives, the same derivatives as formula text for the diagrams, and flags
-the rest of the package reads (the ``Value`` method it becomes, whether it is a neuron
-activation, whether ``graph --expr`` may call it). Backward, ``grad(create_graph=True)``, the
-edge labels, ``explain`` and ``micrograd_nn.testing.check_op`` all read the row; none keeps its
-own copy of the calculus, and no other module lists the ops by hand.
-
-How a row is written (``sin``, not built in, as the example)::
-
-    SIN = Op("sin", math.sin,
-             lambda x, out: (COS(x),),      # d sin(x)/dx = cos(x): call the cos op, not math.cos
-             ("cos({0})",), method="sin", expr=True)
-    COS = Op("cos", math.cos, lambda x, out: (-SIN(x),), ("-sin({0})",), method="cos")
+rule of local derivatives and the same derivatives as formula text for the diagrams. `register`
+puts it in the table (``OPS``) and says where else it appears: a ``Value`` method, a name of
+``graph --expr``, a neuron activation. Backward, ``grad(create_graph=True)``, the edge labels,
+``explain`` and ``micrograd_nn.testing.check_op`` all read the row; none keeps its own copy of
+the calculus. How each backend writes an op as code (Python and numpy for ``compile``,
+JavaScript for the explorable page, torch for the bridge and the differential tests) lives with
+that backend, in a table keyed by the op's name.
 
 * ``forward(x, ...)`` takes floats and returns a float. Outside the domain it raises ValueError
   (or ZeroDivisionError, OverflowError) naming the op and the operand. NaN in gives NaN out.
@@ -20,30 +15,46 @@ How a row is written (``sin``, not built in, as the example)::
   forward time (the numbers are stored on the node) and with Values by
   ``grad(create_graph=True)`` (the result is a graph, differentiated again for higher orders).
   So it may use only arithmetic and op calls: an op called on floats is its forward, on a
-  Value it records a node. A rule written with ``math.cos`` gives a right first derivative and
-  a silently wrong second one; ``check_op`` catches that. A step or a convention at a point
-  (relu, abs, pow at 0) reads the number with ``value_of`` and returns a constant there.
+  Value it records a node. A rule that must read numbers (``math.cos``) says so with
+  ``float_only=True``: then ``create_graph`` through it raises instead of giving a silently
+  wrong second derivative (``check_op`` catches a rule that reads numbers without saying so).
+  A step or a convention at a point (relu, abs, pow at 0) reads the number with ``value_of``
+  and returns a constant there, which is exact.
 * ``formulas`` gives the same derivatives as text templates: ``{0}``, ``{1}`` stand for the
   operands, ``{out}`` for the result.
 * An op takes one operand or two (``arity=1`` or ``2``); an n-ary op (``arity=None``) takes
   its operands as one sequence: ``forward(xs)``, ``rule(xs, out)``, ``formulas(i, n)`` a
   function.
-* ``code`` maps a backend name to a forward expression template (``{0}``, ``{1}`` ... for the
-  operands), for code generation; a backend lists only the ops it can express. ``"js"`` is
-  the JavaScript of the explorable page (``viz.explore_html``), with ``"js_local"`` beside it:
-  the local derivatives as a JavaScript array, ``{out}`` standing for the result, ``{xs}`` for
-  the operand array of an n-ary op, ``M.*`` for the helpers the page defines (the engine's
-  conventions: ``M.sigmoid``, ``M.powDbase``...). ``"python"`` and ``"numpy"`` are the code of
-  ``micrograd_nn.compile``, with ``"python_local"`` / ``"numpy_local"`` beside them: a tuple
-  of local-derivative templates, ``{out}`` the result, ``{f}`` the op's own forward, ``{rule}``
-  its rule (on floats), ``_op_<name>`` another row's forward; without a "python" entry
-  ``compile`` calls ``{f}`` and ``{rule}``, so a user's op compiles too. The n-ary ops' python
-  and numpy are written by the backends, which group their operands.
 
-Adding an op is one row here (and one row in tests/test_ops.py): its ``method`` becomes a
-``Value`` method, ``expr=True`` admits it to ``graph --expr``, ``activation=True`` makes it a
-neuron activation in ``nn`` and the diagrams. A user-defined op needs no row: ``Op(...)`` anywhere,
-then call it on Values.
+Adding an op (``sin`` as the example; docs/ops.md has the same recipe)
+------------------------------------------------------------------------
+
+A user's op needs only steps 1 and 2, anywhere; a built-in one all five, each in the file named.
+
+1. The row (here, in micrograd_nn/ops.py)::
+
+       SIN = Op("sin", math.sin, lambda x, out: (COS(x),), ("cos({0})",),
+                doc="sin(x); derivative cos(x).")
+       COS = Op("cos", math.cos, lambda x, out: (-SIN(x),), ("-sin({0})",),
+                doc="cos(x); derivative -sin(x).")
+
+2. Register it (a built-in: below, with the others)::
+
+       register(SIN)                  # x.sin(), graph --expr 'x.sin()'
+       register(COS, activation=True) # also MLP(2, [4, 1], activation="cos")
+
+3. Its test domain: ``ROWS`` in tests/test_ops.py, ``ops.SIN: [reals(-10, 10)]`` (and COS).
+4. Its code for each backend, one entry per table (the tests name the missing ones):
+   ``PYTHON`` in micrograd_nn/compiler/python_backend.py, ``NUMPY`` in
+   micrograd_nn/compiler/numpy_backend.py, ``JAVASCRIPT`` in micrograd_nn/viz/explore.py,
+   ``TORCH`` in micrograd_nn/pytorch.py: ``"sin": ("{f}({0})", ("_op_cos({0})",))``,
+   ``"sin": ("_np.sin({0})", ("_np.cos({0})",))``, ``"sin": ("Math.sin({0})",
+   "[Math.cos({0})]")``, ``"sin": "sin"``.
+5. Run ``python -m pytest tests/test_ops.py tests/test_backends.py``.
+
+Without step 4 a user's op still works everywhere it can: ``compile`` calls its forward and
+rule (python) or runs them element by element (numpy); the explorable page and ``to_torch``
+refuse it with an error naming it.
 """
 
 from __future__ import annotations
@@ -53,13 +64,13 @@ import numbers
 import operator
 from typing import Callable, Sequence
 
-__all__ = ["Op", "OPS", "value_of", "ADD", "SUB", "MUL", "DIV", "NEG", "POW", "EXP", "LOG",
-           "RELU", "ABS", "SIGMOID", "TANH", "SOFTPLUS", "SQRT", "SUM", "LINEAR", "LOGSUMEXP",
-           "TAKE", "powc"]
+__all__ = ["Op", "OPS", "register", "on_register", "activations", "value_of", "ADD", "SUB",
+           "MUL", "DIV", "NEG", "POW", "EXP", "LOG", "RELU", "ABS", "SIGMOID", "TANH", "SOFTPLUS",
+           "SQRT", "SUM", "LINEAR", "LOGSUMEXP", "TAKE", "powc"]
 
 
 class Op:
-    """One operation: name, forward, rule of local derivatives, formula text and flags.
+    """One operation: name, forward, rule of local derivatives, formula text.
 
     ``op(*operands)`` applies it: with a Value among the operands the result is a Value recorded
     in the graph (a leaf under ``no_grad()``); with plain numbers only it is the forward, a
@@ -67,15 +78,27 @@ class Op:
     with one sequence, ``op(values)``.
     Another number-like type takes over the call by defining ``__apply_op__(op, operands)``
     (``Value`` does; a symbolic tracer can too).
+
+    ``float_only=True`` says the rule works on floats only (it reads numbers, like PyTorch's
+    ``once_differentiable``): first derivatives are right, and ``grad(create_graph=True)``
+    through the op raises instead of returning a wrong second derivative.
+
+    Where the op appears besides (a ``Value`` method, ``graph --expr``, a neuron activation) is
+    said by `register`, which sets ``method``, ``expr`` and ``activation``.
     """
 
-    __slots__ = ("name", "forward", "rule", "formulas", "arity", "method", "activation", "expr",
-                 "code", "doc")
+    __slots__ = ("name", "forward", "rule", "formulas", "arity", "float_only", "doc", "method",
+                 "expr", "activation", "constant")
 
     def __init__(self, name: str, forward: Callable, rule: Callable,
                  formulas: Sequence[str] | Callable = (), *, arity: int | None = 1,
-                 method: str | None = None, activation: bool = False, expr: bool = False,
-                 code: dict | None = None, doc: str = ""):
+                 float_only: bool = False, doc: str = "", **moved):
+        if moved:
+            raise TypeError(
+                f"Op {name!r}: {', '.join(sorted(moved))} {'is' if len(moved) == 1 else 'are'} "
+                f"not an Op argument: method, expr and activation are given to "
+                f"register(op, method=..., expr=..., activation=...), and each backend keeps "
+                f"its own code templates (see docs/ops.md)")
         if not isinstance(name, str) or not name:
             raise TypeError(f"Op name must be a non-empty str, got {name!r}")
         for what, f in (("forward", forward), ("rule", rule)):
@@ -92,16 +115,22 @@ class Op:
         self.rule = rule
         self.formulas = formulas
         self.arity = arity
-        self.method = method
-        self.activation = activation
-        self.expr = expr
-        self.code = dict(code or {})
+        self.float_only = bool(float_only)
         self.doc = doc
+        self.method = None       # set by register
+        self.expr = False
+        self.activation = False
+        self.constant = None     # the number an op family is made with (powc's exponent)
 
     @property
     def local(self) -> Callable:
         """The rule (the name the diagrams use: local derivatives)."""
         return self.rule
+
+    @property
+    def key(self) -> str:
+        """The name backends look the op up by: its name, or ``"**n"`` for ``powc(n)``'s."""
+        return "**n" if self.constant is not None else self.name
 
     def formula(self, i: int, n: int) -> str:
         """The template of d out / d operand ``i`` of ``n`` ("?" when the row gives none)."""
@@ -135,6 +164,61 @@ class Op:
 
     def __repr__(self) -> str:
         return f"Op({self.name!r})"
+
+
+# -------------------------------------------------------------------------------------------------
+# The table: every op registered, built-ins first
+
+OPS: list = []              # every registered op, in order (a list, so importers see new ones)
+_LISTENERS: list = []       # told of every op registered (the engine makes its Value methods)
+
+
+def register(op: Op, *, method: bool | str = True, expr: bool = True,
+             activation: bool = False) -> Op:
+    """Add ``op`` to the table, the one door for built-ins and user ops alike.
+
+    ``method=True`` makes it ``Value.<name>()`` (a str names the method otherwise; False: no
+    method); ``expr=True`` admits that method to ``graph --expr``; ``activation=True`` makes it
+    a neuron activation for Neuron, Layer and MLP (``activation="<name>"``) and the diagrams.
+    Registering the same op again changes nothing; another op of a taken name, a method name
+    that is not an identifier, or an activation that is not unary, is a ValueError.
+    """
+    if not isinstance(op, Op):
+        raise TypeError(f"register needs an Op, got {type(op).__name__}")
+    if op in OPS:
+        return op
+    if any(other.name == op.name for other in OPS):
+        raise ValueError(f"register: an op named {op.name!r} is already in the table")
+    name = op.name if method is True else (method or None)
+    if name is not None and (not isinstance(name, str) or not name.isidentifier()
+                             or name.startswith("_")):
+        raise ValueError(f"register({op.name!r}): the method name {name!r} is not a public "
+                         f"identifier; pass method='some_name' or method=False")
+    if activation and op.arity != 1:
+        raise ValueError(f"register({op.name!r}): an activation takes one operand, this op "
+                         f"takes {op.arity or 'many'}")
+    op.method, op.expr, op.activation = name, bool(expr) and name is not None, bool(activation)
+    OPS.append(op)
+    try:
+        for listener in _LISTENERS:
+            listener(op)
+    except Exception:    # refused (a method name Value already has): the table stays as it was
+        OPS.remove(op)
+        op.method, op.expr, op.activation = None, False, False
+        raise
+    return op
+
+
+def on_register(listener: Callable[[Op], None]) -> None:
+    """Call ``listener(op)`` for every op in the table, now and whenever one is registered."""
+    _LISTENERS.append(listener)
+    for op in list(OPS):
+        listener(op)
+
+
+def activations() -> dict:
+    """Every activation of the table, name -> op."""
+    return {op.name: op for op in OPS if op.activation}
 
 
 def _dispatch(op: Op, args: tuple, operands: tuple):
@@ -302,120 +386,56 @@ def _linear_formula(i: int, n: int) -> str:
 
 _ADD_LOCAL, _SUB_LOCAL, _NEG_LOCAL = (1.0, 1.0), (1.0, -1.0), (-1.0,)
 
-ADD = Op("+", operator.add, lambda x, y, out: _ADD_LOCAL, ("1", "1"), arity=2,
-         code={"js": "{0} + {1}", "js_local": "[1, 1]",
-               "python": "{0} + {1}",
-               "python_local": ("1.0", "1.0"),
-               "numpy": "{0} + {1}",
-               "numpy_local": ("1.0", "1.0")})
-SUB = Op("-", operator.sub, lambda x, y, out: _SUB_LOCAL, ("1", "-1"), arity=2,
-         code={"js": "{0} - {1}", "js_local": "[1, -1]",
-               "python": "{0} - {1}",
-               "python_local": ("1.0", "-1.0"),
-               "numpy": "{0} - {1}",
-               "numpy_local": ("1.0", "-1.0")})
-MUL = Op("*", operator.mul, lambda x, y, out: (y, x), ("{1}", "{0}"), arity=2,
-         code={"js": "{0} * {1}", "js_local": "[{1}, {0}]",
-               "python": "{0} * {1}",
-               "python_local": ("{1}", "{0}"),
-               "numpy": "{0} * {1}",
-               "numpy_local": ("{1}", "{0}")})
-DIV = Op("/", _divide, lambda x, y, out: (1 / y, -out / y), ("1/{1}", "-{out}/{1}"), arity=2,
-         code={"js": "{0} / {1}", "js_local": "[1 / {1}, -{out} / {1}]",
-               "python": "{0} / {1}",
-               "python_local": ("1 / {1}", "-{out} / {1}"),
-               "numpy": "{0} / {1}",
-               "numpy_local": ("1 / {1}", "-{out} / {1}")})
-NEG = Op("neg", operator.neg, lambda x, out: _NEG_LOCAL, ("-1",),
-         code={"js": "-{0}", "js_local": "[-1]",
-               "python": "-{0}",
-               "python_local": ("-1.0",),
-               "numpy": "-{0}",
-               "numpy_local": ("-1.0",)})
+ADD = Op("+", operator.add, lambda x, y, out: _ADD_LOCAL, ("1", "1"), arity=2)
+SUB = Op("-", operator.sub, lambda x, y, out: _SUB_LOCAL, ("1", "-1"), arity=2)
+MUL = Op("*", operator.mul, lambda x, y, out: (y, x), ("{1}", "{0}"), arity=2)
+DIV = Op("/", _divide, lambda x, y, out: (1 / y, -out / y), ("1/{1}", "-{out}/{1}"), arity=2)
+NEG = Op("neg", operator.neg, lambda x, out: _NEG_LOCAL, ("-1",))
 POW = Op("**", _power, lambda x, y, out: (_pow_dbase(x, y), _pow_dexp(x, out)),
-         ("{1}*{0}**({1}-1)", "{out}*log({0})"), arity=2,
-         code={"js": "Math.pow({0}, {1})",
-               "js_local": "[M.powDbase({0}, {1}), M.powDexp({0}, {out})]",
-               "python": "{f}({0}, {1})",
-               "python_local": ("{rule}({0}, {1}, {out})[0]", "{rule}({0}, {1}, {out})[1]"),
-               "numpy": "{0} ** {1}",
-               "numpy_local": ("_np_pow_dbase({0}, {1})", "_np_pow_dexp({0}, {out})")})
-EXP = Op("exp", _exp, lambda x, out: (out,), ("exp({0}) = {out}",), method="exp", expr=True,
-         doc="exp(x); derivative exp(x). OverflowError past x of about 709.78.",
-         code={"js": "Math.exp({0})", "js_local": "[{out}]",
-               "python": "{f}({0})",
-               "python_local": ("{out}",),
-               "numpy": "_np.exp({0})",
-               "numpy_local": ("{out}",)})
-LOG = Op("log", _log, lambda x, out: (1 / x,), ("1/{0}",), method="log", expr=True,
-         doc="Natural log; derivative 1/x. ValueError for x <= 0.",
-         code={"js": "Math.log({0})", "js_local": "[1 / {0}]",
-               "python": "{f}({0})",
-               "python_local": ("1 / {0}",),
-               "numpy": "_np.log({0})",
-               "numpy_local": ("1 / {0}",)})
-RELU = Op("relu", _relu, lambda x, out: (_step(x),), ("1 if {0} > 0 else 0",), method="relu",
-          activation=True, expr=True,
-          doc="max(0, x); derivative 1 for x > 0, else 0 (0 at the kink x = 0).",
-          code={"js": "{0} <= 0 ? 0 : {0}", "js_local": "[{0} <= 0 ? 0 : 1]",
-                # 0.0, not 0: a float compared with a float takes CPython's fast path
-                "python": "(0.0 if {0} <= 0.0 else {0})",
-                "python_local": ("(0.0 if {0} <= 0.0 else 1.0)",),
-                "numpy": "_np.maximum({0}, 0.0)",
-                # sign(relu(x)) is 1 or 0 like the step; a product with it is cheaper than
-                # np.where (a nan or 0 * inf it makes sends the batch to the engine)
-                "numpy_local": ("_np.sign({out})",)})
-ABS = Op("abs", abs, lambda x, out: (_sign(x),), ("sign({0})",), method="abs", expr=True,
-         doc="|x|; derivative sign(x), 0 at x = 0.",
-         code={"js": "Math.abs({0})", "js_local": "[{0} > 0 ? 1 : ({0} < 0 ? -1 : 0)]",
-               "python": "{f}({0})",
-               "python_local": ("(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else 0.0))",),
-               "numpy": "_np.abs({0})",
-               "numpy_local": ("_np.where({0} > 0, 1.0, _np.where({0} < 0, -1.0, 0.0))",)})
+         ("{1}*{0}**({1}-1)", "{out}*log({0})"), arity=2)
+EXP = Op("exp", _exp, lambda x, out: (out,), ("exp({0}) = {out}",),
+         doc="exp(x); derivative exp(x). OverflowError past x of about 709.78.")
+LOG = Op("log", _log, lambda x, out: (1 / x,), ("1/{0}",),
+         doc="Natural log; derivative 1/x. ValueError for x <= 0.")
+RELU = Op("relu", _relu, lambda x, out: (_step(x),), ("1 if {0} > 0 else 0",),
+          doc="max(0, x); derivative 1 for x > 0, else 0 (0 at the kink x = 0).")
+ABS = Op("abs", abs, lambda x, out: (_sign(x),), ("sign({0})",),
+         doc="|x|; derivative sign(x), 0 at x = 0.")
 SIGMOID = Op("sigmoid", _sigmoid, lambda x, out: (out * (1 - out),), ("{out}*(1-{out})",),
-             method="sigmoid", activation=True, expr=True,
-             doc="1 / (1 + exp(-x)), computed without overflow; derivative s * (1 - s).",
-             code={"js": "M.sigmoid({0})", "js_local": "[{out} * (1 - {out})]",
-                   "python": "{f}({0})",
-                   "python_local": ("{out} * (1 - {out})",),
-                   "numpy": "_np_sigmoid({0})",
-                   "numpy_local": ("{out} * (1 - {out})",)})
-TANH = Op("tanh", math.tanh, lambda x, out: (1 - out * out,), ("1-{out}**2",), method="tanh",
-          activation=True, expr=True,
-          doc="tanh(x) (finite for every x); derivative 1 - tanh(x)**2.",
-          code={"js": "Math.tanh({0})", "js_local": "[1 - {out} * {out}]",
-                "python": "{f}({0})",
-                "python_local": ("1 - {out} * {out}",),
-                "numpy": "_np.tanh({0})",
-                "numpy_local": ("1 - {out} * {out}",)})
+             doc="1 / (1 + exp(-x)), computed without overflow; derivative s * (1 - s).")
+TANH = Op("tanh", math.tanh, lambda x, out: (1 - out * out,), ("1-{out}**2",),
+          doc="tanh(x) (finite for every x); derivative 1 - tanh(x)**2.")
 SOFTPLUS = Op("softplus", _softplus, lambda x, out: (SIGMOID(x),), ("sigmoid({0})",),
-              method="softplus", expr=True,
               doc="log(1 + exp(x)), computed as max(x, 0) + log1p(exp(-|x|)); "
-                  "derivative sigmoid(x).",
-              code={"js": "Math.max({0}, 0) + Math.log1p(Math.exp(-Math.abs({0})))",
-                    "js_local": "[M.sigmoid({0})]",
-                    "python": "{f}({0})",
-                    "python_local": ("_op_sigmoid({0})",),
-                    "numpy": "_np.maximum({0}, 0.0) + _np.log1p(_np.exp(-_np.abs({0})))",
-                    "numpy_local": ("_np_sigmoid({0})",)})
+                  "derivative sigmoid(x).")
 SQRT = Op("sqrt", _sqrt, lambda x, out: (_pow_dbase(x, 0.5),), ("0.5*{0}**-0.5",),
-          method="sqrt", expr=True, doc="sqrt(x); ValueError for x < 0, derivative inf at 0.",
-          code={"js": "Math.sqrt({0})", "js_local": "[M.powDbase({0}, 0.5)]",
-                "python": "{f}({0})",
-                "python_local": ("{rule}({0}, {out})[0]",),
-                "numpy": "_np.sqrt({0})",
-                "numpy_local": ("_np_pow_dbase({0}, 0.5)",)})
+          doc="sqrt(x); ValueError for x < 0, derivative inf at 0.")
 SUM = Op("sum", lambda xs: sum(xs, 0.0), lambda xs, out: (1.0,) * len(xs),
-         lambda i, n: "1", arity=None,
-         code={"js": "M.sum({xs})", "js_local": "{xs}.map(function () { return 1; })"})
-LINEAR = Op("linear", _linear, _linear_rule, _linear_formula, arity=None,
-            code={"js": "M.linear({xs})", "js_local": "M.linearLocal({xs})"})
+         lambda i, n: "1", arity=None)
+LINEAR = Op("linear", _linear, _linear_rule, _linear_formula, arity=None)
 LOGSUMEXP = Op("logsumexp", _logsumexp,
                lambda xs, out: tuple([EXP(x - out) for x in xs]),  # the softmax
-               lambda i, n: "exp({%d} - {out})" % i, arity=None,
-               code={"js": "M.logsumexp({xs})",
-                     "js_local": "{xs}.map(function (x) { return Math.exp(x - {out}); })"})
+               lambda i, n: "exp({%d} - {out})" % i, arity=None)
 
+# The built-ins go through the same door as a user's op. Operators and n-ary ops are reached
+# by + - * / ** and Value.sum / linear / logsumexp, so they make no method.
+register(ADD, method=False, expr=False)
+register(SUB, method=False, expr=False)
+register(MUL, method=False, expr=False)
+register(DIV, method=False, expr=False)
+register(NEG, method=False, expr=False)
+register(POW, method=False, expr=False)
+register(EXP)
+register(LOG)
+register(RELU, activation=True)
+register(SIGMOID, activation=True)
+register(TANH, activation=True)
+register(ABS)
+register(SQRT)
+register(SOFTPLUS)
+register(SUM, method=False, expr=False)
+register(LINEAR, method=False, expr=False)
+register(LOGSUMEXP, method=False, expr=False)
 
 
 def _take(xs: Sequence[float]) -> float:
@@ -428,50 +448,26 @@ def _take(xs: Sequence[float]) -> float:
 
 # take([i, x_0, ..., x_{n-1}]) = x_i: a lookup by an index that is itself a value (a token id
 # that compiled code reads per sample). d/dx_i = 1 for the selected entry, 0 for the others and
-# for the index (a step function). Not in OPS: it has no code for diagrams or the explorable
-# page; the compiler's backends write it themselves, like sum and linear.
+# for the index (a step function). Not registered, so not in OPS: the diagrams and the explorable
+# page have no form for it; the compiler's backends write it themselves, like sum and linear.
 TAKE = Op("take", _take,
           lambda xs, out: (0.0, *[1.0 if k == value_of(xs[0]) else 0.0
                                   for k in range(len(xs) - 1)]),
           lambda i, n: "0" if i == 0 else "1 if i = %d else 0" % (i - 1), arity=None)
 
-OPS: tuple[Op, ...] = (ADD, SUB, MUL, DIV, NEG, POW, EXP, LOG, RELU, SIGMOID, TANH, ABS, SQRT,
-                       SOFTPLUS, SUM, LINEAR, LOGSUMEXP)
-
 _POWC: dict[float, Op] = {}
 
 
 def powc(n: float) -> Op:
-    """The op x ** n for a constant exponent n (one Op per exponent, kept for reuse)."""
+    """The op x ** n for a constant exponent n (one Op per exponent, kept for reuse; not in the
+    table: a family of ops, looked up by backends as ``"**n"`` with ``op.constant`` = n)."""
     op = _POWC.get(n)
     if op is None:
         whole = n.is_integer()  # False for nan and inf too
         shown = repr(int(n)) if whole else repr(n)
-        c = _js_number(n)
         op = Op(f"**{shown}", lambda x: _power(x, n), lambda x, out: (_pow_dbase(x, n),),
-                (f"{shown}*{{0}}**{int(n) - 1 if whole else n - 1}",),
-                code={"js": f"Math.pow({{0}}, {c})", "js_local": f"[M.powDbase({{0}}, {c})]",
-                      **_powc_code(n)})
+                (f"{shown}*{{0}}**{int(n) - 1 if whole else n - 1}",))
+        op.constant = n
         if len(_POWC) < 1024:
             _POWC[n] = op
     return op
-
-
-def _powc_code(n: float) -> dict:
-    """The python and numpy code of x ** n (micrograd_nn.compile)."""
-    k = repr(n) if math.isfinite(n) else f"float('{n}')"
-    k = k if n >= 0 else f"({k})"
-    if n == 2.0:  # the rule's 2.0 * x ** 1.0, exactly, without the calls
-        python = {"python": "{0} ** 2.0", "python_local": ("2.0 * {0}",)}
-    else:
-        python = {"python": "{f}({0})", "python_local": ("{rule}({0}, {out})[0]",)}
-    return {**python, "numpy": f"{{0}} ** {k}", "numpy_local": (f"_np_pow_dbase({{0}}, {k})",)}
-
-
-def _js_number(x: float) -> str:
-    """x as a JavaScript number literal (NaN and the infinities have names there)."""
-    if math.isnan(x):
-        return "NaN"
-    if math.isinf(x):
-        return "Infinity" if x > 0 else "-Infinity"
-    return repr(x)

@@ -20,7 +20,40 @@ from __future__ import annotations
 
 from typing import Any, NamedTuple
 
-__all__ = ["to_torch", "read_module", "TorchLayer", "import_torch"]
+__all__ = ["to_torch", "read_module", "TorchLayer", "import_torch", "TORCH", "ACTIVATION_MODULES"]
+
+# How each op of the table reads on torch tensors, keyed by the op's name: a function of the
+# torch module and the operands (one sequence for an n-ary op; "**n" takes the exponent last).
+# The differential tests hold every op to it, in float64.
+TORCH = {
+    "+": lambda torch, x, y: x + y,
+    "-": lambda torch, x, y: x - y,
+    "*": lambda torch, x, y: x * y,
+    "/": lambda torch, x, y: x / y,
+    "neg": lambda torch, x: -x,
+    "**": lambda torch, x, y: x ** y,
+    "**n": lambda torch, x, n: x ** n,
+    "exp": lambda torch, x: torch.exp(x),
+    "log": lambda torch, x: torch.log(x),
+    "relu": lambda torch, x: torch.relu(x),
+    "sigmoid": lambda torch, x: torch.sigmoid(x),
+    "tanh": lambda torch, x: torch.tanh(x),
+    "abs": lambda torch, x: torch.abs(x),
+    "sqrt": lambda torch, x: torch.sqrt(x),
+    # log(1 + exp(x)) exactly: nn.functional.softplus switches to the identity above 20
+    "softplus": lambda torch, x: torch.logaddexp(x, torch.zeros_like(x)),
+    "sum": lambda torch, xs: torch.stack(list(xs)).sum(),
+    "linear": lambda torch, xs: _torch_linear(torch, list(xs)),
+    "logsumexp": lambda torch, xs: torch.logsumexp(torch.stack(list(xs)), 0),
+}
+
+# The torch module class (in torch.nn) of each activation the bridge carries over
+ACTIVATION_MODULES = {"relu": "ReLU", "sigmoid": "Sigmoid", "tanh": "Tanh"}
+
+
+def _torch_linear(torch, xs: list):
+    n = len(xs) // 2   # operands w_1..w_n, x_1..x_n, b
+    return (torch.stack(xs[:n]) * torch.stack(xs[n:-1])).sum() + xs[-1] if n else xs[-1]
 
 _INSTALL = "pip install 'micrograd_nn[torch]' (or pip install torch)"
 
@@ -37,8 +70,7 @@ def import_torch():
 
 def _activation_modules(torch) -> dict:
     """activation name -> its torch module class ("linear" has none)."""
-    nn = torch.nn
-    return {"relu": nn.ReLU, "sigmoid": nn.Sigmoid, "tanh": nn.Tanh}
+    return {name: getattr(torch.nn, module) for name, module in ACTIVATION_MODULES.items()}
 
 
 def to_torch(model: Any, dtype: Any = None):
@@ -69,7 +101,7 @@ def to_torch(model: Any, dtype: Any = None):
         if layer.activation != "linear" and layer.activation not in activations:
             raise ValueError(f"to_torch: the activation {layer.activation!r} has no torch "
                              f"module here (known: {', '.join(sorted(activations))}, "
-                             f"'linear'); add it to _activation_modules in micrograd_nn/pytorch.py")
+                             f"'linear'); add it to ACTIVATION_MODULES in micrograd_nn/pytorch.py")
         linear = torch.nn.Linear(layer.nin, layer.nout, dtype=dtype)
         with torch.no_grad():
             linear.weight.copy_(torch.tensor([[w.data for w in n.w] for n in layer.neurons],

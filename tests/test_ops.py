@@ -165,9 +165,9 @@ def test_expr_whitelist_and_activations_come_from_the_table():
     from micrograd_nn.nn import ACTIVATIONS
     from micrograd_nn.viz import expr
 
-    assert expr.METHODS == tuple(op.method for op in OPS if op.expr)
+    assert expr.methods() == tuple(op.method for op in OPS if op.expr)
     assert set(ACTIVATIONS) == {op.name for op in OPS if op.activation} | {"linear"}
-    for method in expr.METHODS:
+    for method in expr.methods():
         got = expr.parse_expr(f"(x*x + 0.5).{method}()", {"x": Value(0.75, "x")})
         assert got.data == getattr(Value(0.75 * 0.75 + 0.5), method)().data
 

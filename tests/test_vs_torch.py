@@ -6,9 +6,11 @@ import pytest
 from hypothesis import given
 from hypothesis import strategies as st
 
-from micrograd_nn import Value
+from micrograd_nn import Value, ops
+from micrograd_nn.pytorch import TORCH
 
 from strategies import BINARY, UNARY, reals
+from test_ops import ROWS
 
 torch = pytest.importorskip(
     "torch", reason="PyTorch is not installed; .ci/run installs torch==2.13.0 for these tests")
@@ -68,6 +70,36 @@ def test_binary_ops_agree_with_torch(name):
     @given(dx, dy)
     def check(x, y):
         assert_agree(*both(f, [x, y]))
+
+    check()
+
+
+@pytest.mark.parametrize("op", ops.OPS, ids=lambda op: op.name)
+def test_every_op_of_the_table_agrees_with_torch(op):
+    """Drawn from the table, not a hand list: a row without a torch mapping fails here."""
+    assert op.name in TORCH, (f"the op {op.name!r} has no torch mapping: add it to TORCH in "
+                              f"micrograd_nn/pytorch.py")
+    to_torch = TORCH[op.name]
+    domains = ROWS[op]
+    if op.arity is None:   # n-ary: three operands (linear: w, x, b)
+        width = 3
+        ours, theirs = (lambda *v: op(list(v))), (lambda *t: to_torch(torch, t))
+    else:
+        width = op.arity
+        ours, theirs = op, (lambda *t: to_torch(torch, *t))
+
+    @given(st.tuples(*(domains * width)[:width]))
+    def check(xs):
+        assert_agree(*both(ours, list(xs), theirs))
+
+    check()
+
+
+@pytest.mark.parametrize("n", [-1.0, 0.5, 2.0, 3.0])
+def test_constant_powers_agree_with_torch(n):
+    @given(reals(0.05, 5))
+    def check(x):
+        assert_agree(*both(ops.powc(n), [x], lambda t: TORCH["**n"](torch, t, n)))
 
     check()
 

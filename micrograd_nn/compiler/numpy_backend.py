@@ -21,10 +21,67 @@ import struct
 from dataclasses import dataclass, field
 
 from .. import ops as _ops
-from .templates import code_for, may_be_infinite, numpy_names, selected
-from .trace import CONST, INPUT, OP, PARAM, Graph, Node
+from .templates import entry, may_be_infinite, numpy_names, selected
+from .trace import CONST, INPUT, OP, PARAM, CompileError, Graph, Node
 
-__all__ = ["NumpyProgram", "numpy_source"]
+__all__ = ["NumpyProgram", "numpy_source", "NUMPY"]
+
+
+def _power_of(n: float) -> tuple:
+    k = repr(n) if math.isfinite(n) else f"float('{n}')"
+    k = k if n >= 0 else f"({k})"
+    return f"{{0}} ** {k}", (f"_np_pow_dbase({{0}}, {k})",)
+
+
+# How each op of the table reads as numpy over a batch: (forward, local derivatives), keyed by
+# the op's name (templates.py says what the placeholders mean; ``_np_*`` are the engine's
+# conventions as arrays, from templates.numpy_names). The n-ary ops (sum, linear, logsumexp)
+# are written below, in _forward and _backward. An op without an entry runs element by element.
+NUMPY = {
+    "+": ("{0} + {1}", ("1.0", "1.0")),
+    "-": ("{0} - {1}", ("1.0", "-1.0")),
+    "*": ("{0} * {1}", ("{1}", "{0}")),
+    "/": ("{0} / {1}", ("1 / {1}", "-{out} / {1}")),
+    "neg": ("-{0}", ("-1.0",)),
+    "**": ("{0} ** {1}", ("_np_pow_dbase({0}, {1})", "_np_pow_dexp({0}, {out})")),
+    "**n": _power_of,
+    "exp": ("_np.exp({0})", ("{out}",)),
+    "log": ("_np.log({0})", ("1 / {0}",)),
+    # sign(relu(x)) is 1 or 0 like the step; a product with it is cheaper than np.where (a nan
+    # or 0 * inf it makes sends the batch to the engine)
+    "relu": ("_np.maximum({0}, 0.0)", ("_np.sign({out})",)),
+    "sigmoid": ("_np_sigmoid({0})", ("{out} * (1 - {out})",)),
+    "tanh": ("_np.tanh({0})", ("1 - {out} * {out}",)),
+    "abs": ("_np.abs({0})", ("_np.where({0} > 0, 1.0, _np.where({0} < 0, -1.0, 0.0))",)),
+    "sqrt": ("_np.sqrt({0})", ("_np_pow_dbase({0}, 0.5)",)),
+    "softplus": ("_np.maximum({0}, 0.0) + _np.log1p(_np.exp(-_np.abs({0})))",
+                 ("_np_sigmoid({0})",)),
+}
+WRITTEN_HERE = ("sum", "linear", "logsumexp", "take")   # n-ary ops written below
+
+
+def _code(em, op) -> tuple:
+    """(forward, local derivatives) of ``op`` as numpy templates: its ``NUMPY`` entry, or else
+    its own forward and rule applied element by element (``np.frompyfunc``), which gives the
+    engine's numbers at the cost of a Python call per element."""
+    found = entry(NUMPY, op)
+    if found is not None:
+        return found
+    np, n = em.np, op.arity
+    if n is None:
+        raise CompileError(f"the numpy backend cannot run the n-ary op {op.name!r}: it has no "
+                           f"entry in NUMPY (micrograd_nn/compiler/numpy_backend.py); compile "
+                           f"with backend='python'")
+    name = f"_each{id(op)}"   # the same name for the forward and the backward lines
+    forward = np.frompyfunc(op.forward, n, 1)
+    rule = np.frompyfunc(lambda *xs: tuple(op.rule(*xs)) if n > 1 else op.rule(*xs)[0], n + 1, n)
+    em.namespace[name] = lambda *xs: np.asarray(forward(*xs), dtype=float)
+    em.namespace[name + "_d"] = lambda *xs: (
+        (np.asarray(rule(*xs), dtype=float),) if n == 1
+        else tuple(np.asarray(d, dtype=float) for d in rule(*xs)))
+    operands = ", ".join("{%d}" % k for k in range(n))
+    return (f"{name}({operands})",
+            tuple(f"{name}_d({operands}, {{out}})[{k}]" for k in range(n)))
 
 
 @dataclass
@@ -462,7 +519,7 @@ def _forward(em: _Emitter, g: int, group: Group) -> list:
     elif group.op is _ops.TAKE:
         expr = f"_take({args[0]})"
     else:
-        expr = code_for(group.op, "numpy")[0].format(*args)
+        expr = _code(em, group.op)[0].format(*args)
     em.lines.append(f"v{g} = {expr}  # {len(group.members)} x {name}")
     return args
 
@@ -492,7 +549,7 @@ def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
     elif group.op is _ops.TAKE:
         em.scatter(ops[0], f"_take_grad({args[0]}, {d})", batched)
     else:
-        locals_ = code_for(group.op, "numpy")[1]
+        locals_ = _code(em, group.op)[1]
         terms = [_term(t.format(*args, out=f"v{g}"), d) for t in locals_]
         if may_be_infinite(locals_):  # a zero gradient passes nothing
             terms = [f"_np.where({d} == 0, 0.0, {term})" for term in terms]

@@ -21,7 +21,31 @@ from .. import ops as _ops
 from .templates import Binder, code_for, may_be_infinite, python_names, selected
 from .trace import CONST, INPUT, OP, PARAM, Graph
 
-__all__ = ["python_source", "build"]
+__all__ = ["python_source", "build", "PYTHON"]
+
+# How each op of the table reads as Python over floats: (forward, local derivatives), keyed by
+# the op's name (templates.py says what the placeholders mean). The n-ary ops (sum, linear,
+# logsumexp) are written below, in _forward_expr and _locals.
+PYTHON = {
+    "+": ("{0} + {1}", ("1.0", "1.0")),
+    "-": ("{0} - {1}", ("1.0", "-1.0")),
+    "*": ("{0} * {1}", ("{1}", "{0}")),
+    "/": ("{0} / {1}", ("1 / {1}", "-{out} / {1}")),
+    "neg": ("-{0}", ("-1.0",)),
+    "**": ("{f}({0}, {1})", ("{rule}({0}, {1}, {out})[0]", "{rule}({0}, {1}, {out})[1]")),
+    "**n": lambda n: (("{0} ** 2.0", ("2.0 * {0}",)) if n == 2.0   # the rule's 2.0 * x ** 1.0
+                      else ("{f}({0})", ("{rule}({0}, {out})[0]",))),
+    "exp": ("{f}({0})", ("{out}",)),
+    "log": ("{f}({0})", ("1 / {0}",)),
+    # 0.0, not 0: a float compared with a float takes CPython's fast path
+    "relu": ("(0.0 if {0} <= 0.0 else {0})", ("(0.0 if {0} <= 0.0 else 1.0)",)),
+    "sigmoid": ("{f}({0})", ("{out} * (1 - {out})",)),
+    "tanh": ("{f}({0})", ("1 - {out} * {out}",)),
+    "abs": ("{f}({0})", ("(1.0 if {0} > 0.0 else (-1.0 if {0} < 0.0 else 0.0))",)),
+    "sqrt": ("{f}({0})", ("{rule}({0}, {out})[0]",)),
+    "softplus": ("{f}({0})", ("_op_sigmoid({0})",)),
+}
+WRITTEN_HERE = ("sum", "linear", "logsumexp", "take")   # n-ary ops written below
 
 _CONSTANT_LOCALS = ("1.0", "-1.0")
 _GUARD_FROM = 3  # an op with this many gradient edges skips them all when its gradient is 0
@@ -62,7 +86,7 @@ def _forward_expr(node, args: list, binder: Binder) -> str:
         return f"{binder.name(op.forward, 'logsumexp')}([{', '.join(args)}])"
     if op is _ops.TAKE:  # the entry the index picks, its range checked: (i, x_0, ...)[1 + i]
         return f"{binder.name(op.forward, 'take')}(({', '.join(args)},))"
-    template, _ = code_for(op, "python", binder)
+    template, _ = code_for(op, PYTHON, binder)
     return template.format(*args)
 
 
@@ -78,7 +102,7 @@ def _locals(node, args: list, out: str, binder: Binder) -> list:
         return [f"_op_exp({a} - {out})" for a in args]
     if op is _ops.TAKE:  # 1 for the entry the index picks
         return ["0.0"] + [f"(1.0 if {args[0]} == {k}.0 else 0.0)" for k in range(len(args) - 1)]
-    _, templates = code_for(op, "python", binder)
+    _, templates = code_for(op, PYTHON, binder)
     return [t.format(*args, out=out) for t in templates]
 
 

@@ -1,14 +1,16 @@
-"""Reading the op table's code: how an operation writes itself for a backend.
+"""Reading a backend's table of templates: how an operation writes itself as code.
 
-Each row of ``micrograd_nn.ops`` may carry ``code[backend]`` (the forward) and
-``code[backend + "_local"]`` (the local derivatives, one per operand): templates in which ``{0}``, ``{1}`` ... are the operands, ``{out}`` the result, ``{f}`` the op's
-own forward, ``{rule}`` its rule and ``_op_<name>`` another row's forward. This module fills in
-``{f}`` and ``{rule}`` and supplies the names the templates call. The n-ary rows (sum, linear,
-logsumexp) are written by the backends, which group their operands.
+Each backend keeps a table beside its code (``PYTHON`` in python_backend.py, ``NUMPY`` in
+numpy_backend.py), keyed by the op's name (``"**n"`` for ``powc(n)``, a function of n there):
+``(forward, local derivatives)``, templates in which ``{0}``, ``{1}`` ... are the operands,
+``{out}`` the result, ``{f}`` the op's own forward, ``{rule}`` its rule and ``_op_<name>``
+another row's forward. This module fills in ``{f}`` and ``{rule}`` and supplies the names the
+templates call. The n-ary ops the table holds (sum, linear, logsumexp) are written by the
+backends, which group their operands.
 
-An op without "python" code still compiles with the python backend: its forward and its rule
-are called on floats (the engine's own numbers, at the cost of a call). An op without "numpy"
-code cannot be vectorised: compiling it with the numpy backend raises CompileError naming it.
+An op without an entry still compiles: the python backend calls its forward and its rule on
+floats (the engine's own numbers, at the cost of a call), the numpy backend runs them element by
+element (see numpy_backend.py).
 """
 
 from __future__ import annotations
@@ -19,7 +21,8 @@ import re
 from .. import ops as _ops
 from .trace import CompileError
 
-__all__ = ["code_for", "python_names", "numpy_names", "may_be_infinite", "selected", "Binder"]
+__all__ = ["code_for", "entry", "check_table", "python_names", "numpy_names", "may_be_infinite",
+           "selected", "Binder"]
 
 
 class Binder:
@@ -50,22 +53,46 @@ def _hint(op) -> str:
     return re.sub(r"\W+", "_", name).strip("_") or "op"
 
 
-def code_for(op, backend: str, binder: Binder | None = None) -> tuple[str, tuple]:
-    """(forward template, local-derivative templates) of ``op`` for ``backend``, with ``{f}``
-    and ``{rule}`` replaced by names the binder will supply."""
-    forward, locals_ = op.code.get(backend), op.code.get(backend + "_local")
-    entry = None if forward is None or locals_ is None else (forward, tuple(locals_))
-    if entry is None:
-        if backend != "python":
-            raise CompileError(
-                f"the operation {op.name!r} has no {backend!r} code in its row of the op table "
-                f"(Op.code), so the {backend} backend cannot vectorise it; compile with "
-                "backend='python', which calls the op's own forward and rule")
+def entry(table: dict, op) -> tuple | None:
+    """``op``'s (forward, local derivatives) in a backend's ``table``, or None without one.
+    An entry is a pair of templates, or (for an op family such as ``"**n"``) a function of the
+    op's ``constant`` giving the pair."""
+    found = table.get(op.key)
+    if callable(found):
+        found = found(op.constant)
+    if found is None:
+        return None
+    forward, locals_ = found
+    return forward, tuple(locals_)
+
+
+def check_table(table: dict, where: str) -> None:
+    """ValueError unless every key of ``table`` names an op of the table (or ``"**n"``) and
+    every entry of a fixed op has one local-derivative template per operand."""
+    known = {op.name: op for op in _ops.OPS}
+    for key, value in table.items():
+        if key == "**n":
+            continue
+        if key not in known:
+            raise ValueError(f"{where}: {key!r} is not the name of an op of the table "
+                             f"(micrograd_nn.ops.OPS)")
+        op = known[key]
+        if op.arity is not None and not callable(value) and len(value[1]) != op.arity:
+            raise ValueError(f"{where}[{key!r}]: {op.arity} operand(s) need {op.arity} "
+                             f"local-derivative templates, got {len(value[1])}")
+
+
+def code_for(op, table: dict, binder: Binder | None = None) -> tuple[str, tuple]:
+    """(forward template, local-derivative templates) of ``op`` from a backend's ``table``,
+    with ``{f}`` and ``{rule}`` replaced by names the binder will supply; without an entry,
+    calls of the op's own forward and rule."""
+    found = entry(table, op)
+    if found is None:
         n = op.arity
         operands = ", ".join("{%d}" % k for k in range(n))
-        entry = (f"{{f}}({operands})", tuple(f"{{rule}}({operands}, {{out}})[{k}]"
+        found = (f"{{f}}({operands})", tuple(f"{{rule}}({operands}, {{out}})[{k}]"
                                             for k in range(n)))
-    forward, locals_ = entry
+    forward, locals_ = found
     if binder is not None:
         f, rule = binder.name(op.forward, _hint(op)), binder.name(op.rule, "d" + _hint(op))
         forward = forward.replace("{f}", f).replace("{rule}", rule)

@@ -13,14 +13,14 @@ The operations themselves are the rows of ``micrograd_nn/ops.py``.
 """
 
 from ..ops import (ADD, DIV, LINEAR, LOGSUMEXP, MUL, NEG, OPS, POW, RELU, SUB, SUM, Op, powc,
-                   value_of)
+                   register, value_of)
 from .modes import collector_paused, enable_grad, is_grad_enabled, no_grad
 from .value import (Value, chain_term, decode, leaf, linear_nodes, neuron_parameters, to_float,
                     topological_order)
 from .walk import backward_walk, grad, hessian
 
 __all__ = [
-    "Value", "Op", "no_grad", "enable_grad", "is_grad_enabled", "grad", "hessian",
+    "Value", "Op", "register", "no_grad", "enable_grad", "is_grad_enabled", "grad", "hessian",
     "collector_paused", "topological_order", "backward_walk", "decode", "chain_term", "leaf",
     "to_float", "linear_nodes", "neuron_parameters",
 ]

@@ -14,7 +14,7 @@ checks no input; it is for reading.
 
 from __future__ import annotations
 
-from ..ops import ADD, DIV, LINEAR, LOGSUMEXP, MUL, NEG, OPS, POW, SUB, SUM, Op
+from ..ops import ADD, DIV, LINEAR, LOGSUMEXP, MUL, NEG, POW, SUB, SUM, Op, on_register
 
 __all__ = ["Value", "topological_order"]
 
@@ -91,6 +91,9 @@ def topological_order(root: Value) -> list:
     return order
 
 
-for _op in OPS:                                      # x.exp(), x.relu(), ...: one per table row
-    if _op.method:
-        setattr(Value, _op.method, lambda self, op=_op: op(self))
+def _method(op: Op) -> None:                         # x.exp(), x.relu(), ...: one per op
+    if op.method:                                    # that the table registers with a method
+        setattr(Value, op.method, lambda self: op(self))
+
+
+on_register(_method)

@@ -39,8 +39,8 @@ from itertools import chain, filterfalse
 from operator import mul as _mul
 from typing import Callable, Iterable, Iterator, Sequence
 
-from ..ops import (ADD, DIV, LINEAR, LOGSUMEXP, MUL, NEG, OPS, POW, RELU, SUB, SUM, TAKE, Op,
-                   powc, value_of)
+from ..ops import (ADD, DIV, LINEAR, LOGSUMEXP, MUL, NEG, POW, RELU, SUB, SUM, TAKE, Op,
+                   on_register, powc, value_of)
 from . import modes as _modes
 
 __all__ = ["Value", "decode", "topological_order", "chain_term", "leaf", "to_float", "linear_nodes",
@@ -666,10 +666,20 @@ def _method(op: Op) -> Callable:
     return method
 
 
-for _row in OPS:  # every row that names a method becomes one (Value.exp, Value.relu, ...)
-    if _row.method:
-        setattr(Value, _row.method, _method(_row))
-del _row
+_OWN_NAMES = frozenset(dir(Value))   # what Value is before any op adds a method
+
+
+def _add_method(op: Op) -> None:
+    """Every registered op that names a method becomes one (Value.exp, Value.relu, ...)."""
+    if op.method is None:
+        return
+    if op.method in _OWN_NAMES:
+        raise ValueError(f"register({op.name!r}): Value.{op.method} is already Value's own; "
+                         f"name the method otherwise (method='...') or pass method=False")
+    setattr(Value, op.method, _method(op))
+
+
+on_register(_add_method)
 
 
 def _relu(self: Value) -> Value:

@@ -60,6 +60,11 @@ def _rule_on_values(node: Value, operands: tuple) -> tuple:
     written since, the two would disagree, so that is refused (ValueError naming the value).
     """
     op = node.op
+    if op.float_only:
+        raise ValueError(f"grad(create_graph=True) cannot go through {node!r}: the rule of op "
+                         f"{op.name!r} works on floats only (float_only=True), so it gives no "
+                         f"graph to differentiate again; take first derivatives only, or write "
+                         f"the rule with arithmetic and op calls")
     datas = [p.data for p in operands]
     now = op.forward(datas) if op.arity is None else op.forward(*datas)
     if now != node.data and not (now != now and node.data != node.data):

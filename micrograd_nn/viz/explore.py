@@ -8,8 +8,8 @@ slider moves, rewriting the numbers in the diagram. It also shows
 * a nudge readout: root(leaf + eps) - root(leaf), next to its first-order prediction grad * eps;
 * an SGD step button, w <- w - lr * grad on the ticked leaves, with a trace of the root's value.
 
-The page needs each op's forward value and local derivatives in JavaScript: the op table's rows
-carry them (``code["js"]`` and ``code["js_local"]`` in ``micrograd_nn.ops``).
+The page needs each op's forward value and local derivatives in JavaScript: ``JAVASCRIPT``
+below holds them, one entry per op of the table (tests/test_backends.py names a missing one).
 """
 
 from __future__ import annotations
@@ -27,7 +27,7 @@ from .naming import Namer, drawing_order, fmt
 from .rendering import pipe, write_atomically
 from .trace import _inline
 
-__all__ = ["explore_html", "export_graph", "js_form", "json_number", "op_script"]
+__all__ = ["explore_html", "export_graph", "js_form", "json_number", "op_script", "JAVASCRIPT"]
 
 # The helpers M.* that the op table's JavaScript templates call: the engine's conventions, the
 # same formulas as micrograd_nn/ops.py
@@ -67,20 +67,54 @@ _RUNTIME = """var M = {
 """
 
 
-def js_form(op: Op) -> tuple:
-    """(forward, local derivatives) of an op as JavaScript templates, from its row's ``code``.
+def _js_number(x: float) -> str:
+    """x as a JavaScript number literal (NaN and the infinities have names there)."""
+    if math.isnan(x):
+        return "NaN"
+    if math.isinf(x):
+        return "Infinity" if x > 0 else "-Infinity"
+    return repr(x)
 
-    ``code["js"]`` is the forward expression, ``code["js_local"]`` the array of local
-    derivatives: ``{0}``, ``{1}``... an operand, ``{xs}`` all of them (n-ary ops), ``{out}`` the
-    result, ``M.*`` the helpers of ``_RUNTIME``. ValueError for an op without them (the page
-    could not evaluate it).
+
+# How each op of the table reads in the page's JavaScript: (forward expression, array of local
+# derivatives), keyed by the op's name: ``{0}``, ``{1}``... an operand, ``{xs}`` all of them
+# (n-ary ops), ``{out}`` the result, ``M.*`` the helpers of ``_RUNTIME`` (the engine's
+# conventions). ``"**n"`` is x ** n for a constant n, a function of n.
+JAVASCRIPT = {
+    "+": ("{0} + {1}", "[1, 1]"),
+    "-": ("{0} - {1}", "[1, -1]"),
+    "*": ("{0} * {1}", "[{1}, {0}]"),
+    "/": ("{0} / {1}", "[1 / {1}, -{out} / {1}]"),
+    "neg": ("-{0}", "[-1]"),
+    "**": ("Math.pow({0}, {1})", "[M.powDbase({0}, {1}), M.powDexp({0}, {out})]"),
+    "**n": lambda n: (f"Math.pow({{0}}, {_js_number(n)})",
+                      f"[M.powDbase({{0}}, {_js_number(n)})]"),
+    "exp": ("Math.exp({0})", "[{out}]"),
+    "log": ("Math.log({0})", "[1 / {0}]"),
+    "relu": ("{0} <= 0 ? 0 : {0}", "[{0} <= 0 ? 0 : 1]"),
+    "sigmoid": ("M.sigmoid({0})", "[{out} * (1 - {out})]"),
+    "tanh": ("Math.tanh({0})", "[1 - {out} * {out}]"),
+    "abs": ("Math.abs({0})", "[{0} > 0 ? 1 : ({0} < 0 ? -1 : 0)]"),
+    "sqrt": ("Math.sqrt({0})", "[M.powDbase({0}, 0.5)]"),
+    "softplus": ("Math.max({0}, 0) + Math.log1p(Math.exp(-Math.abs({0})))", "[M.sigmoid({0})]"),
+    "sum": ("M.sum({xs})", "{xs}.map(function () { return 1; })"),
+    "linear": ("M.linear({xs})", "M.linearLocal({xs})"),
+    "logsumexp": ("M.logsumexp({xs})", "{xs}.map(function (x) { return Math.exp(x - {out}); })"),
+}
+
+
+def js_form(op: Op) -> tuple:
+    """(forward, local derivatives) of an op as JavaScript templates, from ``JAVASCRIPT``.
+
+    ValueError naming the op when it has no entry (the page could not evaluate it).
     """
-    code = getattr(op, "code", None) or {}
-    if "js" not in code or "js_local" not in code:
-        raise ValueError(f"explore_html cannot evaluate the op {op.name!r}: its row has no "
-                         f"JavaScript form (code['js'] and code['js_local'], see "
-                         f"micrograd_nn.ops)")
-    return code["js"], code["js_local"]
+    found = JAVASCRIPT.get(op.key)
+    if callable(found):
+        found = found(op.constant)
+    if found is None:
+        raise ValueError(f"explore_html cannot evaluate the op {op.name!r}: it has no "
+                         f"JavaScript form (an entry in JAVASCRIPT, micrograd_nn/viz/explore.py)")
+    return found
 
 
 def json_number(x: float):

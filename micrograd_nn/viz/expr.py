@@ -17,14 +17,22 @@ import re
 from typing import Iterable, Mapping
 
 from ..engine import Value
-from ..ops import OPS
+from .. import ops as _ops
 
-__all__ = ["parse_expr", "parse_assignments", "METHODS", "ExpressionError"]
+__all__ = ["parse_expr", "parse_assignments", "methods", "ExpressionError"]
 
-METHODS = tuple(op.method for op in OPS if op.expr and op.method)
 MAX_LENGTH = 2000   # longer text is not an expression anyone types; refuse before parsing
-_ALLOWED = ("names given with --set, numbers, + - * / **, unary -, parentheses and the methods "
-            + ", ".join(f".{m}()" for m in METHODS))
+
+
+def methods() -> tuple:
+    """The methods an expression may call: those the op table registers with ``expr=True``
+    (read at each call, so an op registered later counts)."""
+    return tuple(op.method for op in _ops.OPS if op.expr and op.method)
+
+
+def _allowed() -> str:
+    return ("names given with --set, numbers, + - * / **, unary -, parentheses and the methods "
+            + ", ".join(f".{m}()" for m in methods()))
 _BINARY = {ast.Add: lambda a, b: a + b, ast.Sub: lambda a, b: a - b,
            ast.Mult: lambda a, b: a * b, ast.Div: lambda a, b: a / b,
            ast.Pow: lambda a, b: a ** b}
@@ -49,7 +57,7 @@ def parse_assignments(items: Iterable[str]) -> dict:
         if not _NAME.match(name):
             raise ValueError(f"--set {item!r}: {name!r} is not a valid name (letters, digits and "
                              f"_, not starting with a digit)")
-        if name in METHODS:
+        if name in methods():
             raise ValueError(f"--set {item!r}: {name!r} is a method name; choose another name")
         try:
             value = float(number)
@@ -76,7 +84,7 @@ def parse_expr(text: str, names: Mapping[str, Value]) -> Value | float:
         raise ExpressionError(f"the expression is {len(text)} characters long; "
                               f"at most {MAX_LENGTH}")
     if not text.strip():
-        raise ExpressionError(f"the expression is empty; write one using {_ALLOWED}")
+        raise ExpressionError(f"the expression is empty; write one using {_allowed()}")
     try:
         tree = ast.parse(text.strip(), mode="eval")
     except SyntaxError as error:
@@ -97,7 +105,7 @@ def parse_expr(text: str, names: Mapping[str, Value]) -> Value | float:
 
 def _refuse(node: ast.AST, what: str) -> ExpressionError:
     return ExpressionError(f"not allowed in an expression: {what} (at column "
-                           f"{node.col_offset + 1}); allowed are {_ALLOWED}")
+                           f"{node.col_offset + 1}); allowed are {_allowed()}")
 
 
 def _evaluate(node: ast.AST, names: Mapping[str, Value]):
@@ -129,10 +137,10 @@ def _evaluate(node: ast.AST, names: Mapping[str, Value]):
         raise _refuse(node, f"the unary operator {type(node.op).__name__}")
     if isinstance(node, ast.Call):
         func = node.func
-        if isinstance(func, ast.Name) and func.id in METHODS:
+        if isinstance(func, ast.Name) and func.id in methods():
             raise _refuse(node, f"the function call {func.id}(...); write it as a method: "
                                 f"(...).{func.id}()")
-        if not isinstance(func, ast.Attribute) or func.attr not in METHODS:
+        if not isinstance(func, ast.Attribute) or func.attr not in methods():
             raise _refuse(node, "a call other than the Value methods")
         if node.args or node.keywords:
             raise _refuse(node, f"arguments to .{func.attr}() (it takes none)")

@@ -29,12 +29,8 @@ import re
 from dataclasses import dataclass
 
 from ..engine import LINEAR, Value
-from ..ops import OPS
 
-__all__ = ["Structure", "NeuronInfo", "is_parameter_label", "ACTIVATION_NAMES"]
-
-# the ops a neuron applies after its linear node: those the op table marks as activations
-ACTIVATION_NAMES = frozenset(op.name for op in OPS if op.activation)
+__all__ = ["Structure", "NeuronInfo", "is_parameter_label"]
 
 _PARAMETER_LABEL = re.compile(r"(?:[\w.]*\.)?[wb]\d*")
 _NEURON_PREFIX = re.compile(r"(.+)\.b")
@@ -176,7 +172,7 @@ class Structure:
             out = v
             users = self.consumers.get(v, [])
             if (v is not self.root and len(users) == 1 and users[0][0].op is not None
-                    and users[0][0].op.name in ACTIVATION_NAMES):
+                    and users[0][0].op.activation):
                 out = users[0][0]
             bias = v.operands[-1]
             n = (len(v.operands) - 1) // 2
