@@ -6,6 +6,12 @@ to add it to. A user's op goes through ``register``, the door the built-ins use 
 """
 
 import math
+import os
+import pathlib
+import re
+import shutil
+import subprocess
+import sys
 
 import numpy as np
 import pytest
@@ -157,3 +163,84 @@ def test_the_numpy_backend_runs_an_op_without_an_entry_element_by_element():
     assert np.allclose(out, [2 * odd.forward(x * 1.5) for x in a], rtol=1e-12)
     assert math.isclose(w.grad, sum(2 * (3 * (x * 1.5) ** 2 - 1) * x for x in a), rel_tol=1e-12)
 
+
+# ---- the recipe of docs/ops.md, followed literally ---------------------------------------------
+
+ROOT = pathlib.Path(__file__).resolve().parents[1]
+# where each block of the recipe goes: (file, place) -> the line it follows, or precedes
+PLACES = {
+    ("micrograd_nn/ops.py", "rows"): ("before", "# The built-ins go through the same door"),
+    ("micrograd_nn/ops.py", "registered"): ("after", "register(LOGSUMEXP, method=False, "
+                                                     "expr=False)\n"),
+    ("tests/test_ops.py", "ROWS"): ("after", "ROWS = {\n"),
+    ("micrograd_nn/compiler/python_backend.py", "PYTHON"): ("after", "PYTHON = {\n"),
+    ("micrograd_nn/compiler/numpy_backend.py", "NUMPY"): ("after", "NUMPY = {\n"),
+    ("micrograd_nn/viz/explore.py", "JAVASCRIPT"): ("after", "JAVASCRIPT = {\n"),
+    ("micrograd_nn/pytorch.py", "TORCH"): ("after", "TORCH = {\n"),
+}
+CHECK = """
+import numpy as np
+from micrograd_nn import Value, compile, grad
+from micrograd_nn.viz import explore_html
+
+w = Value(0.7, "w")
+
+def f(a):
+    return ((w * a).sin() * a.cos()).sin()
+
+xs = np.array([0.3, -1.1, 2.0])
+engine = [f(Value(x)).data for x in xs]
+for x in xs:
+    f(Value(x)).backward()
+want, w.grad = w.grad, 0.0
+for backend, code in (("python", "_op_cos"), ("numpy", "_np.cos")):
+    program = compile(f, 0.3, backend=backend)
+    assert code in program.source, program.source
+    out = np.asarray(program.backward(xs)).ravel()
+    assert np.allclose(out, engine, rtol=1e-12) and np.isclose(w.grad, want, rtol=1e-12), backend
+    w.grad = 0.0
+a = Value(0.3)
+(d,) = grad(a.sin(), [a], create_graph=True)    # cos, as a graph
+(d2,) = grad(d, [a])                             # -sin
+assert abs(d.data - np.cos(0.3)) < 1e-15 and abs(d2 + np.sin(0.3)) < 1e-15
+explore_html(f(Value(0.3, "a")), "page.html")
+assert "Math.sin" in open("page.html").read()
+print("recipe ok")
+"""
+
+
+def test_the_recipe_adds_an_op_everywhere(tmp_path):
+    """docs/ops.md's steps, block by block, in a copy of the package; then the tests of the
+    table (check_op to second order), of each backend's entries, of torch agreeing, and a
+    compile on both backends and an explorable page, all there."""
+    doc = (ROOT / "docs" / "ops.md").read_text(encoding="utf-8")
+    blocks = re.findall(r"```text\n# (\S+): (\w+)\n(.*?)```", doc, flags=re.S)
+    assert {(path, place) for path, place, _ in blocks} == set(PLACES)
+    copy = tmp_path / "copy"
+    for part in ("micrograd_nn", "tests"):
+        shutil.copytree(ROOT / part, copy / part, ignore=shutil.ignore_patterns("__pycache__"))
+    for name in ("README.md", "setup.cfg"):
+        shutil.copy(ROOT / name, copy / name)
+    for path, place, text in blocks:
+        where, anchor = PLACES[path, place]
+        target = copy / path
+        source = target.read_text(encoding="utf-8")
+        assert source.count(anchor) == 1, (path, anchor)
+        new = anchor + text if where == "after" else text + "\n" + anchor
+        target.write_text(source.replace(anchor, new), encoding="utf-8")
+    env = dict(os.environ, PYTHONPATH=f"{copy}{os.pathsep}{copy / 'tests'}")
+    run = subprocess.run([sys.executable, "-c", CHECK], cwd=tmp_path, env=env,
+                         capture_output=True, text=True, timeout=600)
+    assert run.returncode == 0 and "recipe ok" in run.stdout, run.stderr
+    tests = subprocess.run(
+        [sys.executable, "-m", "pytest", "-v", "-x", "-p", "no:cacheprovider",
+         "tests/test_ops.py::test_every_op_of_the_table_has_a_test_row",
+         "tests/test_ops.py::test_every_op_passes_check_op",
+         "tests/test_backends.py::test_every_op_of_the_table_has_an_entry_in_each_backend",
+         "tests/test_backends.py::test_every_key_of_a_backend_table_names_an_op",
+         "tests/test_vs_torch.py::test_every_op_of_the_table_agrees_with_torch",
+         "-k", "sin or cos or entry or key or test_row"],
+        cwd=copy, env=env, capture_output=True, text=True, timeout=900)
+    assert tests.returncode == 0, tests.stdout[-3000:] + tests.stderr[-2000:]
+    for name in ("check_op[sin]", "check_op[cos]", "with_torch[sin]", "with_torch[cos]"):
+        assert f"{name} PASSED" in tests.stdout, name
