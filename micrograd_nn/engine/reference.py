@@ -8,8 +8,7 @@ first: d out / d operand += d out / d self * d self / d operand.
 
 That is all of backprop. ``value.py`` is the Value the package uses: the same numbers, bit for
 bit (tests/test_reference.py holds the two equal), with tricks that make it about 4x faster
-(slots, fused nodes, no tuple per node). Read this file first. This one has no grad mode and
-checks no input; it is for reading.
+(slots, fused nodes, no tuple per node). This one has no grad mode and checks no input.
 """
 
 from __future__ import annotations
@@ -87,7 +86,9 @@ def topological_order(root: Value) -> list:
         elif v not in seen:
             seen.add(v)
             stack.append((v, True))
-            stack.extend((p, False) for p in v.operands)    # popped last first
+            # first operand walked first; an n-ary node's last, so backward adds its terms in order
+            many = v.op is not None and v.op.arity is None           # (as value.py's sort does)
+            stack.extend((p, False) for p in (v.operands if many else reversed(v.operands)))
     return order
 
 

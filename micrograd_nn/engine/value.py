@@ -713,11 +713,12 @@ _JUST_VALUE = frozenset({Value})  # read by _values: "every item is exactly a Va
 def topological_order(root: Value) -> list:
     """Every value ``root`` depends on, operands before results, ``root`` last.
 
-    The reference engine's sort (reference.py), node for node: depth first on an explicit
-    stack (so depth is unlimited), a node's operands pushed in order and so walked last first.
-    The same order means the same sums in the same order, so both engines give the same bits.
-    A constant kept in its node is in the order as the leaf `decode` shows; ``backward()``
-    walks its own order and never needs them.
+    Depth first on an explicit stack, so depth is unlimited: a binary node's operands are walked
+    first to last, an n-ary node's last to first, so that backward, which runs this order
+    backwards, adds an n-ary node's terms first to last (a batch's samples in order) and walks
+    a chain of sums in the order it was built. reference.py's sort does the same, node for
+    node, which is why the two engines agree bit for bit. A constant kept in its node is in
+    the order as the leaf `decode` shows; ``backward()`` walks its own order.
     A graph with a cycle (made by writing private fields) raises ValueError naming a value on it.
     """
     if not isinstance(root, Value):
@@ -754,15 +755,15 @@ def topological_order(root: Value) -> list:
         else:
             if b is None and node._db is not None:  # a kept constant: its leaf, from decode
                 a, b = decode(node)[0]
-            if a not in seen:   # pushed first, walked last: the last operand goes first,
-                push(a)         # as for an n-ary node (the reference engine's one rule)
-            else:
-                _check_finished(a, order, finished)
             if b is not None:
                 if b not in seen:
                     push(b)
                 else:
                     _check_finished(b, order, finished)
+            if a not in seen:
+                push(a)
+            else:
+                _check_finished(a, order, finished)
     return order
 
 
@@ -825,15 +826,15 @@ def _backward_order(root: Value) -> list:
                 if bias._a is not None and bias not in seen:
                     push(bias)
         else:
-            if a not in seen:   # pushed first, walked last: the last operand goes first
-                push(a)
-            elif a.grad is None:
-                raise _cycle_error(a, seen)
             if b is not None:
                 if b not in seen:
                     push(b)
                 elif b.grad is None:
                     raise _cycle_error(b, seen)
+            if a not in seen:
+                push(a)
+            elif a.grad is None:
+                raise _cycle_error(a, seen)
     order.reverse()
     return order
 
