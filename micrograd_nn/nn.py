@@ -304,7 +304,7 @@ class Neuron(Module):
 
     # micrograd's default (nonlin=True), for a subclass that never says otherwise
     _activation = "relu"
-    _act = staticmethod(_ACTIVATION_FUNCTIONS["relu"])
+    _act = staticmethod(_activation_functions()["relu"])
 
     @property
     def nin(self) -> int:
