@@ -46,6 +46,18 @@ def num(x) -> str:
     return repr(x)
 
 
+def both(yours, engine: float) -> tuple[str, str]:
+    """``yours`` and ``engine`` as `num` prints them, with more digits where 4 would print two
+    different numbers alike (0.99 against 0.990066 reads "0.99" and "0.9901", not twice 0.99)."""
+    for digits in (4, 6, 8, 12, 17):
+        mine = f"{float(yours):.{digits}g}" if isinstance(yours, numbers.Real) and not isinstance(
+            yours, bool) else repr(yours)
+        theirs = f"{float(engine):.{digits}g}"
+        if mine != theirs or digits == 17:
+            return mine, theirs
+    return num(yours), num(engine)
+
+
 def nums(xs) -> str:
     """A list of numbers as the report prints it: [0.5, -1, 2]."""
     return f"[{', '.join(map(num, xs))}]"
@@ -162,7 +174,8 @@ def _op_finding(learner: Callable, names, forward, wrt, shown, args) -> str | No
     point = ", ".join(f"{n} = {num(a)}" for n, a in zip(names, args))
     for i, y, e in zip(wrt, yours, _engine_local(forward, args, wrt)):
         if not close(y, e):
-            return f"your {shown.format(names[i])} at {point} is {num(y)}, the engine's {num(e)}"
+            mine, theirs = both(y, e)
+            return f"your {shown.format(names[i])} at {point} is {mine}, the engine's {theirs}"
     return None
 
 
@@ -228,8 +241,9 @@ def _program_finding(value_class, program) -> str | None:
         for k, (y, e) in enumerate(zip(yours, engine)):
             got = getattr(y, field, None)
             if not close(got, getattr(e, field)):
-                return (f"after {'; '.join(text)}: your {LETTERS[k]}.{field} is {num(got)}, "
-                        f"the engine's {num(getattr(e, field))}")
+                mine, theirs = both(got, getattr(e, field))
+                return (f"after {'; '.join(text)}: your {LETTERS[k]}.{field} is {mine}, "
+                        f"the engine's {theirs}")
     return None
 
 
