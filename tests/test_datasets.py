@@ -181,6 +181,9 @@ def test_names_file_is_packaged_with_its_source(tmp_path):
     (wheel,) = (tmp_path / "dist").glob("*.whl")
     with zipfile.ZipFile(wheel) as z:
         text = z.read("micrograd_nn/data/names.txt").decode("utf-8")
+        # the exercises' stubs and solutions ship too (`exercises start` and `solve` copy them)
+        for kind in ("stubs", "solutions"):
+            assert z.read(f"micrograd_nn/exercises/{kind}/task1_add_mul.py")
     assert "1990" in text.splitlines()[0] and "public domain" in text.splitlines()[0]
 
 @pytest.mark.parametrize("make, numbers", [

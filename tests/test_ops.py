@@ -150,7 +150,8 @@ def test_table_methods_are_value_methods_with_the_rows_docstrings():
 
 
 def test_the_readme_names_only_methods_of_the_table_and_how_to_list_them():
-    readme = (pathlib.Path(__file__).parent.parent / "README.md").read_text(encoding="utf-8")
+    readme = (pathlib.Path(__file__).parent.parent / "docs" / "conventions.md").read_text(
+        encoding="utf-8")
     start = readme.index("- Methods from the op table")
     item = readme[start:readme.index("\n- ", start)]
     listed = re.findall(r"`(\w+)\(\)`", item)

@@ -417,7 +417,7 @@ class Value:
     ``Value.linear`` (by rows: ``Value.matvec``), ``Value.logsumexp``; and ``detach``,
     ``backward``.
 
-    Conventions: see the README's table (kinks, poles, NaN and inf, ``.data`` written after the
+    Conventions: see docs/conventions.md (kinks, poles, NaN and inf, ``.data`` written after the
     forward pass). Domain errors follow Python: ``log`` of x <= 0, ``sqrt`` of x < 0 and a
     negative base to a fractional power raise ValueError, division by zero ZeroDivisionError,
     overflow OverflowError, each naming the operation and operand.
