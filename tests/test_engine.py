@@ -1,5 +1,6 @@
 """The engine: every op against central differences, and every documented convention."""
 
+import contextlib
 import gc
 import math
 import random
@@ -618,6 +619,93 @@ def test_grad_mode_is_per_asyncio_task():
         return here, await task
 
     assert asyncio.run(main()) == (True, False)
+
+
+def _suspended_in(block):
+    """A generator paused inside ``with block:``, and a function that ends it in a new thread,
+    inside that thread's own ``no_grad()`` block: -> that thread's modes before, inside and
+    after its own block, and of a thread it starts once the generator is closed."""
+    def paused():
+        with block:
+            yield
+
+    generator = paused()
+    next(generator)
+
+    def close_elsewhere():
+        with no_grad():
+            generator.close()
+            inside = is_grad_enabled()
+        return inside, is_grad_enabled(), _in_thread(is_grad_enabled)
+
+    return close_elsewhere
+
+
+@pytest.mark.parametrize("block", [no_grad, enable_grad])
+def test_a_block_ended_by_another_thread_ends_where_it_was_entered(block):
+    with no_grad() if block is enable_grad else contextlib.nullcontext():
+        outer = is_grad_enabled()
+        close_elsewhere = _suspended_in(block())
+        assert is_grad_enabled() is (block is enable_grad)     # the paused block rules here
+        # the closing thread keeps its own no_grad through the close, records after it, and so
+        # does a thread it starts (PyTorch: True inside its no_grad, then each keeps whatever)
+        assert _in_thread(close_elsewhere) == (False, True, True)
+        assert is_grad_enabled() is outer                       # back, here too
+    assert is_grad_enabled() and not (Value(2.0) * 3).is_leaf()
+    assert _in_thread(is_grad_enabled)
+
+
+def test_a_block_ended_by_another_thread_after_its_own_thread_moved_on():
+    """The generator's block opened inside this thread's own no_grad, which ends first: this
+    thread stays off while the paused block is open, and the closing thread is never left off
+    (PyTorch restores the mode saved at entry, off, in the closing thread)."""
+    with no_grad():
+        close_elsewhere = _suspended_in(no_grad())
+    assert not is_grad_enabled()
+    assert _in_thread(close_elsewhere) == (False, True, True)
+    assert is_grad_enabled() and not (Value(2.0) * 3).is_leaf()
+
+
+def test_a_no_grad_decorated_function_running_in_two_threads_at_once():
+    import threading
+
+    inside, leave = threading.Event(), threading.Event()
+
+    @no_grad()
+    def product(hold):
+        if hold:
+            inside.set()
+            leave.wait(10)
+        return (Value(2.0) * 3).is_leaf()
+
+    results = []
+    t = threading.Thread(target=lambda: results.append(product(True)))
+    t.start()
+    inside.wait(10)
+    assert product(False) and is_grad_enabled()     # this call's block ends; the other's stays
+    leave.set()
+    t.join()
+    assert results == [True]
+
+
+def test_an_asyncio_task_sees_the_block_it_was_created_in_end():
+    import asyncio
+
+    async def probe(started, release):
+        first = is_grad_enabled()
+        started.set()
+        await release.wait()
+        return first, is_grad_enabled()
+
+    async def main():
+        started, release = asyncio.Event(), asyncio.Event()
+        with no_grad():
+            task = asyncio.create_task(probe(started, release))
+            await started.wait()
+        release.set()
+        return await task
+
+    assert asyncio.run(main()) == (False, True)
 
 
 def test_a_no_grad_decorated_function_called_from_two_threads():
