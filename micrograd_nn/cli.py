@@ -552,15 +552,6 @@ def _output_path(out: str, format: str | None) -> tuple:
     return path, format
 
 
-def _parameters_of(root) -> list:
-    """The parameters the diagrams recognise in root's graph (weights, biases), in order."""
-    from .viz.naming import drawing_order
-    from .viz.structure import Structure
-    order = drawing_order(root)
-    found = Structure(order, root).parameters
-    return [v for v in order if v in found]
-
-
 def _too_large_message(error) -> str:
     """The size guard's refusal, in the options of this command."""
     what = (f"the graph has {error.values} values and {error.edges} arrows, more than "
@@ -605,8 +596,7 @@ def run_graph(args: argparse.Namespace) -> list:
                                   max_nodes=args.max_nodes, preset=args.preset))
     if args.explore:   # SGD steps move the parameters: those given, else those recognised
         written.append(explore_html(root, args.explore, rankdir=args.rankdir or "LR",
-                                    params=args.params or _parameters_of(root),
-                                    max_nodes=args.max_nodes))
+                                    params=args.params or None, max_nodes=args.max_nodes))
     return written
 
 

@@ -21,7 +21,7 @@ import micrograd_nn.ops
 from micrograd_nn import engine
 from micrograd_nn.cli import main
 from micrograd_nn.losses import hinge, l2
-from micrograd_nn.viz import explore
+from micrograd_nn.viz import explore, seed_neuron
 from micrograd_nn.viz.naming import drawing_order, fmt
 
 from needs import missing
@@ -168,6 +168,14 @@ def test_graph_command_writes_the_page(tmp_path):
     page = tmp_path / "page.html"
     assert main(["graph", "--out", str(tmp_path / "g.svg"), "--explore", str(page)]) == 0
     text = page.read_text(encoding="utf-8")
+    ticked = re.findall(r'<tr id="leaf\d+">.*?class="name">(\w+)<.*?class="train"( checked)?',
+                        text)
+    assert ticked == [("w1", " checked"), ("w2", " checked"), ("x1", ""), ("x2", ""),
+                      ("b", " checked"), ("y", "")]
+
+
+def test_the_seed_neuron_page_ticks_only_its_parameters_as_graph_explore_does(tmp_path):
+    text = explore_html(seed_neuron(), tmp_path / "p.html").read_text(encoding="utf-8")
     ticked = re.findall(r'<tr id="leaf\d+">.*?class="name">(\w+)<.*?class="train"( checked)?',
                         text)
     assert ticked == [("w1", " checked"), ("w2", " checked"), ("x1", ""), ("x2", ""),
@@ -430,6 +438,35 @@ def test_sgd_steps_follow_the_engine_and_trace_the_loss(open_page, tmp_path):
     page.screenshot(path=str(tmp_path / "explore_sgd.png"), full_page=True)
     page.click("#reset")
     assert page.evaluate("explorer.trace()") == [losses[0]]
+
+
+def test_an_sgd_step_on_the_seed_neuron_page_moves_only_the_parameters(open_page):
+    root = seed_neuron()
+    page = open_page(root)
+    before = page.evaluate("explorer.data()")
+    page.click("#step")
+    after = page.evaluate("explorer.data()")
+    moved = {v.label for k, v in enumerate(drawing_order(root))
+             if v.is_leaf() and after[k] != before[k]}
+    assert moved == {"w1", "w2", "b"}
+
+
+def test_without_javascript_the_page_shows_the_diagram_and_says_what_needs_it(browser, tmp_path):
+    path = explore_html(seed_neuron(), tmp_path / "page.html")
+    context = browser.new_context(java_script_enabled=False, viewport={"width": 1400,
+                                                                        "height": 1000})
+    page = context.new_page()
+    try:
+        page.goto(path.resolve().as_uri())
+        assert page.locator("#diagram svg").is_visible()
+        assert "grad -0.1884" in page.locator("#diagram").inner_text()    # dloss/dw1
+        note = page.locator("#no-js")
+        assert note.is_visible() and "need JavaScript" in note.inner_text()
+        for hidden in (".panels", "#fit", "#step"):
+            assert not page.locator(hidden).is_visible(), hidden
+        page.screenshot(path=str(tmp_path / "explore_no_js.png"), full_page=True)
+    finally:
+        context.close()
 
 
 @pytest.mark.parametrize("ci, outcome, code", [("", "1 skipped", 0), ("true", "1 error", 1)])

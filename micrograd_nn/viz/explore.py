@@ -25,6 +25,7 @@ from ..engine import Op, Value, grad
 from .diagram import DEFAULT_MAX_NODES, draw_graph
 from .naming import Namer, drawing_order, fmt
 from .rendering import pipe, write_atomically
+from .structure import Structure
 from .trace import _inline
 
 __all__ = ["explore_html", "export_graph", "js_form", "json_number", "op_script", "JAVASCRIPT"]
@@ -228,18 +229,23 @@ input.value {{ width: 8em; }}
 pre {{ font-family: Menlo, Consolas, monospace; font-size: 0.9em; margin: 0.4em 0; }}
 button {{ font-size: 1em; padding: 0.3em 1em; }}
 </style>
+<noscript><style>.js-only {{ display: none; }}</style></noscript>
 </head>
 <body>
 <h1>{title}</h1>
-<p>Move a slider (or type a number) and the page recomputes every value forward and every
-gradient backward, by the chain rule, and rewrites the numbers in the diagram. The boxes
-hold <b>data</b> and <b>grad</b> = d{root}/d(that value); each arrow holds a local derivative.</p>
-<p><label><input type="checkbox" id="fit" checked> fit the diagram to the page</label>
-(untick to see it full size and scroll)</p>
+<noscript><p id="no-js">JavaScript is off, so this is the diagram at the starting values.
+The sliders, the nudge readout and the SGD steps, which recompute every value and gradient
+as the leaves move, need JavaScript.</p></noscript>
+<p class="js-only">Move a slider (or type a number) and the page recomputes every value forward
+and every gradient backward, by the chain rule, and rewrites the numbers in the diagram.</p>
+<p>The boxes hold <b>data</b> and <b>grad</b> = d{root}/d(that value); each arrow holds a local
+derivative.</p>
+<p class="js-only"><label><input type="checkbox" id="fit" checked> fit the diagram to the
+page</label> (untick to see it full size and scroll)</p>
 <div id="diagram" class="fit">
 {svg}
 </div>
-<div class="panels">
+<div class="panels js-only">
 <div>
 <h2>Leaves</h2>
 <p>{root} = <span id="root-value"></span></p>
@@ -275,12 +281,16 @@ Moving a slider starts a new trace.</p>
 """
 
 
-def _trained(params, graph: dict, topo: list) -> set:
-    """Leaf indices ticked for SGD: those among ``params`` (Values or labels), by default every
-    labelled leaf (an unlabelled leaf is a constant written in the expression, such as the 1 of
-    ``1 - y``)."""
+def _trained(params, graph: dict, topo: list, root: Value) -> set:
+    """Leaf indices ticked for SGD: those among ``params`` (Values or labels). By default the
+    parameters the diagram recognises (weights and biases, not the inputs or the target), as
+    ``graph --explore`` ticks them; in a graph with none, every labelled leaf (an unlabelled
+    leaf is a constant written in the expression, such as the 1 of ``1 - y``)."""
     leaves = graph["leaves"]
     if params is None:
+        recognised = Structure(topo, root).parameters
+        if any(topo[k] in recognised for k in leaves):
+            return {k for k in leaves if topo[k] in recognised}
         return {k for k in leaves if topo[k].label}
     if hasattr(params, "parameters") and callable(params.parameters):
         params = params.parameters()
@@ -322,8 +332,9 @@ def explore_html(root: Value, path, *, params=None, lr: float = 0.1, rankdir: st
     slider per leaf, values and gradients recomputed in the page as sliders move, a nudge
     readout (root(leaf + eps) - root(leaf) next to grad * eps) and an SGD step button
     (w <- w - lr * grad on the ticked leaves: ``params``, Values or labels or a Module, default
-    every labelled leaf) with a trace of the root. The page evaluates the graph from its leaves, so
-    ``backward()`` need not have run. Graphs past ``max_nodes`` raise ValueError, as for
+    the weights and biases the diagram recognises, else every labelled leaf) with a trace of
+    the root. The page evaluates the graph from its leaves, so ``backward()`` need not have
+    run. Without JavaScript it shows the diagram at the starting values, and says so. Graphs past ``max_nodes`` raise ValueError, as for
     ``draw_graph``; so does an op without a JavaScript form (see ``js_form``).
     """
     if not isinstance(root, Value):
@@ -340,7 +351,8 @@ def explore_html(root: Value, path, *, params=None, lr: float = 0.1, rankdir: st
     runtime = pathlib.Path(__file__).with_name("explore.js").read_text(encoding="utf-8")
     page = _PAGE.format(
         title=html.escape(title or f"Explore {name}: move the leaves, watch the gradients"),
-        root=html.escape(name), svg=svg, rows=_leaf_rows(graph, _trained(params, graph, topo)),
+        root=html.escape(name), svg=svg,
+        rows=_leaf_rows(graph, _trained(params, graph, topo, root)),
         lr=lr, graph=json.dumps(graph).replace("<", "\\u003c"), ops=op_script(ops),
         runtime=runtime)
     return write_atomically(pathlib.Path(path), page.encode("utf-8"))
