@@ -7,6 +7,7 @@ points with noise 0.1. ``micrograd_nn.train.fit`` runs the same loop in one call
 Run: python examples/moons.py [--plot DIR]   (the plot option saves the decision boundary)
 """
 
+import argparse
 import sys
 
 from micrograd_nn.datasets import make_moons
@@ -16,7 +17,16 @@ from micrograd_nn.optim import SGD, LinearDecay
 from micrograd_nn.train import accuracy, fit
 
 
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python examples/moons.py",
+                                     description="micrograd's two-moons demo: 100 SGD steps "
+                                                 "of MLP(2, [16, 16, 1]) with hinge loss")
+    parser.add_argument("--plot", metavar="DIR", help="save the decision boundary to DIR")
+    return parser.parse_args(argv)
+
+
 def main(argv):
+    args = parse_args(argv)   # before any work: --help prints the usage and exits
     X, y = make_moons(n_samples=100, noise=0.1, seed=1)
     inputs = X.tolist()
     targets = (2 * y - 1).tolist()  # labels 0/1 -> -1/+1 for the hinge loss
@@ -49,10 +59,10 @@ def main(argv):
     print(f"fit(...) with the same settings: loss {history.loss[-1]:.4f}, "
           f"accuracy {accuracy(again, X, y):.1%}")
 
-    if len(argv) == 2 and argv[0] == "--plot":
+    if args.plot:
         from micrograd_nn.plots import plot_decision_boundary
 
-        print("wrote", plot_decision_boundary(model, X, y, f"{argv[1]}/moons_boundary.png"))
+        print("wrote", plot_decision_boundary(model, X, y, f"{args.plot}/moons_boundary.png"))
     return final
 
 

@@ -6,6 +6,8 @@ Newton's step for a minimum is x <- x - f''(x)^-1 f'(x): it needs the second der
     python examples/newton.py
 """
 
+import argparse
+
 from micrograd_nn import Value, grad, hessian
 
 
@@ -56,4 +58,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
+    # no options; --help prints what this is and exits
+    argparse.ArgumentParser(prog="python examples/newton.py",
+                            description=__doc__.splitlines()[0]).parse_args()
     main()

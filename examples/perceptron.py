@@ -41,6 +41,8 @@ What was wrong in the tutorial's code, and what this file does instead:
 Run: python examples/perceptron.py
 """
 
+import argparse
+
 import numpy as np
 
 from micrograd_nn.engine import Value
@@ -192,5 +194,8 @@ def part2():
 
 
 if __name__ == "__main__":
+    # no options; --help prints what this is and exits
+    argparse.ArgumentParser(prog="python examples/perceptron.py",
+                            description=__doc__.splitlines()[0]).parse_args()
     part1()
     part2()

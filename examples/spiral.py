@@ -7,6 +7,7 @@ batch. No straight line separates the arms, so the hidden layers have to bend th
 Run: python examples/spiral.py [--plot DIR]   (the plot option saves the pictures)
 """
 
+import argparse
 import sys
 import time
 
@@ -15,7 +16,17 @@ from micrograd_nn.nn import MLP
 from micrograd_nn.train import accuracy, fit
 
 
+def parse_args(argv):
+    parser = argparse.ArgumentParser(prog="python examples/spiral.py",
+                                     description="three spiral arms separated by MLP(2, [16, 16, "
+                                                 "3]) with softmax cross-entropy and Adam")
+    parser.add_argument("--plot", metavar="DIR", help="save the loss curve and the decision "
+                                                      "boundary to DIR")
+    return parser.parse_args(argv)
+
+
 def main(argv):
+    args = parse_args(argv)   # before any work: --help prints the usage and exits
     X, y = make_spiral(n_samples=300, n_classes=3, noise=0.2, seed=0)
     model = MLP(2, [16, 16, 3], seed=0)
     print(f"{len(y)} points in 3 spiral arms; {model}")
@@ -29,11 +40,11 @@ def main(argv):
     final = accuracy(model, X, y)
     print(f"training accuracy after {history.epochs} epochs: {final:.1%} ({seconds:.1f} s)")
 
-    if len(argv) == 2 and argv[0] == "--plot":
+    if args.plot:
         from micrograd_nn.plots import plot_decision_boundary, plot_loss
 
-        print("wrote", plot_loss(history, f"{argv[1]}/spiral_loss.png"))
-        print("wrote", plot_decision_boundary(model, X, y, f"{argv[1]}/spiral_boundary.png"))
+        print("wrote", plot_loss(history, f"{args.plot}/spiral_loss.png"))
+        print("wrote", plot_decision_boundary(model, X, y, f"{args.plot}/spiral_boundary.png"))
     return final
 
 

@@ -6,6 +6,8 @@ import subprocess
 import sys
 from pathlib import Path
 
+import pytest
+
 ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -129,3 +131,20 @@ def test_why_topological_order_shows_each_wrong_gradient_beside_the_right_one(tm
         f"why_{n}.png" for n in ("shared_naive", "shared_assign", "twice_naive", "twice_assign"))
     assert re.search(r"z\.backward\(\) raises ValueError: the graph has a cycle: "
                      r"Value\(data=4\.0, grad=0\.0, label='z'\) depends on itself", out)
+
+
+@pytest.mark.parametrize("name", ["moons.py", "spiral.py", "newton.py", "perceptron.py",
+                                  "gpt.py"])
+def test_help_prints_the_usage_and_runs_nothing(name):
+    out = run_example(name, "--help")
+    assert out.startswith(f"usage: python examples/{name}")
+    assert not re.search(r"accuracy \d|loss \d|minimum at|step +\d", out)
+
+
+@pytest.mark.parametrize("name", ["moons.py", "spiral.py"])
+def test_an_unknown_option_is_refused_before_training(name):
+    env = dict(os.environ, PYTHONPATH=str(ROOT))
+    result = subprocess.run([sys.executable, str(ROOT / "examples" / name), "--plott", "out"],
+                            capture_output=True, text=True, timeout=300, env=env, cwd=ROOT)
+    assert result.returncode == 2 and result.stdout == ""
+    assert "unrecognized arguments: --plott" in result.stderr
