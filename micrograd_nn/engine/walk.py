@@ -17,15 +17,17 @@ __all__ = ["backward_walk", "grad", "hessian"]
 
 def backward_walk(root: Value, seed=1.0, create_graph: bool = False,
                   grads: dict | None = None) -> Iterator[tuple]:
-    """The one backward walk: yield ``(node, g, grads)`` for each interior node, output first.
+    """The backward walk: yield ``(node, g, grads)`` for each interior node, output first.
 
     ``g`` is d root/d node, complete when the node is reached (reverse topological order);
     the node then adds ``chain_term(g, d node/d operand)`` to ``grads[operand]`` for each operand
     (``grads`` maps every value reached so far to its gradient so far) and the step is yielded.
     Floats by default, from the local derivatives stored at forward time; with
     ``create_graph`` Values, from the op's rule called on Values. A node that nothing reached
-    (gradient 0) passes 0 to its operands. ``backward()``, ``grad()``, ``trace_backward`` and
-    ``explain`` are all this walk. Pass ``grads`` to read the final gradients afterwards.
+    (gradient 0) passes 0 to its operands. ``grad()`` and ``trace_backward`` are this walk;
+    ``backward()`` has its own copy on the ``.grad`` fields (``_backward_order`` and
+    ``_propagate_into_grad_fields``, written out for speed), which tests/test_engine.py holds
+    equal to it. Pass ``grads`` to read the final gradients afterwards.
     """
     if grads is None:
         grads = {}
