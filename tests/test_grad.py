@@ -1,6 +1,7 @@
 """grad() and hessian(): gradients as values, to any order, from the same derivative rules."""
 
 import math
+import sys
 
 import pytest
 from hypothesis import given
@@ -218,10 +219,11 @@ def test_second_and_third_derivatives_agree_with_torch(name):
     check()
 
 
-def test_newton_example_converges(capsys):
+def test_newton_example_converges(capsys, monkeypatch):
     import runpy
     from pathlib import Path
 
+    monkeypatch.setattr(sys, "argv", ["examples/newton.py"])   # run as a script, no options
     runpy.run_path(str(Path(__file__).parent.parent / "examples" / "newton.py"),
                    run_name="__main__")
     out = capsys.readouterr().out
