@@ -309,13 +309,13 @@ class Neuron(Module):
     @property
     def nin(self) -> int:
         """The number of inputs: ``len(w)`` (before ``w`` is set, what was assigned)."""
-        weights = self.__dict__.get("_w")
+        weights = getattr(self, "_w", None)   # not self.__dict__: reading it slows every attribute
         return self._nin if weights is None else len(weights)
 
     @nin.setter
     def nin(self, n: int) -> None:   # for subclasses that set it before w, as micrograd's may
         n = _check_size(n, "nin")
-        if "_w" in self.__dict__ and n != len(self._w):
+        if hasattr(self, "_w") and n != len(self._w):
             raise ValueError(f"a neuron's nin is len(w) = {len(self._w)}; assign w to change it")
         self._nin = n
 
