@@ -174,7 +174,10 @@ def make_blobs(n_samples: int = 150, centers=3, noise: float = 0.5, seed: SeedLi
         points[:, 1] = 2.0 * np.sin(angle)
     else:
         try:
-            points = np.asarray(centers, dtype=np.float64)
+            raw = np.asarray(centers)
+            if raw.dtype.kind not in "biuf":   # complex, strings, objects: no silent cast
+                raise TypeError
+            points = raw.astype(np.float64)
         except (TypeError, ValueError):
             raise TypeError(
                 "centers must be an int (the number of classes) or an array of shape "

@@ -247,3 +247,11 @@ def test_sizes_over_max_values_are_refused_before_allocating(monkeypatch):
     with pytest.raises(ValueError, match="X of 51 samples of 2 features would hold 102"):
         make_moons(n_samples=51)
     assert make_moons(n_samples=50)[0].shape == (50, 2)
+
+
+def test_make_blobs_refuses_complex_or_text_centers_instead_of_casting_them():
+    for centers in ([[1 + 2j, 0], [0, 1]], [["1", "0"], ["0", "1"]]):
+        with pytest.raises(TypeError, match="centers must be an int"):
+            make_blobs(10, centers=centers, seed=0)
+    X, y = make_blobs(10, centers=[[1, 0], [0, 1.5]], seed=0)
+    assert X.shape == (10, 2) and set(y) == {0, 1}
