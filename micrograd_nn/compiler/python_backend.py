@@ -13,7 +13,6 @@ parameters: inputs and constants get none.
 from __future__ import annotations
 
 import math
-import sys
 
 import numpy as np
 
@@ -75,24 +74,13 @@ def _parenthesised(expr: str) -> str:
     return expr
 
 
-# From Python 3.12 on, sum() of floats is compensated (each rounding error carried along), so
-# the engine's n-ary nodes, which add with sum(), are not ``a + b + ...`` there: the code says
-# sum() too, and no layer is rewritten input by input (its additions are one at a time)
-_COMPENSATED_SUM = sys.version_info >= (3, 12)
-
-
 def _forward_expr(node, args: list, binder: Binder) -> str:
     """The Python expression computing one operation node from its operands' expressions."""
     op = node.op
     if op is _ops.LINEAR:  # operands w_1..w_n, x_1..x_n, b: b + w_1 * x_1 + ..., the engine's order
         n = (len(args) - 1) // 2
-        products = [f"{w} * {x}" for w, x in zip(args[:n], args[n:-1])]
-        if _COMPENSATED_SUM:
-            return f"sum(({', '.join(products)},), {args[-1]})" if products else args[-1]
-        return " + ".join([args[-1]] + products)
+        return " + ".join([args[-1]] + [f"{w} * {x}" for w, x in zip(args[:n], args[n:-1])])
     if op is _ops.SUM:
-        if _COMPENSATED_SUM:
-            return f"sum(({', '.join(args)},), 0.0)" if args else "0.0"
         return " + ".join(args) if args else "0.0"
     if op is _ops.LOGSUMEXP:
         return f"{binder.name(op.forward, 'logsumexp')}([{', '.join(args)}])"
@@ -159,9 +147,7 @@ def _forward_lines(graph: Graph, names: list, nodes: list, binder: Binder,
         elif i not in inside:
             node = graph.nodes[i]
             args = [names[a] for a in node.args]
-            if _COMPENSATED_SUM:   # one sum() call, of any width
-                lines.append(f"{names[i]} = {_forward_expr(node, args, binder)}")
-            elif node.op is _ops.LINEAR and len(args) > _TERMS_PER_LINE:
+            if node.op is _ops.LINEAR and len(args) > _TERMS_PER_LINE:
                 n = (len(args) - 1) // 2
                 lines += _sum_lines(names[i], [args[-1]] + [f"{w} * {x}" for w, x in
                                                             zip(args[:n], args[n:-1])])
@@ -399,7 +385,7 @@ def python_source(graph: Graph, backward: bool, name: str = "program",
                                                        if needs[i] and i not in plan_once[1]]
     seeds = [f"_seed{k}" for k in range(len(graph.outputs))] if len(graph.outputs) > 1 else ["_seed"]
     outs = [names[i] for i in graph.outputs]
-    layers = _layers(graph, each) if rewrite and not _COMPENSATED_SUM else {}
+    layers = _layers(graph, each) if rewrite else {}
     body = _read_params(params, bool(layers))
     body += _forward_lines(graph, names, once, binder)
     if backward and accumulators:
