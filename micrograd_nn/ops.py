@@ -59,14 +59,16 @@ refuse it with an error naming it.
 
 from __future__ import annotations
 
+import functools
 import math
 import numbers
 import operator
+import sys
 from typing import Callable, Sequence
 
-__all__ = ["Op", "OPS", "register", "on_register", "activations", "value_of", "ADD", "SUB",
-           "MUL", "DIV", "NEG", "POW", "EXP", "LOG", "RELU", "ABS", "SIGMOID", "TANH", "SOFTPLUS",
-           "SQRT", "SUM", "LINEAR", "LOGSUMEXP", "TAKE", "powc"]
+__all__ = ["Op", "OPS", "register", "on_register", "activations", "value_of", "add_in_order",
+           "ADD", "SUB", "MUL", "DIV", "NEG", "POW", "EXP", "LOG", "RELU", "ABS", "SIGMOID",
+           "TANH", "SOFTPLUS", "SQRT", "SUM", "LINEAR", "LOGSUMEXP", "TAKE", "powc"]
 
 
 class Op:
@@ -304,10 +306,21 @@ def _softplus(x: float) -> float:
     return max(x, 0.0) + math.log1p(math.exp(-abs(x)))
 
 
+def _reduce_add(terms, start: float = 0.0) -> float:
+    return functools.reduce(operator.add, terms, start)
+
+
+# start + t_1 + t_2 + ...: one rounding per addition, left to right, on every Python, which is
+# what the compiled code, the pages' JavaScript and a hand-written loop compute. sum() does
+# exactly that up to Python 3.11 (and fastest); from 3.12 on, sum() of floats carries each
+# rounding error along (more accurate, other last bits), so there the additions are made one by one.
+add_in_order = sum if sys.version_info < (3, 12) else _reduce_add
+
+
 def _linear(xs: Sequence[float]) -> float:
     # operands w_1..w_n, x_1..x_n, b
     n = len(xs) // 2
-    return sum(map(operator.mul, xs[:n], xs[n:-1]), xs[-1])
+    return add_in_order(map(operator.mul, xs[:n], xs[n:-1]), xs[-1])
 
 
 def _logsumexp(xs: Sequence[float]) -> float:
@@ -318,7 +331,7 @@ def _logsumexp(xs: Sequence[float]) -> float:
     m = max(xs)
     if math.isinf(m):
         return m
-    return m + math.log(sum([math.exp(x - m) for x in xs]))
+    return m + math.log(add_in_order([math.exp(x - m) for x in xs], 0.0))
 
 
 # -------------------------------------------------------------------------------------------------
@@ -410,7 +423,7 @@ SOFTPLUS = Op("softplus", _softplus, lambda x, out: (SIGMOID(x),), ("sigmoid({0}
                   "derivative sigmoid(x).")
 SQRT = Op("sqrt", _sqrt, lambda x, out: (_pow_dbase(x, 0.5),), ("0.5*{0}**-0.5",),
           doc="sqrt(x); ValueError for x < 0, derivative inf at 0.")
-SUM = Op("sum", lambda xs: sum(xs, 0.0), lambda xs, out: (1.0,) * len(xs),
+SUM = Op("sum", lambda xs: add_in_order(xs, 0.0), lambda xs, out: (1.0,) * len(xs),
          lambda i, n: "1", arity=None)
 LINEAR = Op("linear", _linear, _linear_rule, _linear_formula, arity=None)
 LOGSUMEXP = Op("logsumexp", _logsumexp,

@@ -1160,3 +1160,13 @@ def test_values_used_many_times_are_not_taken_for_a_cycle():
     d = e + e * b + Value.sum([e, b, a, e])
     d.backward()
     assert d.grad == 1.0 and a.grad == grad(d, [a])[0]
+
+
+def test_n_ary_nodes_add_left_to_right_with_one_rounding_per_addition_on_every_python():
+    # 1e16 + 1.0 rounds the 1.0 away; a compensated sum (Python 3.12's sum()) would give 1.0.
+    # Left to right is what compiled code, the pages' JavaScript and reference.py compute.
+    big = [Value(1e16), Value(1.0), Value(-1e16)]
+    assert Value.sum(big).data == 0.0
+    assert Value.linear([1.0, 1.0, 1.0], big, 0.0).data == 0.0
+    assert Value.linear([Value(1.0)] * 3, big, Value(0.0)).data == 0.0
+    assert Value.logsumexp([Value(0.0), Value(0.0)]).data == math.log(2.0)

@@ -40,7 +40,7 @@ from operator import mul as _mul
 from typing import Callable, Iterable, Iterator, Sequence
 
 from ..ops import (ADD, DIV, LINEAR, LOGSUMEXP, MUL, NEG, POW, RELU, SUB, SUM, TAKE, Op,
-                   on_register, powc, value_of)
+                   add_in_order, on_register, powc, value_of)
 from . import modes as _modes
 
 __all__ = ["Value", "decode", "topological_order", "chain_term", "leaf", "to_float", "linear_nodes",
@@ -382,7 +382,7 @@ def linear_nodes(rows: Sequence, inputs: Sequence) -> list:
     for wb in rows:
         wd = [v.data for v in wb]    # the weights' data, then the bias's
         out = _new(Value)
-        out.data = sum(map(_mul, wd, xd), wd[-1])   # map stops at the n inputs
+        out.data = add_in_order(map(_mul, wd, xd), wd[-1])   # map stops at the n inputs
         out.grad = 0.0
         out.label = ""
         if recording:
