@@ -9,7 +9,6 @@ under CI, see needs.py).
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -24,10 +23,8 @@ from micrograd_nn.losses import hinge, l2
 from micrograd_nn.viz import explore, seed_neuron
 from micrograd_nn.viz.naming import drawing_order, fmt
 
-from needs import missing
+from needs import chromium
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 TOL = 1e-12
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -184,23 +181,7 @@ def test_the_seed_neuron_page_ticks_only_its_parameters_as_graph_explore_does(tm
 
 # ---- in Chromium ---------------------------------------------------------------------------------
 
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import Error, sync_playwright
-    except ImportError:
-        missing("playwright is not installed: pip install -e '.[test]'")
-    path = shutil.which("chromium")
-    if path is None:
-        missing("no chromium on PATH (Debian/Ubuntu: apt-get install chromium)")
-    with sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        except Error as error:
-            missing(f"chromium at {path} does not start: {error}")
-        yield chromium
-        chromium.close()
+browser = pytest.fixture(scope="module")(chromium)
 
 
 @pytest.fixture

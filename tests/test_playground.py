@@ -10,7 +10,6 @@ CI, see needs.py).
 import math
 import os
 import re
-import shutil
 import subprocess
 import sys
 from pathlib import Path
@@ -26,10 +25,8 @@ from micrograd_nn.playground import (PLAYGROUND_LOSSES, export_heads, export_mod
                                      playground_html)
 from micrograd_nn.train import LOSSES, TrainingDiverged, evaluate, fit
 
-from needs import missing
+from needs import chromium
 
-CHROMIUM_ARGS = ["--no-sandbox", "--disable-gpu", "--disable-background-networking",
-                 "--disable-component-update", "--disable-sync", "--no-first-run"]
 TOL = 1e-12
 
 
@@ -123,23 +120,7 @@ def test_the_command_writes_the_page(tmp_path, capsys):
 
 # ---- in Chromium ---------------------------------------------------------------------------------
 
-
-@pytest.fixture(scope="module")
-def browser():
-    try:
-        from playwright.sync_api import Error, sync_playwright
-    except ImportError:
-        missing("playwright is not installed: pip install -e '.[test]'")
-    path = shutil.which("chromium")
-    if path is None:
-        missing("no chromium on PATH (Debian/Ubuntu: apt-get install chromium)")
-    with sync_playwright() as playwright:
-        try:
-            chromium = playwright.chromium.launch(executable_path=path, args=CHROMIUM_ARGS)
-        except Error as error:
-            missing(f"chromium at {path} does not start: {error}")
-        yield chromium
-        chromium.close()
+browser = pytest.fixture(scope="module")(chromium)
 
 
 @pytest.fixture
