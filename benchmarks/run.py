@@ -229,12 +229,15 @@ def w1_compiled_cells(engine, X, y, nouts: list, block: Callable) -> list[Cell]:
             model = W.build_model(engine, 2, nouts)
             start = clock()
             program = W.w1_compile(model, X, y, backend)
+            compiled = clock()
             params = model.parameters()
             W.w1_compiled_step(params, program, X, y, seeds, learning_rate=0.0)
             middle = clock()
             W.w1_compiled_step(params, program, X, y, seeds, learning_rate=0.0)
             end = clock()
-            return {"compile": (middle - start) - (end - middle)}
+            # the first step's extra over a steady one counts as compiling; on a noisy machine
+            # that difference can come out below the compile call's own time, never below it
+            return {"compile": max(compiled - start, (middle - start) - (end - middle))}
         cells.append(Cell("W1", f"compile time, {backend} backend", f"compiled {backend}", "s",
                           compile_once))
     return cells
