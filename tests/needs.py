@@ -44,3 +44,29 @@ def chromium():
             missing(f"chromium at {path} does not start: {error}")
         yield browser
         browser.close()
+
+
+def watched_pages(browser, write, ready: str):
+    """Body of an ``open_page`` fixture: ``load(*args, **options)`` writes the test's k-th page
+    with ``write(*args, number=k, **options)``, opens it and waits until ``ready`` (a JavaScript
+    expression) holds; at teardown every page must have logged no error and fetched nothing but
+    its own file."""
+    opened = []
+
+    def load(*args, **options):
+        path = write(*args, number=len(opened), **options).resolve()
+        page = browser.new_page(viewport={"width": 1400, "height": 1000})
+        problems, requests = [], []
+        page.on("pageerror", lambda e: problems.append(str(e)))
+        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
+        page.on("request", lambda r: requests.append(r.url))
+        page.goto(path.as_uri())
+        page.wait_for_function(ready)
+        opened.append((page, problems, requests, path.as_uri()))
+        return page
+
+    yield load
+    for page, problems, requests, url in opened:
+        assert problems == [], problems
+        assert requests == [url], f"the page fetched more than itself: {requests}"
+        page.close()

@@ -23,7 +23,7 @@ from micrograd_nn.losses import hinge, l2
 from micrograd_nn.viz import explore, seed_neuron
 from micrograd_nn.viz.naming import drawing_order, fmt
 
-from needs import chromium
+from needs import chromium, watched_pages
 
 TOL = 1e-12
 ROOT = Path(__file__).resolve().parents[1]
@@ -186,25 +186,10 @@ browser = pytest.fixture(scope="module")(chromium)
 
 @pytest.fixture
 def open_page(browser, tmp_path):
-    opened = []
-
-    def load(root, **options):
-        path = explore_html(root, tmp_path / "page.html", **options)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        problems, requests = [], []
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(path.resolve().as_uri())
-        page.wait_for_function("window.explorer !== undefined")
-        opened.append((page, problems, requests, path.resolve().as_uri()))
-        return page
-
-    yield load
-    for page, problems, requests, url in opened:
-        assert problems == [], problems
-        assert requests == [url], f"the page fetched more than itself: {requests}"
-        page.close()
+    yield from watched_pages(
+        browser, lambda root, number, **options: explore_html(
+            root, tmp_path / "page.html", **options),
+        "window.explorer !== undefined")
 
 
 def page_numbers(page):

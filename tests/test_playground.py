@@ -25,7 +25,7 @@ from micrograd_nn.playground import (PLAYGROUND_LOSSES, export_heads, export_mod
                                      playground_html)
 from micrograd_nn.train import LOSSES, TrainingDiverged, evaluate, fit
 
-from needs import chromium
+from needs import chromium, watched_pages
 
 TOL = 1e-12
 
@@ -127,25 +127,10 @@ browser = pytest.fixture(scope="module")(chromium)
 def open_page(browser, tmp_path):
     """Write a playground page, open it; afterwards check it fetched nothing but itself and
     logged no error."""
-    opened = []
-
-    def load(*args, **options):
-        path = playground_html(tmp_path / f"page{len(opened)}.html", *args, **options)
-        page = browser.new_page(viewport={"width": 1400, "height": 1000})
-        problems, requests = [], []
-        page.on("pageerror", lambda e: problems.append(str(e)))
-        page.on("console", lambda m: problems.append(m.text) if m.type == "error" else None)
-        page.on("request", lambda r: requests.append(r.url))
-        page.goto(path.resolve().as_uri())
-        page.wait_for_function("window.playground !== undefined")
-        opened.append((page, problems, requests, path.resolve().as_uri()))
-        return page
-
-    yield load
-    for page, problems, requests, url in opened:
-        assert problems == [], problems
-        assert requests == [url], f"the page fetched more than itself: {requests}"
-        page.close()
+    yield from watched_pages(
+        browser, lambda *args, number, **options: playground_html(
+            tmp_path / f"page{number}.html", *args, **options),
+        "window.playground !== undefined")
 
 
 def test_without_javascript_the_page_shows_the_data_and_says_what_needs_it(browser, tmp_path):
