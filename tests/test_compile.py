@@ -749,3 +749,28 @@ def test_an_op_without_code_runs_its_own_forward_and_rule_on_both_backends():
     assert "_each" in program.source
     got = compiled_run(program, [w], [[1.0, 2.0]])
     assert got.outs == want.outs and got.grads == want.grads
+
+
+def test_a_weight_matrix_at_every_position_is_one_matrix_product():
+    """matvec(W, x_p) at each position p of a sequence: the numpy code multiplies all the
+    positions at once (X @ W.T), with the engine's outputs and gradients."""
+    W = [[Value(math.sin(3 * i + j), f"w{i}_{j}") for j in range(2)] for i in range(3)]
+    b = [Value(0.1 * i, f"b{i}") for i in range(3)]
+    V = [[Value(math.cos(2 * i + j), f"v{i}_{j}") for j in range(3)] for i in range(2)]
+    params = [p for row in W + V for p in row] + b
+
+    def fn(xs):  # xs: four positions of two numbers each
+        hidden = [[z.relu() for z in Value.matvec(W, x, b)] for x in xs]
+        outs = [Value.matvec(V, h) for h in hidden]   # no biases: a constant 0 per row
+        return Value.sum([o[0] * o[1] for o in outs])
+
+    example = [[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0], [1.0, 1.0]]
+    program = compile(fn, example, backend="numpy")
+    products = [line for line in program.source.splitlines() if " x linear" in line]
+    assert len(products) == 2 and all("@" in line for line in products), program.source
+    batch = [example, [[1.0, 0.5], [-2.0, 0.25], [0.5, 0.5], [0.0, -1.0]],
+             [[0.3, 0.2], [0.1, -0.4], [2.0, 1.0], [-1.0, 0.6]]]
+    got = compiled_run(program, params, [batch])
+    flat = [[x for row in sample for x in row] for sample in batch]
+    want = engine_run(lambda x: fn([x[k:k + 2] for k in range(0, 8, 2)]), params, [flat])
+    assert_matches(got, want, BACKENDS["numpy"])

@@ -94,6 +94,7 @@ class Group:
     op: object = None
     operands: list = field(default_factory=list)  # one Gather per operand slot
     matrix: bool = False  # a linear group with shared inputs: one matrix product
+    tiles: int = 0  # a linear group of several input records sharing the weights (see _tile)
 
 
 @dataclass
@@ -210,6 +211,8 @@ def group_nodes(graph: Graph) -> tuple[list, dict]:
         members = by_key[key]
         groups.append(Group(OP, members, key[3], graph.nodes[members[0]].op))
     _order_like_consumers(graph, groups, first_op)
+    for group in groups[first_op:]:
+        _tile(graph, group, batched)
     _parameters_in_reading_order(graph, groups, first_op)
     where = {}
     for g, group in enumerate(groups):
@@ -219,6 +222,40 @@ def group_nodes(graph: Graph) -> tuple[list, dict]:
     for group in groups[first_op:]:
         _plan_operands(graph, group, groups, where, np)
     return groups, where
+
+
+def _tile(graph: Graph, group: Group, batched: list) -> None:
+    """Mark a group of linear nodes that is one weight matrix applied to several input
+    records (``Value.matvec(W, x_p)`` at each position p of a sequence): P records, each read
+    by the same R rows of weights, in the same order. Its members are put in (record, row)
+    order, so the group is one batched matrix product ``X @ W.T + b`` of shape (P, R)."""
+    if group.op is not _ops.LINEAR or not group.members:
+        return
+    n = (len(graph.nodes[group.members[0]].args) - 1) // 2
+    blocks: dict = {}
+    for i in group.members:
+        args = graph.nodes[i].args
+        blocks.setdefault(args[n:2 * n], []).append(i)
+    if len(blocks) < 2:
+        return  # one record: the `matrix` case (or a group of one node)
+    first = list(blocks.values())[0]
+    rows = [graph.nodes[i].args[:n] for i in first]
+    row_of = {w: r for r, w in enumerate(rows)}
+    if len(row_of) != len(rows) or any(batched[a] for w in rows for a in w):
+        return  # repeated rows, or weights computed from the inputs: elementwise
+    ordered = []
+    for block in blocks.values():
+        if len(block) != len(rows):
+            return
+        by_row = [None] * len(rows)
+        for i in block:
+            r = row_of.get(graph.nodes[i].args[:n])
+            if r is None or by_row[r] is not None:
+                return
+            by_row[r] = i
+        ordered += by_row
+    group.members = ordered
+    group.tiles = len(blocks)
 
 
 def _parameters_in_reading_order(graph: Graph, groups: list, first_op: int) -> None:
@@ -306,6 +343,11 @@ def _plan_operands(graph: Graph, group: Group, groups: list, where: dict, np) ->
         n = (args.shape[1] - 1) // 2
         W, X, b = args[:, :n], args[:, n:2 * n], args[:, 2 * n]
         shared = bool((X == X[0]).all())
+        if group.tiles:  # (P, R) products: the first record's rows, each record once
+            P, R = group.tiles, len(group.members) // group.tiles
+            group.operands = [_gather(W[:R], groups, where, np), _gather(X[::R], groups, where, np),
+                              _gather(b.reshape(P, R), groups, where, np)]
+            return
         w_gather = _gather(W, groups, where, np)
         if shared and not any(groups[s].batched for s in w_gather.srcs):
             group.matrix = True
@@ -511,7 +553,11 @@ def _forward(em: _Emitter, g: int, group: Group) -> list:
     args = [em.bind(gather, f"a{g}_{k}") for k, gather in enumerate(group.operands)]
     if group.op is _ops.LINEAR:
         W, X, b = args
-        expr = f"{X} @ {W}.T + {b}" if group.matrix else f"({W} * {X}).sum(-1) + {b}"
+        if group.tiles:
+            lead = "_B, " if group.batched else ""
+            expr = f"({X} @ {W}.T + {b}).reshape({lead}{len(group.members)})"
+        else:
+            expr = f"{X} @ {W}.T + {b}" if group.matrix else f"({W} * {X}).sum(-1) + {b}"
     elif group.op is _ops.SUM:
         expr = f"{args[0]}.sum(-1)"
     elif group.op is _ops.LOGSUMEXP:
@@ -528,7 +574,15 @@ def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
     """Write group g's backward lines: each operand's share of d<g>."""
     d, batched = f"d{g}", group.batched
     ops = group.operands
-    if group.op is _ops.LINEAR and group.matrix:
+    if group.op is _ops.LINEAR and group.tiles:
+        W, X, b = args
+        P, R = group.tiles, len(group.members) // group.tiles
+        dz = f"{d}.reshape({'_B, ' if batched else ''}{P}, {R})"
+        em.scatter(ops[1], f"{dz} @ {W}", batched)
+        rows = f"{dz}.reshape(-1, {R})"  # every sample's every record: one row each
+        em.scatter(ops[0], f"{rows}.T @ {X}.reshape(-1, {X}.shape[-1])", False)
+        em.scatter(ops[2], dz, batched)
+    elif group.op is _ops.LINEAR and group.matrix:
         W, X, b = args
         em.scatter(ops[1], f"{d} @ {W}", batched)
         if em.batched(ops[1]):  # dW = dz^T x, summed over the batch by the product
