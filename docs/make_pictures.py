@@ -43,9 +43,9 @@ def pictures() -> dict:
         "seed_neuron_lr": draw_graph(loss, edge_labels="both"),
         "seed_neuron_slide": draw_graph(loss, edge_labels="flow", preset="slide"),
         "seed_neuron_highlight_w1": draw_graph(unfused, highlight="w1", params=SEED_PARAMETERS),
-        "seed_neuron_exercise": draw_graph(loss, exercise="grads", rankdir="TB"),
-        "seed_neuron_exercise_key": draw_graph(loss, exercise="grads", rankdir="TB",
-                                               answer_key=True),
+        # laid out for a printed page (top to bottom, 11 pt type at 6.5 in wide)
+        "seed_neuron_exercise": draw_graph(loss, exercise="grads"),
+        "seed_neuron_exercise_key": draw_graph(loss, exercise="grads", answer_key=True),
         "seed_neuron_expanded": draw_graph(loss, expand_linear=True),
         "mlp_one_sample": draw_graph(one_loss, edge_labels="flow"),
         # several samples in the full view: each sample's block, the shared weights between

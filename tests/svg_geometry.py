@@ -270,6 +270,18 @@ def _area(box: tuple) -> float:
     return (box[2] - box[0]) * (box[3] - box[1])
 
 
+def printed_size(svg: bytes | str, width: float, height: float) -> float:
+    """The smallest text of a picture, in points (or pixels), once it is scaled to fit a
+    ``width`` x ``height`` page (or screen): its font size times the picture's own scale
+    times the fitting scale."""
+    root = ET.fromstring(svg)
+    _, _, w, h = _numbers(root.get("viewBox"))
+    top = next(g for g in root.iter(f"{NS}g") if g.get("class") == "graph")
+    zoom = float(re.search(r"scale\(([\d.]+)", top.get("transform", "scale(1)")).group(1))
+    smallest = min(t.size for e in read(svg) for t in e.texts)
+    return smallest * zoom * min(width / w, height / h)
+
+
 def cairo_overflows(svg: bytes | str, slack: float = 1.0) -> list:
     """Texts of nodes that spill out of their cell when cairosvg draws them: each text's
     advance width in the font cairo picks for its first family (what cairosvg asks for),

@@ -7,7 +7,7 @@ import pytest
 
 from diagram_corpus import corpus
 from needs import missing
-from svg_geometry import cairo_overflows, collisions, read
+from svg_geometry import cairo_overflows, collisions, printed_size, read
 from micrograd_nn.viz.rendering import pipe
 from test_viz import needs_renderer
 
@@ -110,3 +110,21 @@ def _need_cairo_with_helvetica_metrics():
     if cairo_overflows(probe):
         missing("cairo draws Helvetica with a font of other widths here (DejaVu Sans?): "
                 "install a metric-compatible font such as Debian's fonts-liberation")
+
+
+# a portrait A4 or Letter page's printable area: 6.5 x 9 inches, in points
+PAGE_WIDTH, PAGE_HEIGHT = 6.5 * 72, 9 * 72
+
+
+@needs_renderer
+@pytest.mark.parametrize("name, exercise", [("seed", "grads"), ("seed", "local"),
+                                            ("L = d*f", "grads"), ("L = d*f", "local"),
+                                            ("L = d*f", "both")])
+def test_a_worksheet_and_its_key_print_at_page_width_with_text_of_11_pt(name, exercise):
+    from diagram_corpus import tutorial_expression
+    from micrograd_nn.viz import draw_graph, seed_neuron
+    root = seed_neuron() if name == "seed" else tutorial_expression()
+    for key in (False, True):
+        svg = pipe(draw_graph(root, exercise=exercise, answer_key=key), "svg")
+        assert printed_size(svg, PAGE_WIDTH, PAGE_HEIGHT) >= 11
+        assert not collisions(svg)

@@ -510,6 +510,16 @@ def test_an_answer_key_has_the_layout_of_its_worksheet(exercise):
     assert svg_shapes(sheet) == svg_shapes(key)
 
 
+@needs_renderer
+def test_an_answer_key_keeps_its_worksheet_layout_where_an_arrow_carries_nothing_back():
+    # x2 = 0: nothing flows back to w2, which a key drew dashed and listed in its legend
+    from diagram_corpus import tanh_neuron
+    for exercise in ("grads", "both"):
+        sheet = draw_graph(tanh_neuron(), exercise=exercise, legend=True)
+        key = draw_graph(tanh_neuron(), exercise=exercise, legend=True, answer_key=True)
+        assert svg_shapes(sheet) == svg_shapes(key)
+
+
 def test_expand_linear_draws_products_with_the_same_numbers():
     loss = seed_neuron()
     v = by_label(loss)
@@ -830,9 +840,10 @@ def test_the_full_view_of_an_mlp_keeps_one_layout_in_a_trace_and_a_worksheet(lab
     assert len(frames) > 2 and len(frames[0]) > 60
     assert all(frame == frames[0] for frame in frames)      # forks sized for their sums
     for exercise in ("grads", "both"):
-        sheet = pinned(draw_graph(loss, exercise=exercise, edge_labels=labels).source)
-        key = pinned(draw_graph(loss, exercise=exercise, edge_labels=labels,
-                                answer_key=True).source)
+        sheet = pinned(draw_graph(loss, exercise=exercise, edge_labels=labels,
+                                  legend=True).source)
+        key = pinned(draw_graph(loss, exercise=exercise, edge_labels=labels, answer_key=True,
+                                legend=True).source)
         sheet.pop("legend"), key.pop("legend")      # the key's legend explains the sums too
         assert sheet == key
 
@@ -1286,7 +1297,7 @@ def test_the_legend_has_an_entry_for_every_colour_used():
     dead = ((x * 0.5).relu() + x) * 1.0
     dead.backward()
     drawings = [draw_graph(seed_neuron(fused=False), highlight="w1"),
-                draw_graph(seed_neuron(), edge_labels="both", exercise="grads"),
+                draw_graph(seed_neuron(), edge_labels="both", exercise="grads", legend=True),
                 draw_graph(dead, edge_labels="flow"),
                 draw_graph(loss, collapse=True, focus="L1.N1.w1", edge_labels="flow"),
                 *[graph for _, graph in trace_graphs(seed_neuron())][:3]]

@@ -144,18 +144,19 @@ def make_options(*, rankdir=None, edge_labels="local", preset=None, exercise=Non
                  answer_key=False, fixed=False, **flags) -> Options:
     """Checked drawing options; ``flags`` are the boolean switches of ``Options``."""
     _choice(preset, PRESETS, "preset", none=True)
-    rankdir = rankdir or ("TB" if preset == "slide" else "LR")
+    page = exercise is not None         # a worksheet is printed: one column down the page
+    rankdir = rankdir or ("TB" if preset == "slide" or page else "LR")
     _choice(rankdir, ("LR", "TB", "RL", "BT"), "rankdir")
     _choice(edge_labels, EDGE_LABELS, "edge_labels")
     _choice(exercise, EXERCISES, "exercise", none=True)
     if answer_key and exercise is None:
         raise ValueError("answer_key=True fills in the blanks of a worksheet: pass exercise= too")
     slide = preset == "slide"
-    if flags.get("legend") is None:
-        flags["legend"] = not slide
+    if flags.get("legend") is None:     # a slide or a page has no room for one
+        flags["legend"] = not (slide or page)
     return Options(rankdir=rankdir, edge_labels=edge_labels, exercise=exercise,
                    answer_key=bool(answer_key), fixed=fixed or exercise is not None,
-                   font_size=22 if slide else 11, compact_legend=slide,
+                   font_size=22 if slide else 11, compact_legend=slide, page=page,
                    **{k: bool(v) for k, v in flags.items()})
 
 

@@ -52,14 +52,20 @@ def emit(scene: Scene, options: Options, on_path: set | None, frame, root_key: s
         look.node(drawn, node)
     for edge in scene.edges:
         look.edge(drawn, edge)
-    if options.compact_legend:
-        # a slide: labels in their operations' slots (no rank of labels between two ranks of
-        # boxes), the picture stretched to 16:9 (scaled down if it is larger than 16 by 9 in)
+    if options.in_slots:
+        # a slide or a page: labels in their operations' slots (no rank of labels between two
+        # ranks of boxes); a slide is stretched to 16:9 (scaled down past 16 by 9 in)
         _slot_tables(drawn, look, across=False)
-        graph.attr(ratio="fill", size="16,9!", outputorder="edgesfirst", ranksep="0.2")
+        graph.attr(outputorder="edgesfirst", ranksep="0.2")
+        if options.page:
+            graph.attr(nodesep="0.12", ranksep="0.15")
+        if options.compact_legend:
+            graph.attr(ratio="fill", size="16,9!")
         drawn.nodes = [(key, dict(attrs, label=attrs["label"].replace('CELLPADDING="4"',
                                                                       'CELLPADDING="2"')))
                        for key, attrs in drawn.nodes]       # narrower boxes, larger type
+    if options.page:
+        _fold_for_page(graph, drawn, scene)
     for key, attrs in drawn.nodes:
         graph.node(key, **attrs)
     for tail, head, attrs in drawn.edges:
@@ -68,18 +74,51 @@ def emit(scene: Scene, options: Options, on_path: set | None, frame, root_key: s
         with graph.subgraph(name="legend_rank") as corner:
             corner.attr(rank="sink")
             corner.node("legend", label=_legend(look.used, options), shape="plain",
-                        fontsize=str(_legend_size(options)))
+                        fontsize=str(options.legend_size))
     return graph
+
+
+PAGE_ROW = 3      # on a page, the values an operation reads are laid out in rows of at most 3
+
+
+def _fold_for_page(graph, drawn: _Recorder, scene: Scene) -> None:
+    """Fold a top-to-bottom drawing to fit a printed page at full size: each operation
+    beside its result (one rank for both, the arrow between them across), and the values
+    that feed one operation and nothing else feeds (inputs, parameters) in rows of at most
+    ``PAGE_ROW``, one row above the other."""
+    feeding: dict = {}
+    fed = {head.split(":")[0] for _, head, _ in drawn.edges}
+    made_by = {}
+    for k, (tail, head, attrs) in enumerate(drawn.edges):
+        src, dst = tail.split(":")[0], head.split(":")[0]
+        if scene.nodes[src].kind == "op":      # operation -> its result, across
+            drawn.edges[k] = (f"{src}:e", f"{dst}:w", attrs)
+            made_by[dst] = src
+            with graph.subgraph() as pair:
+                pair.attr(rank="same")
+                pair.node(src)
+                pair.node(dst)
+    for k, (tail, head, attrs) in enumerate(drawn.edges):
+        src, dst = tail.split(":")[0], head.split(":")[0]
+        if scene.nodes[src].kind != "op":   # into an operation's slot, from its right
+            port = head.rsplit(":", 1)[0] + ":e" if head.count(":") == 2 else head
+            drawn.edges[k] = (tail, port, dict(attrs, weight="0"))
+            if src in made_by:      # the operations of a chain one under the other
+                graph.edge(made_by[src], dst, style="invis", weight="10")
+            if src not in fed:
+                feeding.setdefault(dst, []).append(src)
+    for sources in feeding.values():
+        sources = list(dict.fromkeys(sources))
+        rows = [sources[i:i + PAGE_ROW] for i in range(0, len(sources), PAGE_ROW)]
+        for upper, lower in zip(rows, rows[1:]):
+            for a, b in zip(upper, lower):
+                graph.edge(a, b, style="invis")
 
 
 def _defaults(graph, options: Options) -> None:
     graph.attr("node", fontname=FONT, fontsize=str(options.font_size))
-    graph.attr("edge", fontname=FONT, fontsize=str(options.font_size - 1), arrowsize="0.6",
+    graph.attr("edge", fontname=FONT, fontsize=str(options.label_size), arrowsize="0.6",
                color="#444444")
-
-
-def _legend_size(options: Options) -> int:
-    return max(9, options.font_size - 2)
 
 
 class _Recorder:
@@ -112,16 +151,16 @@ def _emit_pinned(graph, scene: Scene, look: "_Look") -> None:
     _slot_tables(drawn, look)
     graph.attr(outputorder="edgesfirst")    # arrows under the boxes they end in
     sizes = {key: _node_size(attrs, options.font_size) for key, attrs in drawn.nodes}
-    labels = [html_size(attrs["label"], options.font_size - 1) if "label" in attrs else None
+    labels = [html_size(attrs["label"], options.label_size) if "label" in attrs else None
               for _, _, attrs in drawn.edges]
     legend = None
     if options.legend:
         legend = _legend(look.used, options)
-        sizes["legend"] = html_size(legend, _legend_size(options))
+        sizes["legend"] = html_size(legend, options.legend_size)
     sheet = Sheet(options.rankdir)
     if options.collapse:
         centre = place(scene, sizes, labels, sheet, legend=sizes.get("legend"),
-                       title_size=options.font_size - 1)
+                       title_size=options.label_size)
     else:
         ports = {key: port_box(attrs["label"], options.font_size, "out")
                  for key, attrs in drawn.nodes if attrs.get("shape") == "plain"}
@@ -131,7 +170,7 @@ def _emit_pinned(graph, scene: Scene, look: "_Look") -> None:
     for key, attrs in drawn.nodes:
         graph.node(key, pos=sheet.pos(*centre[key]), **attrs)
     if legend is not None:
-        graph.node("legend", label=legend, shape="plain", fontsize=str(_legend_size(options)),
+        graph.node("legend", label=legend, shape="plain", fontsize=str(options.legend_size),
                    pos=sheet.pos(*centre["legend"]))
     for tail, head, attrs in drawn.edges:
         graph.edge(tail, head, **attrs)
@@ -229,22 +268,27 @@ def _node_size(attrs: dict, font_size: int) -> tuple:
 # Cells of text
 
 
-def _width(chars: int, size: int) -> int:
-    """Points wide enough for ``chars`` characters of Helvetica at ``size`` points."""
-    return int(chars * size * 0.62) + 10
+def _width(lines, size: int) -> int:
+    """Points wide enough for the longest of ``lines`` in Helvetica at ``size`` points, and
+    the cell's padding (bold type is at most 6% wider)."""
+    return math.ceil(max(text_width(line, size) for line in lines) * 1.06) + 10
 
 
 def _cell(text: str, ink: str, *, bold: bool = False, italic: bool = False, attrs: str = "",
-          fit: str | None = None, size: int = 11) -> str:
-    """A table cell; ``fit``: the longest text the cell will ever hold (it is sized for it)."""
-    body = html.escape(text) or " "
+          fit: str | tuple | None = None, size: int = 11) -> str:
+    """A table cell, a line per ``\\n`` of ``text``; ``fit``: the texts the cell will ever
+    hold (it is sized for the widest line and the most lines of any)."""
+    body = '<BR/>'.join(html.escape(line) for line in text.split("\n")) or " "
     if bold:
         body = f"<B>{body}</B>"
     if italic:
         body = f"<I>{body}</I>"
     if fit is not None:
-        attrs += (f' WIDTH="{_width(max(len(fit), len(text)), size)}" HEIGHT="{size + 14}" '
-                  f'FIXEDSIZE="TRUE"')
+        texts = (text, fit) if isinstance(fit, str) else (text, *fit)
+        lines = max(t.count("\n") for t in texts) + 1
+        height = lines * round(size * 1.2) + 8
+        width = _width([line for t in texts for line in t.split("\n")], size)
+        attrs += f' WIDTH="{width}" HEIGHT="{height}" FIXEDSIZE="TRUE"'
     return f'<TD{attrs}><FONT COLOR="{ink}">{body}</FONT></TD>'
 
 
@@ -344,23 +388,27 @@ class _Look:
         options = self.options
         size = options.font_size
         ink = DIM_INK if dim else INK
-        columns = 2 if options.show_grads else 1
+        columns = 2 if options.show_grads or options.page else 1
         span = f' COLSPAN="{columns}"'
         rows = []
+        name_span = "" if options.page and node.kind != "neuron" else span
         if node.title:
-            rows.append(_cell(node.title, ink, bold=True, attrs=span, size=size))
+            rows.append(_cell(node.title, ink, bold=True, attrs=name_span, size=size))
         elif node.caption:
             self.used.add("caption")
-            rows.append(_cell(node.caption, DIM_INK if dim else GREY, italic=True, attrs=span,
-                              size=size))
+            rows.append(_cell(node.caption, DIM_INK if dim else GREY, italic=True,
+                              attrs=name_span, size=size))
         if node.kind == "neuron":
             rows.append(_cell(node.text, ink, attrs=span, size=size))
         self.used.add("data")
         cells = _cell(f"data {fmt(node.data, options.digits)}", DIM_INK if dim else DATA_INK,
                       attrs=' PORT="in"', size=size)
-        if options.show_grads:
-            cells += self._grad_cell(node, dim)
-        rows.append(cells)
+        if options.page and node.kind != "neuron":    # name beside data, grad under them
+            rows[-1:] = [rows[-1] + cells] if rows else [cells]
+            if options.show_grads:
+                rows.append(self._grad_cell(node, dim, span))
+        else:
+            rows.append(cells + (self._grad_cell(node, dim) if options.show_grads else ""))
         fork = self._fork_row(node, dim, span)
         if fork:
             rows.append(fork)
@@ -370,7 +418,7 @@ class _Look:
         return _frame(rows, ROLE_COLORS[node.role] if not dim else DIM_FILL,
                       DIM_INK if dim else "#555555", frame_colour, options.fixed)
 
-    def _grad_cell(self, node: Node, dim: bool) -> str:
+    def _grad_cell(self, node: Node, dim: bool, span: str = "") -> str:
         options = self.options
         final = node.grad if node.final_grad is None else node.final_grad
         answer = f"grad {fmt(final, options.digits)}" if final is not None else "grad ?"
@@ -390,14 +438,14 @@ class _Look:
             self.used.add("working")
         fit = None
         if options.fixed or options.exercise:
-            fit = max(answer, "grad " + _blank(answer[5:]), key=len)
+            fit = (answer, "grad " + _blank(answer[5:]))
             if options.exercise in ("grads", "both") and working:
-                fit = max(fit, f"grad {working}", key=len)
+                fit += (f"grad {working}",)
         received = node.key in self.received
         if received:
             self.used.add("received")
         ink = CURRENT if received else (DIM_INK if dim else GRAD_INK)
-        return _cell(text, ink, bold=received, attrs=' PORT="out"', fit=fit,
+        return _cell(text, ink, bold=received, attrs=' PORT="out"' + span, fit=fit,
                      size=options.font_size)
 
     def _working(self, node: Node, final: float | None) -> str:
@@ -412,7 +460,9 @@ class _Look:
         if upstream is None:
             return ""
         factor = self.options.digits + FACTOR_DIGITS
-        return (f"{fmt(upstream, factor)} \u00d7 {fmt(edge.local, factor)} = "
+        # on a page on two lines, so the box stays as narrow as its blank
+        equals = "\n= " if self.options.page else " = "
+        return (f"{fmt(upstream, factor)} \u00d7 {fmt(edge.local, factor)}{equals}"
                 f"{fmt(final, self.options.digits)}")
 
     def _fork_row(self, node: Node, dim: bool, span: str) -> str | None:
@@ -432,7 +482,7 @@ class _Look:
             self.used.add("fork")
         fit = answer if (options.fixed or options.exercise) else None
         if options.exercise in ("grads", "both"):     # as wide as the worksheet's blank
-            fit = max(answer, "grad = " + _blank(answer), key=len)
+            fit = (answer, "grad = " + _blank(answer))
         return _cell(text, DIM_INK if dim else GRAD_INK, attrs=span, fit=fit,
                      size=options.font_size)
 
@@ -442,7 +492,8 @@ class _Look:
         if label is not None:
             attrs["label"] = label
         contribution = edge.contribution
-        if (contribution == 0.0 and edge.local is not None and not self.options.blank_grads
+        # not on a worksheet (a hint) nor on its key (which keeps the worksheet's legend)
+        if (contribution == 0.0 and edge.local is not None and not self.options.exercise
                 and self.options.show_grads):
             attrs.update(style="dashed", color=BLOCKED)
             self.used.add("blocked")
@@ -504,7 +555,7 @@ def _edge_label(edge: Edge, options: Options, used: set) -> str | None:
     Parallel arrows drawn as one (x*x) give each distinct label once, with its count."""
     if edge.local is None or edge.quiet:
         return None
-    size = options.font_size - 1
+    size = options.label_size
     groups: dict = {}
     for member in edge.merged or (edge,):
         lines = []
@@ -519,7 +570,9 @@ def _edge_label(edge: Edge, options: Options, used: set) -> str | None:
             used.add("times")
         if n > 1 and group:
             text, ink, fit = group[-1]
-            group = group[:-1] + ((f"{text} (\u00d7{n})", ink, fit and f"{fit} (\u00d7{n})"),)
+            fits = (fit,) if isinstance(fit, str) else fit
+            group = group[:-1] + ((f"{text} (\u00d7{n})", ink,
+                                   fits and tuple(f"{f} (\u00d7{n})" for f in fits)),)
         elif n > 1:
             group = ((f"\u00d7{n}", INK, None),)
         lines.extend(group)
@@ -539,7 +592,7 @@ def _local_line(edge: Edge, options: Options, used: set) -> tuple:
     answer = " = ".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
     fit = None
     if options.exercise in ("local", "both"):
-        fit = max(answer, f"{edge.derivative} = {_blank(answer)}", key=len)
+        fit = (answer, f"{edge.derivative} = {_blank(answer)}")
     if options.blank_local:
         used.add("blank")
         return f"{edge.derivative} = {_blank(answer)}", INK, fit
@@ -560,10 +613,10 @@ def _flow_line(edge: Edge, options: Options, used: set) -> tuple:
     final = text(edge.upstream if edge.final_upstream is None else edge.final_upstream)
     fit = final if (options.fixed or options.exercise) else None
     if options.exercise in ("grads", "both"):       # as wide as the worksheet's blank
-        fit = max(final, _blank(final), key=len)
+        fit = (final, _blank(final))
     if options.blank_grads:
         used.add("blank")
-        return _blank(final), GRAD_INK, max(final, _blank(final), key=len)
+        return _blank(final), GRAD_INK, (final, _blank(final))
     if edge.upstream is not None:
         used.add("flow")
     return text(edge.upstream), GRAD_INK, fit
@@ -578,7 +631,7 @@ _ROLE_ORDER = (INPUT, PARAMETER, INTERMEDIATE, OUTPUT, NEURON)
 
 def _legend_rows(used: set, options: Options) -> list:
     """(swatch cell, text) for each thing used, in a fixed order."""
-    compact = options.compact_legend
+    compact = options.compact_legend or options.page
     where = "in an operation's row" if "slots" in used else "on an arrow"
     rows = [(f'<TD BGCOLOR="{ROLE_COLORS[r]}" WIDTH="18"> </TD>', r)
             for r in _ROLE_ORDER if r in used]
@@ -634,7 +687,11 @@ def _legend(used: set, options: Options) -> str:
     rows = ['<TR><TD COLSPAN="2"><B>legend</B></TD></TR>']
     for cell, text in _legend_rows(used, options):
         rows.append(f'<TR>{cell}<TD ALIGN="LEFT">{html.escape(text)}</TD></TR>')
-    if not options.compact_legend and used & {"local", "flow"}:
+    if options.page and used & {"local", "flow", "blank"}:
+        rows.append('<TR><TD COLSPAN="2" ALIGN="LEFT">grad = sum over paths of the product of'
+                    '<BR ALIGN="LEFT"/>the local derivatives along the path<BR ALIGN="LEFT"/>'
+                    '</TD></TR>')
+    elif not options.compact_legend and used & {"local", "flow"}:
         rows.append(f'<TR><TD COLSPAN="2" ALIGN="LEFT">grad of a box = sum over paths from the '
                     f'output<BR ALIGN="LEFT"/>of the product of the local derivatives along the '
                     f'path;<BR ALIGN="LEFT"/>factors carry {FACTOR_DIGITS} more digits than '

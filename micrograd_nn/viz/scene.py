@@ -137,6 +137,21 @@ class Options:
     rounded: bool = False          # the printed factors may miss the result's last digit
     paths_only: bool = False       # with a highlight: draw the paths to it alone
     fixed: bool = False            # cells sized for their final text (traces, worksheets)
+    page: bool = False             # a worksheet: one column down a printed page, no small type
+
+    @property
+    def in_slots(self) -> bool:
+        """Arrow labels written in their operations' boxes (slides and pages)."""
+        return self.compact_legend or self.page
+
+    @property
+    def label_size(self) -> int:
+        """The type of arrow labels (a page prints nothing smaller than ``font_size``)."""
+        return self.font_size if self.page else self.font_size - 1
+
+    @property
+    def legend_size(self) -> int:
+        return self.font_size if self.page else max(9, self.font_size - 2)
 
     @property
     def blank_grads(self) -> bool:
