@@ -117,7 +117,7 @@ def test_neuron_computes_activation_of_weighted_sum(activation, f):
     n.b.data = 0.25
     for x in ([1.0, 2.0, 3.0], [-1.0, 0.5, -0.75]):
         z = 0.5 * x[0] - 1.0 * x[1] + 2.0 * x[2] + 0.25
-        assert n(x).data == pytest.approx(f(z), rel=1e-15)
+        assert n(x).data == pytest.approx(f(z), rel=1e-12)
     # one fused node for z, then the activation (linear: z itself)
     out = n([1.0, 2.0, 3.0])
     z_node = out if activation == "linear" else out.operands[0]
@@ -737,6 +737,35 @@ def test_copies_and_pickles_of_a_model_compute_the_same():
         assert twin(x).data == model(x).data
         twin.layers[0].neurons[0].w[0].data += 1.0   # its own parameters, used by its forward
         assert twin(x).data != model(x).data
+
+
+def test_a_layer_obeys_every_change_of_its_neurons_made_after_it_ran():
+    """A layer keeps what its forward reads of the neurons (their parameters, their
+    activations) between calls; each way of changing a neuron is seen on the next call."""
+    import copy
+    import pickle
+    layer = Layer(2, 3, activation="relu", rng=random.Random(2))
+    x = [0.5, -2.0]
+    layer(x)
+    first = layer.neurons[0]
+    first.w = [Value(1.0), Value(1.0)]                      # z = -1.5: relu gives 0
+    assert layer(x)[0].data == 0.0
+    first.activation = "linear"
+    assert layer(x)[0].data == -1.5
+    first.b = Value(4.0)
+    assert layer(x)[0].data == 2.5
+    layer.neurons[2] = Neuron(2, activation="linear")       # replaced in place
+    layer.neurons[2].w = [Value(2.0), Value(0.0)]
+    assert layer(x)[2].data == 1.0
+    layer.activation = "tanh"                               # every neuron, through the layer
+    linear = [sum(w.data * xi for w, xi in zip(n.w, x)) + n.b.data for n in layer.neurons]
+    assert [z.data for z in layer(x)] == pytest.approx([math.tanh(z) for z in linear],
+                                                       rel=1e-12)
+    for twin in (copy.deepcopy(layer), pickle.loads(pickle.dumps(layer))):
+        assert "_plan" not in vars(twin)                    # each copy makes its own
+        assert [z.data for z in twin(x)] == [z.data for z in layer(x)]
+        twin.neurons[1].activation = "linear"
+        assert twin(x)[1].data != layer(x)[1].data
 
 
 def test_weights_computed_by_the_graph_and_a_layer_reused_on_its_own_output():
