@@ -73,15 +73,12 @@ def test_a_slide_is_16_by_9_with_text_of_24_px_on_a_1920_by_1080_screen(name):
     from diagram_corpus import tutorial_expression
     from micrograd_nn.viz import draw_graph, seed_neuron
     root = seed_neuron() if name == "seed" else tutorial_expression()
-    for labels in ("local", "flow"):
+    for labels in ("local", "flow", "both"):
         svg = pipe(draw_graph(root, preset="slide", edge_labels=labels), "svg").decode()
         width, height = map(float, re.search(r'viewBox="0.00 0.00 ([\d.]+) ([\d.]+)"',
                                              svg).groups())
         assert abs(width / height - 16 / 9) < 0.02
-        zoom = float(re.search(r"scale\(([\d.]+)", svg).group(1))
-        fitted = min(1920 / width, 1080 / height)       # pixels per unit of the picture
-        assert min(float(s) for s in re.findall(r'font-size="([\d.]+)"', svg)) * zoom \
-            * fitted >= 24
+        assert printed_size(svg, 1920, 1080) >= 24, labels
         assert "legend" not in svg and not collisions(svg)
 
 

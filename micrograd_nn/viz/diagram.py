@@ -83,11 +83,14 @@ def draw_graph(root, *, edge_labels: str = "local", rankdir: str | None = None,
       every neuron that uses them: each sample's contribution, and their sum, the gradient.
     - ``expand_linear``: draw each fused ``Value.linear`` node as its products and one sum.
     - ``exercise``: a worksheet with blanks for the "grads", the "local" derivatives, or "both";
-      ``answer_key=True`` fills them in, on the same layout.
+      ``answer_key=True`` fills them in, on the same layout. A worksheet is laid out for a
+      printed page: top to bottom, all text 11 pt, each operation beside its result (the seed
+      neuron's prints at 11 pt on a page 6.5 in wide), no legend unless ``legend=True``.
     - ``preset="slide"``: a 16:9 picture, top to bottom, large type (at least 24 px when the
-      seed neuron is fitted to 1920x1080), each arrow's label in its operation's box, no
-      legend unless ``legend=True``.
-    - ``legend``: a legend of what the picture holds (default: yes, but on a slide).
+      seed neuron is fitted to 1920x1080, whatever ``edge_labels``), each arrow's label in its
+      operation's box, no legend unless ``legend=True``.
+    - ``legend``: a legend of what the picture holds (default: yes, but on a slide or a
+      worksheet).
 
     A model (an object with ``.layers``) instead of a Value is drawn by ``draw_network``.
     The result displays in Jupyter and renders with ``render(graph, "x.svg" | "x.png" | "x.dot")``.

@@ -64,8 +64,8 @@ def emit(scene: Scene, options: Options, on_path: set | None, frame, root_key: s
         drawn.nodes = [(key, dict(attrs, label=attrs["label"].replace('CELLPADDING="4"',
                                                                       'CELLPADDING="2"')))
                        for key, attrs in drawn.nodes]       # narrower boxes, larger type
-    if options.page:
-        _fold_for_page(graph, drawn, scene)
+    if options.in_slots:
+        _fold(graph, drawn, scene, page=options.page)
     for key, attrs in drawn.nodes:
         graph.node(key, **attrs)
     for tail, head, attrs in drawn.edges:
@@ -81,32 +81,39 @@ def emit(scene: Scene, options: Options, on_path: set | None, frame, root_key: s
 PAGE_ROW = 3      # on a page, the values an operation reads are laid out in rows of at most 3
 
 
-def _fold_for_page(graph, drawn: _Recorder, scene: Scene) -> None:
-    """Fold a top-to-bottom drawing to fit a printed page at full size: each operation
-    beside its result (one rank for both, the arrow between them across), and the values
-    that feed one operation and nothing else feeds (inputs, parameters) in rows of at most
-    ``PAGE_ROW``, one row above the other."""
+def _fold(graph, drawn: _Recorder, scene: Scene, page: bool) -> None:
+    """Keep a top-to-bottom drawing with labels in slots narrow: the operations of a chain
+    one under the other (an arrow into a slot does not pull its operation sideways, which
+    staggers the ranks). On a ``page``, to fit a printed page at full size, also each
+    operation beside its result (one rank for both, the arrow between them across), and the
+    values that feed one operation and nothing else feeds (inputs, parameters) in rows of at
+    most ``PAGE_ROW``, one row above the other."""
     feeding: dict = {}
     fed = {head.split(":")[0] for _, head, _ in drawn.edges}
     made_by = {}
     for k, (tail, head, attrs) in enumerate(drawn.edges):
         src, dst = tail.split(":")[0], head.split(":")[0]
-        if scene.nodes[src].kind == "op":      # operation -> its result, across
+        if scene.nodes[src].kind != "op":
+            continue
+        made_by[dst] = src
+        if page:      # operation -> its result, across
             drawn.edges[k] = (f"{src}:e", f"{dst}:w", attrs)
-            made_by[dst] = src
             with graph.subgraph() as pair:
                 pair.attr(rank="same")
                 pair.node(src)
                 pair.node(dst)
     for k, (tail, head, attrs) in enumerate(drawn.edges):
         src, dst = tail.split(":")[0], head.split(":")[0]
-        if scene.nodes[src].kind != "op":   # into an operation's slot, from its right
-            port = head.rsplit(":", 1)[0] + ":e" if head.count(":") == 2 else head
-            drawn.edges[k] = (tail, port, dict(attrs, weight="0"))
+        if scene.nodes[src].kind != "op":   # into an operation's slot
+            if page:        # from its right, where its result is
+                head = head.rsplit(":", 1)[0] + ":e" if head.count(":") == 2 else head
+            drawn.edges[k] = (tail, head, dict(attrs, weight="0"))
             if src in made_by:      # the operations of a chain one under the other
                 graph.edge(made_by[src], dst, style="invis", weight="10")
             if src not in fed:
                 feeding.setdefault(dst, []).append(src)
+    if not page:
+        return
     for sources in feeding.values():
         sources = list(dict.fromkeys(sources))
         rows = [sources[i:i + PAGE_ROW] for i in range(0, len(sources), PAGE_ROW)]
@@ -204,9 +211,11 @@ def _slot_tables(drawn: _Recorder, look: "_Look", across: bool | None = None) ->
             depth = max(len(slot) for slot in slots)
             body = ["".join(slot[r] if r < len(slot) else "<TD></TD>" for slot in slots)
                     for r in range(depth)]
+        elif look.options.compact_legend:   # a slide: a slot's lines side by side, one row
+            body = ["".join(slot) for slot in slots]
         else:
             body = [row for slot in slots for row in slot]
-        span = len(slots) if across else 1
+        span = len(slots) if across else max(row.count("<TD") for row in body)
         title = f'<TD COLSPAN="{span}">{attrs["label"][1:-1]}</TD>'
         rows = "".join(f"<TR>{row}</TR>" for row in [title] + body)
         drawn.nodes[n] = (key, dict(
