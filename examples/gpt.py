@@ -205,9 +205,9 @@ def attention_graph(model: GPT, name: str, head: int = 0, pos: int = 2):
             x = rmsnorm(rmsnorm([a + b for a, b in zip(model.wte[tokens[t]], model.wpe[t])]))
             keys.append([Value(k.data, f"k{t}[{j}]") for j, k in enumerate(linear(x, model.wk))])
             values.append([Value(v.data, f"v{t}[{j}]") for j, v in enumerate(linear(x, model.wv))])
-            q = [Value(v.data, f"q{t}[{j}]") for j, v in enumerate(linear(x, model.wq))]
+            q = [Value(v.data, f"q[{j}]") for j, v in enumerate(linear(x, model.wq))]
     out = attention_head(q, keys, values, head)[0]
-    out.label = f"head {head}, output {lo}"
+    out.label = f"head {head} output[{lo}]"
     out.backward()
     return draw_graph(out, collapse=True)
 

@@ -67,7 +67,7 @@ def test_gpt_trains_generates_names_and_draws_one_attention_head(tmp_path):
     assert len(generated) == 5 and all(re.fullmatch(r"[a-z]*", g) for g in generated)
     svg = picture.read_text()
     assert svg.startswith("<?xml") or "<svg" in svg[:500]
-    assert "logsumexp" in svg and "head 0, output 0" in svg
+    assert "logsumexp(score)" in svg and "score2" in svg and "head 0 output[0]" in svg
 
 
 def test_gpt_same_seed_same_run():

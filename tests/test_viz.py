@@ -1583,28 +1583,38 @@ def test_graph_api_is_exported():
 
 
 def test_values_without_a_models_labels_are_named_by_their_role_and_op():
-    """Attention read off the graph: scores k_t.q, softmax weights a_t, no neuron, no layer,
-    no sample, no v<k>; a long expression is called by its op and place (diff_1)."""
+    """Attention read off the graph: dot products k_t.q, scores score_t, their logsumexp,
+    softmax weights a_t, the output a.v; no neuron, no layer, no sample, no v<k>, no
+    <op>_<k>; a long expression is called by its op and place (diff_1)."""
     q = [Value(0.1 * j, f"q[{j}]") for j in range(2)]
     keys = [[Value(0.2 * t - 0.1 * j, f"k{t}[{j}]") for j in range(2)] for t in range(3)]
     values = [Value(0.3 * t, f"v{t}[0]") for t in range(3)]
-    scores = Value.matvec(keys, q)
+    scores = [z * 0.7 for z in Value.matvec(keys, q)]      # scaled, as attention does
     lse = Value.logsumexp(scores)
     weights = [(z - lse).exp() for z in scores]
     out = Value.linear(values, weights)
-    out.label = "head output"
     out.backward()
     order = drawing_order(out)
     structure = Structure(order, out)
     assert structure.neurons == [] and structure.parameters == set()
     source = draw_graph(out, collapse=True).source
     texts = " ".join(node_texts(source).values())
-    for name in ("k0\u00b7q", "k2\u00b7q", "a0", "a2", "log a1", "head output"):
+    for name in ("k0\u00b7q", "k2\u00b7q", "score0", "score2", "logsumexp(score)", "a0", "a2",
+                 "log a1", "a\u00b7v"):
         assert name in texts
+    assert "d(log a1)/dscore1 = 1" in texts and "d(a\u00b7v)/da0 = v0[0]" in texts
+    assert not re.search(r"\b[a-z]+_\d+\b", texts)        # no <op>_<k>
+    # unscaled, the dot products are the scores themselves
+    direct = Value.matvec(keys, q)
+    lse = Value.logsumexp(direct)
+    top = (direct[0] - lse).exp()
+    top.backward()
+    assert Namer(drawing_order(top)).name(direct[1]) == "score1"
     assert not re.search(r"\bv\d+\b(?!\[)", texts)          # no internal names
     assert "sample" not in source and "layer" not in source and "w.x + b" not in source
-    assert "/d(0)" not in texts and "constant" not in texts.split("legend")[0]   # no bias
     assert ">dot<" in source
+    plain = " ".join(node_texts(draw_graph(top, collapse=True).source).values())
+    assert "/d(0)" not in plain and "constant" not in plain.split("legend")[0]   # no bias
     # targets: an unlabelled constant subtracted from a neuron's output is y
     model, loss = mlp_loss()
     texts = " ".join(node_texts(draw_graph(loss, collapse=True).source).values())
@@ -1612,6 +1622,17 @@ def test_values_without_a_models_labels_are_named_by_their_role_and_op():
     a, b = Value(2.0, "a"), Value(3.0, "b")
     long = (a * b + a / b) - (a - b) * (b + a * a)
     assert Namer(drawing_order(long)).name(long) == "diff_1"
+
+
+def test_the_attention_picture_names_every_value_by_its_role():
+    from diagram_corpus import gpt_attention
+    texts = " ".join(node_texts(gpt_attention().source).values())
+    for t in range(3):
+        for name in (f"k{t}[0]", f"v{t}[0]", f"k{t}\u00b7q", f"score{t}", f"log a{t}",
+                     f"a{t}"):
+            assert name in texts, name
+    assert "q[0]" in texts and "logsumexp(score)" in texts and "head 0 output[0]" in texts
+    assert "q2" not in texts and not re.search(r"\b[a-z]+_\d+\b", texts)
 
 
 def test_a_highlight_writes_each_paths_product_and_their_sum_and_dims_the_rest():

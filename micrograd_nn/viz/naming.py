@@ -2,8 +2,10 @@
 
 A value is called by its ``label`` when it has one. Otherwise a constant is called by its number
 and a computed value by the expression that made it (``w1*x1 + w2*x2``), as long as that stays
-short; by its role where the graph shows one (``k0·q2`` for the dot product of two labelled
-vectors, ``a0`` for a softmax weight, ``log a0`` for z_0 - logsumexp(z), ``y`` for a target
+short; by its role where the graph shows one (``k0·q`` for the dot product of two labelled
+vectors, ``score0`` for the first input of a softmax, ``logsumexp(score)`` for its
+normaliser, ``a0`` for a softmax weight, ``log a0`` for score_0 - logsumexp(score), ``a·v``
+for the weights' dot product with labelled vectors v0, v1, ..., ``y`` for a target
 subtracted from a neuron's output); past that by the op that made it and its place among the
 values that op made: ``diff_1``, ``exp_2`` (the diagrams print that name in the node, so the
 text and the picture agree).
@@ -163,6 +165,14 @@ def _stem(values) -> str | None:
     return stems.pop() if len(stems) == 1 else None
 
 
+def _family(values) -> str | None:
+    """``v`` when the values are labelled ``v0[j]``, ``v1[j]``, ... (entry j of the vectors
+    v0, v1, ..., one per position)."""
+    found = [re.fullmatch(r"(.*?[^\d])\d+\[\d+\]", v.label or "") for v in values]
+    stems = {match.group(1) if match else None for match in found}
+    return stems.pop() if len(stems) == 1 and None not in stems else None
+
+
 def _softmax_index(v: Value) -> int | None:
     """t, when v is z_t - logsumexp(z_0, z_1, ...)."""
     if v.op is None or v.op.name != "-" or len(v.operands) != 2:
@@ -188,6 +198,12 @@ class Namer:
         ``sk.<name>``.
         """
         self.index = {v: k for k, v in enumerate(topo)}
+        # the inputs of a softmax, by place: z_t of logsumexp(z_0, z_1, ...) -> t
+        self._scores: dict = {}
+        for v in topo:
+            if v.op is not None and v.op.name == "logsumexp":
+                for t, z in enumerate(v.operands):
+                    self._scores[z] = t if z not in self._scores else None  # read twice
         self._names: dict = {}
         self._made: dict = {}       # op word -> how many long expressions it has named
         self._structure = structure
@@ -235,17 +251,29 @@ class Namer:
         return text, prec
 
     def _role(self, v: Value) -> str | None:
-        """A name from what v does, read off the graph: ``k0·q2`` for the dot product of two
-        labelled vectors (entries ``k0[0]``, ``k0[1]``, ...); for the softmax of z_0, z_1, ...
-        (exp(z_t - logsumexp(z))) ``a_t`` (``a0``) and ``log a_t`` for z_t - logsumexp(z)."""
+        """A name from what v does, read off the graph (from ops and places alone, for any
+        model): ``k0·q`` for the dot product of two labelled vectors (entries ``k0[0]``,
+        ``k0[1]``, ...); for the softmax of z_0, z_1, ... (exp(z_t - logsumexp(z))) its inputs
+        ``score_t`` (``score0``), ``logsumexp(score)``, its weights ``a_t`` (``a0``), ``log
+        a_t`` for z_t - logsumexp(z), and ``a·v`` for the weights' dot product with entry j of
+        labelled vectors ``v0``, ``v1``, ... (attention's output)."""
         op = v.op.name if v.op is not None else None
+        if self._scores.get(v) is not None:
+            return f"score{self._scores[v]}"
+        if op == "logsumexp" and all(self._scores.get(z) is not None for z in v.operands):
+            return "logsumexp(score)"
         if op == "linear":
             n = (len(v.operands) - 1) // 2
             bias = v.operands[-1]
             if bias.is_leaf() and not bias.label and bias.data == 0.0:
-                stems = [_stem(v.operands[:n]), _stem(v.operands[n:2 * n])]
+                sides = v.operands[:n], v.operands[n:2 * n]
+                stems = [_stem(side) for side in sides]
                 if all(stems):
                     return "\u00b7".join(stems)
+                for weights, vectors in (sides, sides[::-1]):
+                    family = _family(vectors)
+                    if family and all(self._weight(a) for a in weights):
+                        return f"a\u00b7{family}"
             return None
         if op == "exp":
             t = _softmax_index(v.operands[0])
@@ -254,6 +282,12 @@ class Namer:
             t = _softmax_index(v)
             return None if t is None else f"log a{t}"
         return None
+
+    @staticmethod
+    def _weight(a: Value) -> bool:
+        """Is a a softmax weight, exp(z_t - logsumexp(z))?"""
+        return (a.op is not None and a.op.name == "exp"
+                and _softmax_index(a.operands[0]) is not None)
 
     def _expression(self, v: Value) -> tuple:
         op = v.op.name
