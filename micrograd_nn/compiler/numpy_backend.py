@@ -132,6 +132,8 @@ def flatten_additions(graph: Graph) -> Graph:
             for a in node.args:
                 folded[a] = is_addition(a) and uses[a] == 1
 
+    if not any(folded):
+        return graph  # no chain to fold
     new = list(nodes)
     for i, node in enumerate(nodes):
         if not is_addition(i) or folded[i] or not any(folded[a] for a in node.args):

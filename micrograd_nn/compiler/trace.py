@@ -84,6 +84,7 @@ class _Trace:
     single: bool
     reads: list = ()      # (value, file, line) of each .data read outside the engine
     unused: list = ()     # operations fn computed that no output depends on
+    operands: list = ()   # each value's operands, in the order of ``order``
 
 
 # -------------------------------------------------------------------------------------------------
@@ -191,17 +192,25 @@ def run_once(fn: Callable, example: Sequence, shape: tuple, names: tuple,
         _refuse_reads_of_data(reads, inputs)
     single = isinstance(out, Value)
     outputs = [out] if single else _output_list(out)
-    order = reading_order(outputs)
-    seen = {id(v) for v in order}
-    unused = list({id(v): v for v in computed if id(v) not in seen}.values())
-    return _Trace(inputs, outputs, order, single, list(reads), unused)
+    order, operands = reading_order_and_operands(outputs)
+    unused = []
+    if computed:
+        seen = {id(v) for v in order}
+        unused = list({id(v): v for v in computed if id(v) not in seen}.values())
+    return _Trace(inputs, outputs, order, single, list(reads), unused, operands)
 
 
 def reading_order(outputs: list) -> list:
     """Every value the outputs depend on, operands before results, in the order a reader meets
     them: operands left to right, depth first. For an MLP that is layer by layer, neurons in
     order (the engine's own sort, built for speed, meets the last neuron first)."""
-    order, seen = [], set()
+    return reading_order_and_operands(outputs)[0]
+
+
+def reading_order_and_operands(outputs: list) -> tuple[list, list]:
+    """`reading_order`, and each value's ``operands`` in the same order (read once here, so
+    the comparison of two traces need not decode each node again)."""
+    order, operands_of, seen = [], [], set()
     add, done = seen.add, None  # ``done`` above a node on the stack: its operands are in order
     for root in outputs:
         stack = [root]
@@ -210,18 +219,20 @@ def reading_order(outputs: list) -> list:
             node = pop()
             if node is done:
                 order.append(pop())
+                operands_of.append(pop())
                 continue
             key = id(node)
             if key in seen:
                 continue
             add(key)
+            operands = node.operands
+            push(operands)
             push(node)
             push(done)
-            operands = node.operands
             for k in range(len(operands) - 1, -1, -1):
                 if id(operands[k]) not in seen:
                     push(operands[k])
-    return order
+    return order, operands_of
 
 
 def _engine_files() -> tuple:
@@ -280,10 +291,14 @@ class _ReadWatch:
         if obj is None:
             return self
         reads = _WATCHED.get(threading.get_ident())
-        if reads is not None:
+        if reads is not None and sys._getframe(1).f_code not in _ENGINE_OWN_READS:
             frame = _reader_frame(1)
             if frame is not None:
                 reads.append((obj, frame.f_code.co_filename, frame.f_lineno))
+            else:
+                code = sys._getframe(1).f_code
+                if _in_engine(code.co_filename) and code.co_name not in _READERS:
+                    _ENGINE_OWN_READS.add(code)  # an operation reading its operands: always
         return self.inner.__get__(obj, cls)
 
     def __set__(self, obj, value):
@@ -291,6 +306,7 @@ class _ReadWatch:
 
 
 _WATCHED: dict = {}  # thread ident -> the reads it made while tracing
+_ENGINE_OWN_READS: set = set()  # code of engine functions whose reads are never the user's
 _WATCHES = {"data": (_DATA, _ReadWatch(_DATA)), "local_grads": (_LOCAL_GRADS, _ReadWatch(_LOCAL_GRADS))}
 _WATCH_LOCK = threading.Lock()  # installing and removing the watch, thread by thread
 
@@ -462,8 +478,14 @@ def compare(a: _Trace, b: _Trace, shape: tuple, names: tuple,
     input_a = {id(v): i for i, v in enumerate(a.inputs)}
     input_b = {id(v): i for i, v in enumerate(b.inputs)}
     nodes, params, param_pos = [], [], {}
-    for va, vb in zip(a.order, b.order):
-        nodes.append(_pair(va, vb, where_a, where_b, input_a, input_b, params, param_pos))
+    for va, vb, oa, ob in zip(a.order, b.order, a.operands, b.operands):
+        if oa and ob and va.op is vb.op and va is not vb:  # the common case, as in _pair
+            args = tuple([where_a[id(p)] for p in oa])
+            if args == tuple([where_b[id(p)] for p in ob]):
+                nodes.append(Node(OP, None, va.op, args, va.label))
+                continue
+        nodes.append(_pair(va, vb, oa, ob, where_a, where_b, input_a, input_b, params,
+                           param_pos))
     outputs = [where_a[id(o)] for o in a.outputs]
     if outputs != [where_b[id(o)] for o in b.outputs]:
         raise _shape_error("the outputs sit at different places in the two graphs")
@@ -489,8 +511,9 @@ def _params_in_reading_order(graph: Graph) -> Graph:
     return Graph(nodes, graph.outputs, params, graph.shape, graph.names, graph.single)
 
 
-def _pair(va, vb, where_a, where_b, input_a, input_b, params, param_pos) -> Node:
-    """The Node for a value of trace a and its counterpart in trace b (checked to agree)."""
+def _pair(va, vb, oa, ob, where_a, where_b, input_a, input_b, params, param_pos) -> Node:
+    """The Node for a value of trace a and its counterpart in trace b (checked to agree);
+    ``oa``, ``ob`` are their operands."""
     ia, ib = input_a.get(id(va)), input_b.get(id(vb))
     if ia is not None or ib is not None:
         if ia != ib:
@@ -521,8 +544,8 @@ def _pair(va, vb, where_a, where_b, input_a, input_b, params, param_pos) -> Node
                 f"{va.op.name[2:]} on one input and {vb.op.name[2:]} on another")
         raise _shape_error(f"one input computed {_describe(va)} where another computed "
                            f"{_describe(vb)}")
-    args_a = tuple(where_a[id(p)] for p in va.operands)
-    args_b = tuple(where_b[id(p)] for p in vb.operands)
+    args_a = tuple([where_a[id(p)] for p in oa])
+    args_b = tuple([where_b[id(p)] for p in ob])
     if args_a != args_b:
         raise _shape_error(f"{_describe(va)} has different operands on different inputs")
     return Node(OP, op=va.op, args=args_a, label=va.label)
