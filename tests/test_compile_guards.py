@@ -401,3 +401,66 @@ def test_token_ids_are_perturbed_into_other_valid_ids():
     branchy = lambda t: Value.take(table, t[0])[0] * (2.0 if t[1].detach().data else 1.0)  # noqa
     with pytest.raises(DataDependenceError):
         compile(branchy, [0, 1, 2], allow_data_reads=True)  # [2, 0, 1] takes the other branch
+
+
+# ---- gradients as one array ------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_gradients_gives_backwards_numbers_as_an_array_and_writes_no_grad(backend):
+    table = [[Value(math.sin(3 * i + j), f"e{i}_{j}") for j in range(3)] for i in range(5)]
+    unread = Value(7.0, "unread")  # in the tuple, never read: its gradient is 0
+    params = tuple(v for row in table for v in row) + (unread,)
+    program = compile(doc_fn(table), [1, 2, 0], backend=backend)
+    docs = [[1, 2, 0], [4], [3, 0, 1, 1, 2], [0, 4]]   # several lengths in one batch
+    for p in params:
+        p.grad = 0.0
+    want_outs = program.backward(docs, reduction="mean")
+    want = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.25  # left as it is
+    outs, g = program.gradients(docs, params=params, reduction="mean")
+    assert outs.tolist() == want_outs.tolist()
+    assert g.shape == (len(params),) and g.tolist() == want and g[-1] == 0.0
+    assert all(p.grad == 0.25 for p in params)
+    for p in params:  # the same tuple again: its layout is kept, the numbers are today's
+        p.data += 0.5
+    _, again = program.gradients(docs, params=params, reduction="mean")
+    for p in params:
+        p.grad = 0.0
+    program.backward(docs, reduction="mean")
+    assert again.tolist() == [p.grad for p in params]
+
+
+def test_gradients_where_the_engine_decides_leaves_every_grad_as_it_was():
+    w, other = Value(-1.0, "w"), Value(0.5, "other")  # sqrt'(relu(w)) = inf, times 0: the engine's
+
+    def f(x):
+        return w.relu().sqrt() + w * x + other * other
+
+    program = compile(f, 1.0, backend="numpy")
+    w.grad, other.grad = 5.0, 6.0
+    outs, g = program.gradients([1.0, 2.0], params=(other, w))
+    assert (w.grad, other.grad) == (5.0, 6.0)
+    for p in (w, other):
+        p.grad = 0.0
+    want = [f(Value(x)) for x in (1.0, 2.0)]
+    Value.sum(want).backward()
+    assert outs.tolist() == [v.data for v in want]
+    assert g.tolist() == [other.grad, w.grad] == [2.0, 3.0]
+    with pytest.raises(ValueError, match="params lacks"):  # and nothing written on the way
+        program.gradients([1.0], params=(w,))
+    assert (w.grad, other.grad) == (3.0, 2.0)
+
+
+def test_gradients_refuses_a_list_and_a_tuple_without_every_parameter():
+    w, b = Value(1.0, "w"), Value(0.0, "b")
+    program = compile(lambda x: w * x + b, 1.0, backend="numpy")
+    with pytest.raises(TypeError, match="tuple of Values"):
+        program.gradients([1.0], params=[w, b])
+    with pytest.raises(ValueError, match="params lacks 1 Value"):
+        program.gradients([1.0], params=(w,))
+    with pytest.raises(ValueError, match="more than once"):
+        program.gradients([1.0], params=(w, b, w))
+    with pytest.raises(TypeError, match=r"params\[1\] must be a Value"):
+        program.gradients([1.0], params=(w, 2.0))

@@ -98,7 +98,8 @@ class Program:
     ``program.backward(*batch, reduction="sum", grad=None)`` also adds into each parameter's
     ``.grad`` what ``backward()`` would on the engine's graph of the sum (or the mean) of the
     outputs over the batch; ``grad`` (shape (n,) or (n, k)) weights each sample's outputs
-    instead. ``.source`` is the generated code of the example's shape, ``.params`` the
+    instead. ``program.gradients(*batch, params=tuple_of_values)`` returns those gradients as
+    one array in the tuple's order and writes no ``.grad`` (for an optimizer on arrays). ``.source`` is the generated code of the example's shape, ``.params`` the
     parameters in the order the code reads them.
 
     Guards (docs/compile.md). While it is traced, a read of the number of a value computed
@@ -258,6 +259,41 @@ class Program:
         An empty batch adds nothing. Samples of several shapes (documents of several lengths)
         may be mixed: each shape runs its own code, and the outputs come back in order.
         """
+        return self._run_backward(batch, reduction, grad, None)
+
+    def gradients(self, *batch: Any, params: tuple, reduction: str = "sum",
+                  grad: Any = None) -> tuple[np.ndarray, np.ndarray]:
+        """`backward` for an optimizer that works on arrays: returns ``(outputs, g)`` where
+        ``g[k]`` = d L / d ``params[k]`` (0 for a parameter the batch does not read), and
+        writes no ``.grad`` (every ``.grad`` is left as it was; the parameters' ``.data`` are
+        read as in `backward`). ``params`` is a tuple of Values holding each parameter the
+        function reads, each once (a model's parameters, in the order of your arrays); the
+        program keeps its order, so later calls with the same tuple cost nothing more.
+        ValueError if the function reads a Value the tuple lacks."""
+        positions = self._positions_in(params)
+        g = np.zeros(len(params))
+        outs = self._run_backward(batch, reduction, grad, (g, positions))
+        return outs, g
+
+    def _positions_in(self, params: tuple) -> dict:
+        """{id(p): k} for the tuple (kept for the tuple last asked about)."""
+        kept = getattr(self, "_positions", None)
+        if kept is not None and kept[0] is params:
+            return kept[1]
+        if not isinstance(params, tuple):
+            raise TypeError(f"params must be a tuple of Values (its order is the gradient "
+                            f"array's, and the program keeps it), got {type(params).__name__}")
+        positions = {}
+        for k, p in enumerate(params):
+            if not isinstance(p, Value):
+                raise TypeError(f"params[{k}] must be a Value, got {type(p).__name__}: {p!r}")
+            if id(p) in positions:
+                raise ValueError(f"params: item {k} ({p!r}) appears more than once")
+            positions[id(p)] = k
+        self._positions = (params, positions, {})
+        return positions
+
+    def _run_backward(self, batch: tuple, reduction: str, grad: Any, sink) -> np.ndarray:
         parts = self._parts(batch)
         if len(parts) == 1:  # one shape: the seeds are that shape's graph's
             arrays = parts[0][1]
@@ -267,7 +303,7 @@ class Program:
                 return self._empty(arrays)
             compiled = self._program_for(arrays)
             return self._backward(compiled, arrays,
-                                  self._seeds(compiled.graph, n, reduction, grad))
+                                  self._seeds(compiled.graph, n, reduction, grad), sink)
         example = self._compiled[self._example_shape].graph
         seeds = self._seeds(example, sum(len(rows) for rows, _ in parts), reduction, grad)
         outs = []
@@ -277,22 +313,68 @@ class Program:
                     compiled.graph.single != example.single:
                 raise ValueError("samples of this shape give another number of outputs than "
                                  "the example's: run them in a batch of their own")
-            outs.append((rows, self._backward(compiled, arrays, seeds[rows])))
+            outs.append((rows, self._backward(compiled, arrays, seeds[rows], sink)))
         return _joined(outs)
 
-    def _backward(self, compiled, arrays: list, seeds: np.ndarray) -> np.ndarray:
+    def _backward(self, compiled, arrays: list, seeds: np.ndarray, sink=None) -> np.ndarray:
+        """One shape's forward and backward; the gradients go into each ``.grad``, or with a
+        ``sink`` (g, positions) into ``g[positions[id(p)]]``."""
         try:
             outs, params, grads = compiled.backward(compiled.graph.params, arrays, seeds)
         except _ARITHMETIC:
-            return self._by_engine(arrays, compiled.graph, seeds)
+            return self._by_engine_into(arrays, compiled.graph, seeds, sink)
         outs = np.asarray(outs, dtype=float)
-        if not (math.isfinite(sum(grads)) and np.isfinite(outs).all()):
-            return self._by_engine(arrays, compiled.graph, seeds)
+        if type(grads) is np.ndarray:  # the numpy backend's; the python backend's is a list
+            finite = bool(np.isfinite(grads).all())
+        else:
+            finite = math.isfinite(sum(grads))
+        if not (finite and np.isfinite(outs).all()):
+            return self._by_engine_into(arrays, compiled.graph, seeds, sink)
+        if sink is not None:
+            g, _ = sink
+            g[self._sink_index(compiled, params)] += grads
+            return outs
+        if type(grads) is np.ndarray:
+            grads = grads.tolist()
         for p, g in zip(params, grads):
             if p.grad:
                 p.grad += g
             else:  # zeroed before the call, as usual: the number itself, without an addition
                 p.grad = g
+        return outs
+
+    def _sink_index(self, compiled, params: list) -> np.ndarray:
+        """The positions in the `gradients` tuple of a compiled shape's parameters."""
+        _, positions, index = self._positions
+        found = index.get(id(compiled))
+        if found is None or found[0] is not compiled:
+            missing = [p for p in params if id(p) not in positions]
+            if missing:
+                raise ValueError(f"params lacks {len(missing)} Value(s) the function reads "
+                                 f"(the first: {missing[0]!r}): pass every parameter")
+            found = index[id(compiled)] = (compiled, np.array([positions[id(p)] for p in params],
+                                                              dtype=np.intp))
+        return found[1]
+
+    def _by_engine_into(self, arrays: list, graph: Graph, seeds, sink) -> np.ndarray:
+        """`_by_engine`; with a sink, its gradients go there and every ``.grad`` is put back."""
+        if sink is None:
+            return self._by_engine(arrays, graph, seeds)
+        g, positions = sink
+        kept = [p.grad for p in graph.params]
+        missing = [p for p in graph.params if id(p) not in positions]
+        if missing:
+            raise ValueError(f"params lacks {len(missing)} Value(s) the function reads "
+                             f"(the first: {missing[0]!r}): pass every parameter")
+        try:
+            for p in graph.params:
+                p.grad = 0.0
+            outs = self._by_engine(arrays, graph, seeds)
+            for p in graph.params:
+                g[positions[id(p)]] += p.grad
+        finally:
+            for p, before in zip(graph.params, kept):
+                p.grad = before
         return outs
 
     def _empty(self, arrays: list) -> np.ndarray:

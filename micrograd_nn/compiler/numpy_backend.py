@@ -685,10 +685,10 @@ class NumpyProgram:
         return out[:, 0] if self.graph.single else out
 
     def backward(self, params: list, batch: list, seeds) -> tuple:
-        """(outputs, the parameters, their gradients), nothing written yet."""
+        """(outputs, the parameters, their gradients as an array), nothing written yet."""
         seeds = seeds.reshape(seeds.shape[0], -1)
         out, grads = self._run_checked(params, batch, seeds)
-        grads = [0.0] * len(self._params) if grads is None else grads.tolist()
+        grads = self._np.zeros(len(self._params)) if grads is None else grads
         return (out[:, 0] if self.graph.single else out), self._params, grads
 
 
