@@ -464,3 +464,32 @@ def test_gradients_refuses_a_list_and_a_tuple_without_every_parameter():
         program.gradients([1.0], params=(w, b, w))
     with pytest.raises(TypeError, match=r"params\[1\] must be a Value"):
         program.gradients([1.0], params=(w, 2.0))
+
+
+@pytest.mark.parametrize("backend", BACKENDS)
+def test_take_from_values_computed_per_sample_is_the_engines(backend):
+    """A target picked from logits (a table computed from the inputs), and an embedding
+    picked from parameters, both by token ids: outputs and gradients are the engine's."""
+    emb = [[Value(0.3 * i - 0.2 * j, f"e{i}_{j}") for j in range(2)] for i in range(3)]
+    head = [[Value(math.cos(i + 2 * j), f"h{i}_{j}") for j in range(2)] for i in range(3)]
+    params = [v for row in emb + head for v in row]
+
+    def fn(tokens):
+        losses = []
+        for t, nxt in zip(tokens, tokens[1:]):
+            logits = Value.matvec(head, Value.take(emb, t))
+            losses.append(Value.logsumexp(logits) - Value.take(logits, nxt))
+        return Value.sum(losses)
+
+    program = compile(fn, [0, 1, 2], backend=backend)
+    docs = [[0, 1, 2], [2, 2, 0], [1, 0, 1]]
+    for p in params:
+        p.grad = 0.0
+    outs = program.backward(docs)
+    got = [p.grad for p in params]
+    for p in params:
+        p.grad = 0.0
+    want = [fn(doc) for doc in docs]
+    Value.sum(want).backward()
+    assert np.allclose(outs, [w.data for w in want], rtol=1e-13)
+    assert np.allclose(got, [p.grad for p in params], rtol=1e-13, atol=1e-15)

@@ -310,7 +310,9 @@ def _order_like_consumers(graph: Graph, groups: list, first_op: int) -> None:
         if group.op is _ops.LINEAR:
             n = (len(args[0]) - 1) // 2
             slots = [list(args[0][n:2 * n])]
-        elif group.op in (_ops.SUM, _ops.LOGSUMEXP, _ops.TAKE):
+        elif group.op is _ops.TAKE:
+            slots = [[a[0] for a in args], list(args[0][1:])]
+        elif group.op in (_ops.SUM, _ops.LOGSUMEXP):
             slots = [list(args[0])]
         else:
             slots = [[a[k] for a in args] for k in range(len(args[0]))]
@@ -356,7 +358,10 @@ def _plan_operands(graph: Graph, group: Group, groups: list, where: dict, np) ->
             group.operands = [w_gather, _gather(X[0], groups, where, np), _gather(b, groups, where, np)]
         else:
             group.operands = [w_gather, _gather(X, groups, where, np), _gather(b, groups, where, np)]
-    elif group.op in (_ops.SUM, _ops.LOGSUMEXP, _ops.TAKE):
+    elif group.op is _ops.TAKE:  # the indices, one per node; the tables, one row per node
+        group.operands = [_gather(args[:, 0], groups, where, np),
+                          _gather(args[:, 1:], groups, where, np)]
+    elif group.op in (_ops.SUM, _ops.LOGSUMEXP):
         group.operands = [_gather(args, groups, where, np)]
     else:
         group.operands = [_gather(args[:, k], groups, where, np) for k in range(args.shape[1])]
@@ -565,7 +570,16 @@ def _forward(em: _Emitter, g: int, group: Group) -> list:
     elif group.op is _ops.LOGSUMEXP:
         expr = f"_lse({args[0]})"
     elif group.op is _ops.TAKE:
-        expr = f"_take({args[0]})"
+        index, table = args
+        n = group.operands[1].idx.shape[-1]
+        em.lines.append(f"k{g} = _take_index({index}, {n})")
+        args.append(f"k{g}")
+        if em.batched(group.operands[1]):  # a table computed from the inputs (logits)
+            expr = f"_np.take_along_axis({table}, _np.broadcast_to(k{g}, {table}.shape[:-1])" \
+                   f"[..., None], -1)[..., 0]"
+        else:  # a table of parameters: one fancy index, row m at column k[m]
+            rows = em.constant(em.np.arange(len(group.members)))
+            expr = f"{table}[{rows}, k{g}]"
     else:
         expr = _code(em, group.op)[0].format(*args)
     em.lines.append(f"v{g} = {expr}  # {len(group.members)} x {name}")
@@ -602,8 +616,13 @@ def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
         em.scatter(ops[0], f"{d}[..., None] + {zeros}", batched)
     elif group.op is _ops.LOGSUMEXP:
         em.scatter(ops[0], f"_np.exp({args[0]} - v{g}[..., None]) * {d}[..., None]", batched)
-    elif group.op is _ops.TAKE:
-        em.scatter(ops[0], f"_take_grad({args[0]}, {d})", batched)
+    elif group.op is _ops.TAKE:  # the index gets nothing; the picked entry gets d
+        table, k = args[1], args[2]
+        n = ops[1].idx.shape[-1]
+        if em.batched(ops[1]):
+            em.scatter(ops[1], f"_take_grad({k}, {d}, {table}.shape)", batched)
+        else:  # summed over the batch by one bincount
+            em.scatter(ops[1], f"_take_grad_summed({k}, {d}, {len(group.members)}, {n})", False)
     else:
         locals_ = _code(em, group.op)[1]
         terms = [_term(t.format(*args, out=f"v{g}"), d) for t in locals_]
@@ -660,7 +679,8 @@ class NumpyProgram:
         self.source_optimized = self.source  # one source: the groups are the speed
         self._params = [graph.params[k] for k in layout]  # in the order the code reads them
         namespace = dict(numpy_names(), _ALL=slice(None), _cat=_concatenate, _lse=_logsumexp,
-                         _take=_take, _take_grad=_take_grad, _add_at=_add_at)
+                         _take_index=_take_index, _take_grad=_take_grad,
+                         _take_grad_summed=_take_grad_summed, _add_at=_add_at)
         namespace.update(constants)
         exec(compile(self.source, f"<compiled {name}>", "exec"), namespace)
         self._run = namespace[name]
@@ -706,24 +726,32 @@ def _logsumexp(x):
     return np.where(np.isinf(m[..., 0]), m[..., 0], m[..., 0] + np.log(np.exp(shifted).sum(-1)))
 
 
-def _take(a):
-    """Along the last axis of ``a``: (index, x_0, ..., x_{n-1}) -> x_index. ValueError (the
-    engine then runs the batch, and raises its own error) for an index that is not a whole
-    number from 0 to n - 1."""
+def _take_index(index, n: int):
+    """Take's indices as integers: ValueError (the engine then runs the batch, and raises its
+    own error) for an index that is not a whole number from 0 to n - 1."""
     import numpy as np
-    index = a[..., 0]
     k = index.astype(np.intp)
-    if not ((k == index) & (k >= 0) & (k < a.shape[-1] - 1)).all():
+    if not ((k == index).all() and 0 <= k.min() and k.max() < n):
         raise ValueError("take: an index out of range")
-    return np.take_along_axis(a[..., 1:], k[..., None], -1)[..., 0]
+    return k
 
 
-def _take_grad(a, d):
-    """The gradient of `_take` shaped like ``a``: ``d`` at the picked entry, 0 elsewhere."""
+def _take_grad(k, d, shape):
+    """The gradient of a take from a table computed per sample, shaped like the table
+    (batch, nodes, entries): ``d`` at each picked entry, 0 elsewhere."""
     import numpy as np
-    g = np.zeros(a.shape)
-    np.put_along_axis(g[..., 1:], a[..., :1].astype(np.intp), d[..., None], -1)
+    g = np.zeros(shape)
+    np.put_along_axis(g, np.broadcast_to(k, shape[:-1])[..., None], d[..., None], -1)
     return g
+
+
+def _take_grad_summed(k, d, m: int, n: int):
+    """The gradient of a take from a table of parameters (m nodes, n entries each), summed
+    over the batch: d added at (node, its index) for every sample, by one bincount."""
+    import numpy as np
+    at = (np.arange(m) * n + k).ravel()
+    return np.bincount(at, weights=np.broadcast_to(d, k.shape).ravel(),
+                       minlength=m * n).reshape(m, n)
 
 
 def _add_at(target, idx, term):
