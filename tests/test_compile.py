@@ -774,3 +774,45 @@ def test_a_weight_matrix_at_every_position_is_one_matrix_product():
     flat = [[x for row in sample for x in row] for sample in batch]
     want = engine_run(lambda x: fn([x[k:k + 2] for k in range(0, 8, 2)]), params, [flat])
     assert_matches(got, want, BACKENDS["numpy"])
+
+
+def test_softmaxes_over_the_positions_so_far_are_one_padded_group():
+    """At each position p, a softmax over positions 0..p and a weighted sum: the logsumexps
+    (padded with -inf) and the weighted sums (padded with 0) of every position are one array
+    operation each, with the engine's outputs and gradients."""
+    w = [Value(0.5, "w1"), Value(-1.25, "w2")]
+
+    def fn(xs):
+        scores = [Value.linear(w, x) for x in xs]
+        outs = []
+        for p in range(len(xs)):
+            lse = Value.logsumexp(scores[:p + 1])
+            weights = [(s - lse).exp() for s in scores[:p + 1]]
+            outs.append(Value.linear(weights, [x[0] for x in xs[:p + 1]]))
+        return Value.sum([o * o for o in outs])
+
+    example = [[0.5, -1.0], [1.5, 0.25], [-0.75, 2.0], [1.0, 1.0]]
+    program = compile(fn, example, backend="numpy")
+    lines = program.source.splitlines()
+    assert [line.split("# ")[1] for line in lines if "x logsumexp" in line] == ["4 x logsumexp"]
+    assert sum("x linear" in line for line in lines) == 2, program.source  # scores; sums
+    batch = [example, [[1.0, 0.5], [-2.0, 0.25], [0.5, 0.5], [0.0, -1.0]]]
+    got = compiled_run(program, w, [batch])
+    flat = [[x for row in sample for x in row] for sample in batch]
+    want = engine_run(lambda x: fn([x[k:k + 2] for k in range(0, 8, 2)]), w, [flat])
+    assert_matches(got, want, BACKENDS["numpy"])
+
+
+def test_padding_that_would_more_than_double_the_numbers_is_not_done():
+    w = Value(0.5, "w")
+
+    def fn(xs):  # logsumexp of 1 value, of 1 and of 100, at the same depth: 300 for 102
+        scaled = [w * x for x in xs]
+        return Value.logsumexp(scaled[:1]) + Value.logsumexp(scaled[1:2]) + \
+            Value.logsumexp(scaled)
+
+    xs = [0.01 * k for k in range(100)]
+    program = compile(fn, xs, backend="numpy")
+    groups = [line.split("# ")[1] for line in program.source.splitlines() if "x logsumexp" in line]
+    assert sorted(groups) == ["1 x logsumexp", "2 x logsumexp"]
+    assert program.backward([xs]) == pytest.approx([fn([Value(x) for x in xs]).data], rel=1e-13)

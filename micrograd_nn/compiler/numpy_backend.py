@@ -5,7 +5,10 @@ same number of operands. A group computes all its nodes for the whole batch in o
 on an array of shape (batch, nodes in the group) (or (nodes,) for values that depend on
 parameters only). The neurons of a layer are one group: their ``linear`` nodes share their inputs,
 so the group is one matrix product ``h @ W.T + b``, and its backward pass two more
-(``dh = dz @ W``, ``dW = dz.T @ h``).
+(``dh = dz @ W``, ``dW = dz.T @ h``). A layer applied at every position of a sequence is one
+batched product too (`_tile`), and the n-ary nodes of one depth that differ only in their
+number of operands (a softmax over the positions so far, at each position) share a group,
+each padded with a number that changes nothing (`_may_pad`).
 
 Where it differs from the engine: sums and matrix products add in numpy's order, so results
 agree to rounding, not bit for bit. A domain error, an overflow or 0 times inf raises numpy's
@@ -95,6 +98,7 @@ class Group:
     operands: list = field(default_factory=list)  # one Gather per operand slot
     matrix: bool = False  # a linear group with shared inputs: one matrix product
     tiles: int = 0  # a linear group of several input records sharing the weights (see _tile)
+    padded: bool = False  # members of several numbers of operands (see _may_pad)
 
 
 @dataclass
@@ -206,12 +210,19 @@ def group_nodes(graph: Graph) -> tuple[list, dict]:
     levels = _levels(graph)
     for i, node in enumerate(graph.nodes):
         if node.kind == OP:
-            key = (levels[i], node.op.name, len(node.args), batched[i])
+            arity = -1 if _may_pad(node, batched) else len(node.args)
+            key = (levels[i], node.op.name, arity, batched[i])
             by_key.setdefault(key, []).append(i)
     first_op = len(groups)
     for key in sorted(by_key):
-        members = by_key[key]
-        groups.append(Group(OP, members, key[3], graph.nodes[members[0]].op))
+        for members in _split_if_wasteful(graph, by_key[key]):
+            group = Group(OP, members, key[3], graph.nodes[members[0]].op)
+            group.padded = len({len(graph.nodes[i].args) for i in members}) > 1
+            groups.append(group)
+    pads = len(graph.nodes), len(graph.nodes) + 1  # no node's index: 0.0 and -inf
+    if any(g.padded for g in groups[first_op:]):
+        groups.insert(first_op, Group(CONST, list(pads), False))
+        first_op += 1
     _order_like_consumers(graph, groups, first_op)
     for group in groups[first_op:]:
         _tile(graph, group, batched)
@@ -222,8 +233,56 @@ def group_nodes(graph: Graph) -> tuple[list, dict]:
             if i is not None:  # an input the function never read
                 where[i] = (g, column)
     for group in groups[first_op:]:
-        _plan_operands(graph, group, groups, where, np)
+        _plan_operands(graph, group, groups, where, np, pads)
     return groups, where
+
+
+PADS = {"sum": 0, "linear": 0, "logsumexp": 1}  # the pad each n-ary op is padded with: 0.0, -inf
+PAD_VALUES = (0.0, -math.inf)
+
+
+def _may_pad(node: Node, batched: list) -> bool:
+    """Whether a node may share a group with nodes of the same op and level but another
+    number of operands, each padded to the longest with a number that changes nothing (0.0
+    for a sum or a linear node, -inf for logsumexp): a softmax over the positions so far at
+    each position of a sequence. Not a linear node whose weights are parameters (those
+    become matrix products)."""
+    if node.op.name not in PADS:
+        return False
+    if node.op is _ops.LINEAR:
+        n = (len(node.args) - 1) // 2
+        return any(batched[a] for a in node.args[:n])
+    return True
+
+
+def _split_if_wasteful(graph: Graph, members: list) -> list:
+    """The members as one group, padded to the longest, unless the padding would more than
+    double the numbers it reads: then one group per number of operands."""
+    sizes = [len(graph.nodes[i].args) for i in members]
+    if len(set(sizes)) == 1 or len(members) * max(sizes) <= 2 * sum(sizes) + 64:
+        return [members]
+    by_size: dict = {}
+    for i, size in zip(members, sizes):
+        by_size.setdefault(size, []).append(i)
+    return [by_size[k] for k in sorted(by_size)]
+
+
+def _padded_args(graph: Graph, group: "Group", pads: tuple) -> list:
+    """Each member's operands, padded to the longest: a linear node's weights and inputs each
+    with 0.0 (its bias stays last), a sum's terms with 0.0, logsumexp's with -inf."""
+    rows = [graph.nodes[i].args for i in group.members]
+    if not group.padded:
+        return rows
+    pad = pads[PADS[group.op.name]]
+    if group.op is _ops.LINEAR:
+        n = max((len(r) - 1) // 2 for r in rows)
+        out = []
+        for r in rows:
+            k = (len(r) - 1) // 2
+            out.append((*r[:k], *[pad] * (n - k), *r[k:2 * k], *[pad] * (n - k), r[-1]))
+        return out
+    n = max(len(r) for r in rows)
+    return [(*r, *[pad] * (n - len(r))) for r in rows]
 
 
 def _tile(graph: Graph, group: Group, batched: list) -> None:
@@ -232,6 +291,8 @@ def _tile(graph: Graph, group: Group, batched: list) -> None:
     by the same R rows of weights, in the same order. Its members are put in (record, row)
     order, so the group is one batched matrix product ``X @ W.T + b`` of shape (P, R)."""
     if group.op is not _ops.LINEAR or not group.members:
+        return
+    if group.padded:
         return
     n = (len(graph.nodes[group.members[0]].args) - 1) // 2
     blocks: dict = {}
@@ -341,8 +402,9 @@ def _gather(nodes_idx, groups: list, where: dict, np) -> Gather:
     return Gather(srcs, idx, whole)
 
 
-def _plan_operands(graph: Graph, group: Group, groups: list, where: dict, np) -> None:
-    args = np.array([graph.nodes[i].args for i in group.members], dtype=np.intp)
+def _plan_operands(graph: Graph, group: Group, groups: list, where: dict, np,
+                   pads: tuple = ()) -> None:
+    args = np.array(_padded_args(graph, group, pads), dtype=np.intp)
     if group.op is _ops.LINEAR:
         n = (args.shape[1] - 1) // 2
         W, X, b = args[:, :n], args[:, n:2 * n], args[:, 2 * n]
@@ -651,6 +713,9 @@ def numpy_source(graph: Graph, name: str = "program") -> tuple[str, dict]:
     em.lines += ["v0, v1 = _P, _C"] + ([f"{inputs}= _X"] if inputs else [])
     bound = {}
     for g in range(first_op, len(groups)):
+        if groups[g].kind == CONST:  # the pads of groups of several lengths
+            em.lines.append(f"v{g} = {em.constant(np.array(PAD_VALUES))}")
+            continue
         bound[g] = _forward(em, g, groups[g])
     out = _gather(graph.outputs, groups, where, np)
     em.lines.append(f"_out = {em.outputs(out)}")
