@@ -443,6 +443,7 @@ class _Emitter:
         self.namespace: dict = {}
         self.grad: dict = {}  # group -> "owned" or "alias" (its d-array may be another's)
         self.ones = False  # whether the backward pass has made _ones, the batch's row of ones
+        self.consts: dict = {}  # group -> its numbers, for the groups of constants
         self.needs = []
         for g in groups:
             self.needs.append(g.kind == PARAM or (g.kind == OP and any(
@@ -511,11 +512,26 @@ class _Emitter:
         return pieces
 
     def bind(self, gather: Gather, name: str) -> str:
-        """The gather's value as a variable (a plain reference when it is a whole group)."""
+        """The gather's value as a variable (a plain reference when it is a whole group; an
+        array made once, when it reads constants only)."""
         if gather.whole:
             return f"v{gather.srcs[0]}"
+        known = self.known(gather)
+        if known is not None:
+            return self.constant(known)
         self.lines.append(f"{name} = {self.value(gather)}")
         return name
+
+    def known(self, gather: Gather):
+        """The numbers a gather of constants only reads (None if it reads anything else)."""
+        if not all(s in self.consts for s in gather.srcs):
+            return None
+        return self.np.concatenate([self.consts[s] for s in gather.srcs])[gather.idx]
+
+    def zero(self, gather: Gather) -> bool:
+        """Whether a gather reads constants that are all 0.0 (a bias nobody gave)."""
+        known = self.known(gather)
+        return known is not None and not known.any()
 
     def batch_sum(self, term: str, ndim: int) -> str:
         """``term`` (batch first, ``ndim`` axes) summed over the batch. A matrix is multiplied
@@ -622,11 +638,12 @@ def _forward(em: _Emitter, g: int, group: Group) -> list:
     args = [em.bind(gather, f"a{g}_{k}") for k, gather in enumerate(group.operands)]
     if group.op is _ops.LINEAR:
         W, X, b = args
+        bias = "" if em.zero(group.operands[2]) else f" + {b}"  # no bias: nothing to add
         if group.tiles:
             lead = "_B, " if group.batched else ""
-            expr = f"({X} @ {W}.T + {b}).reshape({lead}{len(group.members)})"
+            expr = f"({X} @ {W}.T{bias}).reshape({lead}{len(group.members)})"
         else:
-            expr = f"{X} @ {W}.T + {b}" if group.matrix else f"({W} * {X}).sum(-1) + {b}"
+            expr = f"{X} @ {W}.T{bias}" if group.matrix else f"({W} * {X}).sum(-1){bias}"
     elif group.op is _ops.SUM:
         expr = f"{args[0]}.sum(-1)"
     elif group.op is _ops.LOGSUMEXP:
@@ -708,6 +725,10 @@ def numpy_source(graph: Graph, name: str = "program") -> tuple[str, dict]:
     groups, where = group_nodes(graph)
     em = _Emitter(groups, np)
     em.namespace["_C"] = np.array([graph.nodes[i].ref for i in groups[1].members], dtype=float)
+    em.consts[1] = em.namespace["_C"]
+    for g, group in enumerate(groups[2:], 2):
+        if group.kind == CONST:  # the pads
+            em.consts[g] = np.array(PAD_VALUES)
     first_op = 2 + len(graph.shape)
     inputs = "".join(f"v{g}, " for g in range(2, first_op))
     em.lines += ["v0, v1 = _P, _C"] + ([f"{inputs}= _X"] if inputs else [])
@@ -778,10 +799,17 @@ class NumpyProgram:
 
 
 def _concatenate(arrays: list, batch: int):
+    """The arrays side by side along the last axis; those without a batch axis (parameters,
+    constants) repeated for each sample of the batch."""
     import numpy as np
-    if any(a.ndim > 1 for a in arrays):
-        arrays = [a if a.ndim > 1 else np.broadcast_to(a, (batch, a.shape[-1])) for a in arrays]
-    return np.concatenate(arrays, axis=-1)
+    if all(a.ndim == 1 for a in arrays):
+        return np.concatenate(arrays)
+    out = np.empty((batch, sum(a.shape[-1] for a in arrays)))
+    start = 0
+    for a in arrays:  # assigning into slices: no broadcast_to, no second copy
+        out[:, start:start + a.shape[-1]] = a
+        start += a.shape[-1]
+    return out
 
 
 def _logsumexp(x):
