@@ -816,3 +816,26 @@ def test_padding_that_would_more_than_double_the_numbers_is_not_done():
     groups = [line.split("# ")[1] for line in program.source.splitlines() if "x logsumexp" in line]
     assert sorted(groups) == ["1 x logsumexp", "2 x logsumexp"]
     assert program.backward([xs]) == pytest.approx([fn([Value(x) for x in xs]).data], rel=1e-13)
+
+
+def test_a_scale_per_position_sums_its_gradient_by_runs():
+    """rmsnorm at each of 3 positions of 4 numbers: the mean square x . x passes both of its
+    shares at once, and the gradient of each position's scale (read by its 4 numbers) is one
+    sum over runs of 4; outputs and gradients are the engine's."""
+    w = [Value(0.5 + 0.25 * j, f"w{j + 1}") for j in range(4)]
+
+    def fn(xs):
+        total = []
+        for p in range(3):
+            x = [xs[4 * p + j] * w[j] for j in range(4)]
+            scale = (Value.linear(x, x) * 0.25 + 1e-5) ** -0.5
+            total += [xi * scale for xi in x]
+        return Value.sum([t * t * t for t in total])
+
+    example = [0.1 * k - 0.5 for k in range(12)]
+    program = compile(fn, example, backend="numpy")
+    assert ".reshape(_B, 3, 4).sum(-1)" in program.source
+    assert "2.0 * " in program.source
+    batch = [example, [math.sin(k) for k in range(12)]]
+    assert_matches(compiled_run(program, w, [batch]), engine_run(fn, w, [batch]),
+                   BACKENDS["numpy"])

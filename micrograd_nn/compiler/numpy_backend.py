@@ -574,6 +574,17 @@ class _Emitter:
             self.lines.append(f"d{s} = d{s}.copy()")
         self.grad[s] = "owned"
 
+    def repeats(self, gather: Gather) -> int:
+        """r when a 1-D gather reads each column of its single source r > 1 times in a row,
+        in order (``np.repeat(arange(m), r)``); else 0."""
+        if len(gather.srcs) != 1 or gather.idx.ndim != 1:
+            return 0
+        m = len(self.groups[gather.srcs[0]].members)
+        r, rest = divmod(gather.idx.size, m)
+        if r < 2 or rest or not (gather.idx == self.np.repeat(self.np.arange(m), r)).all():
+            return 0
+        return r
+
     def scatter(self, gather: Gather, term: str, batched: bool) -> None:
         """Add a contribution, shaped like the gather's value, into its sources' gradients."""
         srcs = [s for s in gather.srcs if self.needs[s]]
@@ -589,6 +600,12 @@ class _Emitter:
             self.add_to(s, f"({term}).reshape(v{s}.shape)", batched)
             return
         if self.split(gather, term, batched):
+            return
+        r = self.repeats(gather)
+        if r:  # each column read r times in a row (a scale per position): sum each run
+            s, m = gather.srcs[0], len(self.groups[gather.srcs[0]].members)
+            lead = "_B, " if batched else ""
+            self.add_to(s, f"({term}).reshape({lead}{m}, {r}).sum(-1)", batched)
             return
         view = self.view(gather)
         if view is not None:
@@ -687,8 +704,12 @@ def _backward(em: _Emitter, g: int, group: Group, args: list) -> None:
         em.scatter(ops[2], d, batched)
     elif group.op is _ops.LINEAR:
         W, X, b = args
-        em.scatter(ops[0], f"{X} * {d}[..., None]", batched)
-        em.scatter(ops[1], f"{W} * {d}[..., None]", batched)
+        if ops[0].srcs == ops[1].srcs and em.np.array_equal(ops[0].idx, ops[1].idx):
+            # x . x (a mean square): both shares at once
+            em.scatter(ops[1], f"2.0 * {X} * {d}[..., None]", batched)
+        else:
+            em.scatter(ops[0], f"{X} * {d}[..., None]", batched)
+            em.scatter(ops[1], f"{W} * {d}[..., None]", batched)
         em.scatter(ops[2], d, batched)
     elif group.op is _ops.SUM:
         zeros = em.constant(em.np.zeros(ops[0].idx.shape))  # d x_i = d out, for every i
@@ -856,11 +877,16 @@ def _add_at(target, idx, term):
     width = target.shape[-1]
     flat = idx.ravel()
     if target.ndim == 1:
-        weights = np.broadcast_to(term, idx.shape).ravel()
+        weights = term.ravel() if term.size == flat.size else \
+            np.broadcast_to(term, idx.shape).ravel()
         target += np.bincount(flat, weights=weights, minlength=width)
         return
     batch = target.shape[0]
-    weights = np.broadcast_to(term, (batch, *idx.shape)).reshape(batch, -1)
+    if term.size != batch * flat.size:
+        term = np.broadcast_to(term, (batch, *idx.shape))
+    if batch == 1:  # one sample: no offsets per row
+        target[0] += np.bincount(flat, weights=term.ravel(), minlength=width)
+        return
     rows = (np.arange(batch)[:, None] * width + flat[None, :]).ravel()
-    target += np.bincount(rows, weights=weights.ravel(), minlength=batch * width).reshape(
+    target += np.bincount(rows, weights=term.ravel(), minlength=batch * width).reshape(
         batch, width)
