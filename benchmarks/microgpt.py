@@ -333,7 +333,8 @@ def adam_step_arrays(model: GPT, grad=None) -> None:
     """`adam_step`'s update on numpy arrays of the parameters' numbers (as numpy microgpt
     does): the same formulas, elementwise; the moments live in arrays kept on the model.
     ``grad`` is the gradient as an array (``Program.gradients``, which writes no ``.grad``);
-    without it each ``.grad`` is read, and reset to 0."""
+    then the numbers are kept in ``model.data_array`` between steps (and written into the
+    Values). Without it each ``.grad`` is read, and reset to 0."""
     import struct
     import numpy as np
     c, params = model.config, model.params
@@ -350,13 +351,17 @@ def adam_step_arrays(model: GPT, grad=None) -> None:
     v = model.v_array = c.beta2 * model.v_array + (1 - c.beta2) * grad ** 2
     m_hat = m / (1 - c.beta1 ** t)
     v_hat = v / (1 - c.beta2 ** t)
-    data = np.frombuffer(model.pack(*[p.data for p in params]))  # the quickest read of n floats
+    if from_values or "data_array" not in model.__dict__:  # the quickest read of n floats
+        data = np.frombuffer(model.pack(*[p.data for p in params]))
+    else:  # the numbers this update wrote last, kept (nothing else writes them)
+        data = model.data_array
     data = data - lr * m_hat / (v_hat ** 0.5 + c.eps)
     if from_values:
         for p, x in zip(params, data.tolist()):
             p.data = x
             p.grad = 0
     else:
+        model.data_array = data
         for p, x in zip(params, data.tolist()):
             p.data = x
     model.step += 1
@@ -366,9 +371,11 @@ def compiled_train_step(backend: str, adam=adam_step, arrays: bool = False):
     """A `train_step` with ``micrograd_nn.compile``: the loss is compiled on the first call
     (its name's length; every other length is traced and compiled on its first use, and
     kept), then each step runs the compiled forward and backward, then ``adam`` (microgpt's
-    loop, or `adam_step_arrays` beside the numpy backend). With ``arrays``, the gradient
-    comes back as one array (``Program.gradients``) and goes to ``adam`` as it is, as in
-    numpy microgpt: no ``.grad`` is written or read."""
+    loop, or `adam_step_arrays` beside the numpy backend). With ``arrays``, the parameters'
+    numbers live in one array that Adam updates and writes into the Values, the program
+    reads that array (``Program.gradients(..., data=)``) and the gradient comes back as one
+    array that goes to ``adam`` as it is, as in numpy microgpt: no ``.grad`` is written or
+    read, and every ``.data`` holds its number after each step."""
     def step(model: GPT, name: str, loss_fn) -> float:
         program = model.__dict__.get("program")
         if program is None:
@@ -378,7 +385,12 @@ def compiled_train_step(backend: str, adam=adam_step, arrays: bool = False):
             model.program = program
             model.param_tuple = tuple(model.params)
         if arrays:
-            loss, grad = program.gradients([model.tokens(name)], params=model.param_tuple)
+            data = model.__dict__.get("data_array")
+            if data is None:
+                import numpy as np
+                data = model.data_array = np.array([p.data for p in model.params])
+            loss, grad = program.gradients([model.tokens(name)], params=model.param_tuple,
+                                           data=data)
             adam(model, grad)
             return float(loss[0])
         loss = float(program.backward([model.tokens(name)])[0])

@@ -493,3 +493,26 @@ def test_take_from_values_computed_per_sample_is_the_engines(backend):
     Value.sum(want).backward()
     assert np.allclose(outs, [w.data for w in want], rtol=1e-13)
     assert np.allclose(got, [p.grad for p in params], rtol=1e-13, atol=1e-15)
+
+
+def test_gradients_reads_the_numbers_from_data_when_given():
+    table = [[Value(math.sin(3 * i + j), f"e{i}_{j}") for j in range(3)] for i in range(5)]
+    params = tuple(v for row in table for v in row)
+    program = compile(doc_fn(table), [1, 2, 0], backend="numpy")
+    docs = [[1, 2, 0], [4], [3, 0, 1, 1, 2]]
+    data = np.array([p.data for p in params])
+    want_outs, want = program.gradients(docs, params=params)
+    outs, g = program.gradients(docs, params=params, data=data)
+    assert outs.tolist() == want_outs.tolist() and g.tolist() == want.tolist()
+    # the array is what is read: other numbers give the numbers of those parameters
+    moved = data + 0.5
+    outs, g = program.gradients(docs, params=params, data=moved)
+    for p, x in zip(params, moved.tolist()):
+        p.data = x
+    again_outs, again = program.gradients(docs, params=params)
+    assert outs.tolist() == again_outs.tolist() and g.tolist() == again.tolist()
+    with pytest.raises(ValueError, match="an array of 15 floats"):
+        program.gradients(docs, params=params, data=moved[:-1])
+    python = compile(doc_fn(table), [1, 2, 0], backend="python")
+    with pytest.raises(ValueError, match="numpy backend only"):
+        python.gradients(docs, params=params, data=moved)

@@ -261,18 +261,30 @@ class Program:
         """
         return self._run_backward(batch, reduction, grad, None)
 
-    def gradients(self, *batch: Any, params: tuple, reduction: str = "sum",
-                  grad: Any = None) -> tuple[np.ndarray, np.ndarray]:
+    def gradients(self, *batch: Any, params: tuple, reduction: str = "sum", grad: Any = None,
+                  data: Any = None) -> tuple[np.ndarray, np.ndarray]:
         """`backward` for an optimizer that works on arrays: returns ``(outputs, g)`` where
         ``g[k]`` = d L / d ``params[k]`` (0 for a parameter the batch does not read), and
-        writes no ``.grad`` (every ``.grad`` is left as it was; the parameters' ``.data`` are
-        read as in `backward`). ``params`` is a tuple of Values holding each parameter the
-        function reads, each once (a model's parameters, in the order of your arrays); the
-        program keeps its order, so later calls with the same tuple cost nothing more.
-        ValueError if the function reads a Value the tuple lacks."""
+        writes no ``.grad`` (every ``.grad`` is left as it was). ``params`` is a tuple of
+        Values holding each parameter the function reads, each once (a model's parameters, in
+        the order of your arrays); the program keeps its order, so later calls with the same
+        tuple cost nothing more. ValueError if the function reads a Value the tuple lacks.
+
+        The parameters' numbers are read from each ``.data``, as by `backward`; with the numpy
+        backend, ``data`` (an array of ``len(params)`` floats, ``data[k]`` equal to
+        ``params[k].data``: an optimizer that keeps the numbers in an array and writes them
+        into the Values) is read instead, which spares reading every ``.data``."""
         positions = self._positions_in(params)
+        if data is not None:
+            if self.backend != "numpy":
+                raise ValueError("data= is read by the numpy backend only; the python "
+                                 "backend reads each .data: leave data out")
+            data = np.asarray(data)
+            if data.shape != (len(params),) or data.dtype != np.float64:
+                raise ValueError(f"data must be an array of {len(params)} floats (one per "
+                                 f"parameter), got shape {data.shape} of {data.dtype}")
         g = np.zeros(len(params))
-        outs = self._run_backward(batch, reduction, grad, (g, positions))
+        outs = self._run_backward(batch, reduction, grad, (g, positions, data))
         return outs, g
 
     def _positions_in(self, params: tuple) -> dict:
@@ -318,9 +330,14 @@ class Program:
 
     def _backward(self, compiled, arrays: list, seeds: np.ndarray, sink=None) -> np.ndarray:
         """One shape's forward and backward; the gradients go into each ``.grad``, or with a
-        ``sink`` (g, positions) into ``g[positions[id(p)]]``."""
+        ``sink`` (g, positions, data or None) into ``g[positions[id(p)]]``."""
         try:
-            outs, params, grads = compiled.backward(compiled.graph.params, arrays, seeds)
+            if sink is not None and sink[2] is not None:  # the numbers from the caller's array
+                numbers = sink[2][self._sink_index(compiled, compiled._params)]
+                outs, params, grads = compiled.backward(compiled.graph.params, arrays, seeds,
+                                                        numbers)
+            else:
+                outs, params, grads = compiled.backward(compiled.graph.params, arrays, seeds)
         except _ARITHMETIC:
             return self._by_engine_into(arrays, compiled.graph, seeds, sink)
         outs = np.asarray(outs, dtype=float)
@@ -331,7 +348,7 @@ class Program:
         if not (finite and np.isfinite(outs).all()):
             return self._by_engine_into(arrays, compiled.graph, seeds, sink)
         if sink is not None:
-            g, _ = sink
+            g = sink[0]
             g[self._sink_index(compiled, params)] += grads
             return outs
         if type(grads) is np.ndarray:
@@ -347,20 +364,20 @@ class Program:
         """The positions in the `gradients` tuple of a compiled shape's parameters."""
         _, positions, index = self._positions
         found = index.get(id(compiled))
-        if found is None or found[0] is not compiled:
+        if found is None or found[0] is not compiled or found[1] is not params:
             missing = [p for p in params if id(p) not in positions]
             if missing:
                 raise ValueError(f"params lacks {len(missing)} Value(s) the function reads "
                                  f"(the first: {missing[0]!r}): pass every parameter")
-            found = index[id(compiled)] = (compiled, np.array([positions[id(p)] for p in params],
-                                                              dtype=np.intp))
-        return found[1]
+            found = index[id(compiled)] = (compiled, params, np.array(
+                [positions[id(p)] for p in params], dtype=np.intp))
+        return found[2]
 
     def _by_engine_into(self, arrays: list, graph: Graph, seeds, sink) -> np.ndarray:
         """`_by_engine`; with a sink, its gradients go there and every ``.grad`` is put back."""
         if sink is None:
             return self._by_engine(arrays, graph, seeds)
-        g, positions = sink
+        g, positions, _ = sink
         kept = [p.grad for p in graph.params]
         missing = [p for p in graph.params if id(p) not in positions]
         if missing:
