@@ -222,15 +222,15 @@ def w1_compiled_cells(engine, X, y, nouts: list, block: Callable) -> list[Cell]:
         model = W.build_model(engine, 2, nouts)
         program = W.w1_compile(model, X, y, backend)
         cells.append(Cell("W1", f"compiled, {backend} backend", f"compiled {backend}", "s",
-                          block(lambda ps=model.parameters(), p=program: W.w1_compiled_step(
-                              ps, p, X, y, seeds, learning_rate=0.0))))
+                          block(lambda ps=w1_params(model, backend), p=program:
+                                W.w1_compiled_step(ps, p, X, y, seeds, learning_rate=0.0))))
 
         def compile_once(backend=backend) -> dict:
             model = W.build_model(engine, 2, nouts)
             start = clock()
             program = W.w1_compile(model, X, y, backend)
             compiled = clock()
-            params = model.parameters()
+            params = w1_params(model, backend)
             W.w1_compiled_step(params, program, X, y, seeds, learning_rate=0.0)
             middle = clock()
             W.w1_compiled_step(params, program, X, y, seeds, learning_rate=0.0)
@@ -241,6 +241,13 @@ def w1_compiled_cells(engine, X, y, nouts: list, block: Callable) -> list[Cell]:
         cells.append(Cell("W1", f"compile time, {backend} backend", f"compiled {backend}", "s",
                           compile_once))
     return cells
+
+
+def w1_params(model, backend: str):
+    """What the compiled W1 step updates: the parameters' list (the python backend adds into
+    each .grad), or for numpy an `ArraySGD` of them (the numbers in one array, as numpy by
+    hand keeps them)."""
+    return W.ArraySGD(model.parameters()) if backend == "numpy" else model.parameters()
 
 
 def w2_cells(engines: list, sizes: Sizes) -> list[Cell]:

@@ -168,16 +168,39 @@ def w1_seeds(n: int):
 
 def w1_compiled_step(params, program, X, y, seeds, learning_rate: float = 0.1):
     """One SGD step of the demo with a compiled program: ``params`` is the model's
-    ``parameters()`` list (kept, as an optimizer keeps it), X, y numpy arrays, seeds from
-    `w1_seeds`. The same loss, gradients and update as `w1_step`:
-    p.data -= learning_rate * p.grad. Returns (loss, accuracy)."""
-    for p in params:
-        p.grad = 0.0
-    outs = program.backward(X, y, grad=seeds)
+    ``parameters()`` list (kept, as an optimizer keeps it) or an `ArraySGD` of them, X, y
+    numpy arrays, seeds from `w1_seeds`. The same loss, gradients and update as `w1_step`:
+    p.data -= learning_rate * dL/dp. Returns (loss, accuracy)."""
+    if isinstance(params, ArraySGD):
+        outs = params.step(program, X, y, seeds, learning_rate)
+    else:
+        for p in params:
+            p.grad = 0.0
+        outs = program.backward(X, y, grad=seeds)
+        for p in params:
+            p.data -= learning_rate * p.grad
     accuracy = float(((y > 0) == (outs[:, 1] > 0)).mean())
-    for p in params:
-        p.data -= learning_rate * p.grad
     return float(outs[:, 0].mean()), accuracy
+
+
+class ArraySGD:
+    """SGD on one array of the parameters' numbers, as numpy by hand updates its arrays: the
+    compiled program reads that array (``Program.gradients(..., data=)``, numpy backend) and
+    returns the gradient as one array; the new numbers are written into the Values after
+    each step, so every ``.data`` holds its number (nothing else may write them meanwhile:
+    the array is the copy that counts)."""
+
+    def __init__(self, params):
+        import numpy as np
+        self.params = tuple(params)
+        self.data = np.array([p.data for p in self.params])
+
+    def step(self, program, X, y, seeds, learning_rate: float):
+        outs, g = program.gradients(X, y, grad=seeds, params=self.params, data=self.data)
+        self.data = self.data - learning_rate * g
+        for p, x in zip(self.params, self.data.tolist()):
+            p.data = x
+        return outs
 
 
 # -------------------------------------------------------------------------------------------------

@@ -358,17 +358,19 @@ def test_graph_size_counts_nodes_on_both_engines():
                         G.gpt_loss_nary)
     assert nary * 3 < drop_in
 
-@pytest.mark.parametrize("backend", ["python", "numpy"])
-def test_compiled_w1_steps_give_the_engines_loss_and_parameters(backend):
+@pytest.mark.parametrize("backend, arrays", [("python", False), ("numpy", False),
+                                             ("numpy", True)])
+def test_compiled_w1_steps_give_the_engines_loss_and_parameters(backend, arrays):
     np = pytest.importorskip("numpy")
     X, y = W.make_moons(12, seed=3)
     engine = W.micrograd_nn_engine()
     model, compiled = W.build_model(engine, 2, NOUTS), W.build_model(engine, 2, NOUTS)
     program = W.w1_compile(compiled, X, y, backend)
     params = compiled.parameters()
+    updated = W.ArraySGD(params) if arrays else params  # the numbers in one array, or not
     for _ in range(3):
         loss, accuracy = W.w1_step(engine, model, X, y, learning_rate=0.05)
-        c_loss, c_accuracy = W.w1_compiled_step(params, program, np.array(X), np.array(y),
+        c_loss, c_accuracy = W.w1_compiled_step(updated, program, np.array(X), np.array(y),
                                                 W.w1_seeds(len(y)), learning_rate=0.05)
         assert _close(loss, c_loss, 1e-12) and accuracy == c_accuracy
     after = [p.data for p in model.parameters()]
