@@ -290,8 +290,10 @@ class _ReadWatch:
     def __get__(self, obj, cls=None):
         if obj is None:
             return self
+        if sys._getframe(1).f_code in _ENGINE_OWN_READS:  # the common case: an operation
+            return self.inner.__get__(obj, cls)
         reads = _WATCHED.get(threading.get_ident())
-        if reads is not None and sys._getframe(1).f_code not in _ENGINE_OWN_READS:
+        if reads is not None:
             frame = _reader_frame(1)
             if frame is not None:
                 reads.append((obj, frame.f_code.co_filename, frame.f_lineno))
