@@ -114,13 +114,12 @@ PAGE_WIDTH, PAGE_HEIGHT = 6.5 * 72, 9 * 72
 
 
 @needs_renderer
-@pytest.mark.parametrize("name, exercise", [("seed", "grads"), ("seed", "local"),
-                                            ("L = d*f", "grads"), ("L = d*f", "local"),
-                                            ("L = d*f", "both")])
+@pytest.mark.parametrize("exercise", ["grads", "local", "both"])
+@pytest.mark.parametrize("name", ["seed", "L = d*f", "tanh neuron"])
 def test_a_worksheet_and_its_key_print_at_page_width_with_text_of_11_pt(name, exercise):
-    from diagram_corpus import tutorial_expression
+    from diagram_corpus import tanh_neuron, tutorial_expression
     from micrograd_nn.viz import draw_graph, seed_neuron
-    root = seed_neuron() if name == "seed" else tutorial_expression()
+    root = {"seed": seed_neuron, "L = d*f": tutorial_expression, "tanh neuron": tanh_neuron}[name]()
     for key in (False, True):
         svg = pipe(draw_graph(root, exercise=exercise, answer_key=key), "svg")
         assert printed_size(svg, PAGE_WIDTH, PAGE_HEIGHT) >= 11

@@ -78,44 +78,65 @@ def emit(scene: Scene, options: Options, on_path: set | None, frame, root_key: s
     return graph
 
 
-PAGE_ROW = 3      # on a page, the values an operation reads are laid out in rows of at most 3
+PAGE_ROW = 3      # on a page, the values nothing computes are laid out in rows of at most 3
+PAGE_LINE = 120   # points: on a page, an arrow's label wider than this takes two lines
 
 
 def _fold(graph, drawn: _Recorder, scene: Scene, page: bool) -> None:
     """Keep a top-to-bottom drawing with labels in slots narrow: the operations of a chain
     one under the other (an arrow into a slot does not pull its operation sideways, which
-    staggers the ranks). On a ``page``, to fit a printed page at full size, also each
-    operation beside its result (one rank for both, the arrow between them across), and the
-    values that feed one operation and nothing else feeds (inputs, parameters) in rows of at
-    most ``PAGE_ROW``, one row above the other."""
-    feeding: dict = {}
-    fed = {head.split(":")[0] for _, head, _ in drawn.edges}
-    made_by = {}
-    for k, (tail, head, attrs) in enumerate(drawn.edges):
-        src, dst = tail.split(":")[0], head.split(":")[0]
-        if scene.nodes[src].kind != "op":
-            continue
-        made_by[dst] = src
-        if page:      # operation -> its result, across
+    staggers the ranks). On a ``page``, to fit a printed page at full size, also an operation
+    alone at its depth beside its result (one rank for both, the arrow between them across),
+    and the values nothing computes (inputs, parameters) in rows of at most ``PAGE_ROW``,
+    one row above the other, where more would stand side by side."""
+    ends = [(tail.split(":")[0], head.split(":")[0]) for tail, head, _ in drawn.edges]
+    depth = _depths(ends, scene)
+    made_by = {dst: src for src, dst in ends if scene.nodes[src].kind == "op"}
+    at_depth: dict = {}
+    for op in made_by.values():
+        at_depth.setdefault(depth[op], []).append(op)
+    beside = {op for ops in at_depth.values() if len(ops) == 1 for op in ops} if page else set()
+    for k, ((src, dst), (tail, head, attrs)) in enumerate(zip(ends, drawn.edges)):
+        if src in beside and made_by.get(dst) == src:   # operation -> its result, across
             drawn.edges[k] = (f"{src}:e", f"{dst}:w", attrs)
             with graph.subgraph() as pair:
                 pair.attr(rank="same")
                 pair.node(src)
                 pair.node(dst)
-    for k, (tail, head, attrs) in enumerate(drawn.edges):
-        src, dst = tail.split(":")[0], head.split(":")[0]
-        if scene.nodes[src].kind != "op":   # into an operation's slot
-            if page:        # from its right, where its result is
-                head = head.rsplit(":", 1)[0] + ":e" if head.count(":") == 2 else head
+        elif scene.nodes[src].kind != "op":     # into an operation's slot
+            if dst in beside and head.count(":") == 2:  # from its right, where its result is
+                head = head.rsplit(":", 1)[0] + ":e"
             drawn.edges[k] = (tail, head, dict(attrs, weight="0"))
             if src in made_by:      # the operations of a chain one under the other
                 graph.edge(made_by[src], dst, style="invis", weight="10")
-            if src not in fed:
-                feeding.setdefault(dst, []).append(src)
-    if not page:
-        return
-    for sources in feeding.values():
-        sources = list(dict.fromkeys(sources))
+    if page:
+        _source_rows(graph, ends, depth, scene)
+
+
+def _depths(ends: list, scene: Scene) -> dict:
+    """key -> the length of the longest chain of arrows that reaches it (scene order is
+    operands first)."""
+    depth = {key: 0 for key in scene.nodes}
+    for key in scene.nodes:
+        for src, dst in ends:
+            if dst == key:
+                depth[key] = max(depth[key], depth[src] + 1)
+    return depth
+
+
+def _source_rows(graph, ends: list, depth: dict, scene: Scene) -> None:
+    """The values nothing computes that would stand in one rank (just above their first
+    reader) in rows of at most ``PAGE_ROW``, one above the other (invisible arrows)."""
+    fed = {dst for _, dst in ends}
+    rank: dict = {}
+    for src, dst in ends:
+        if src not in fed:
+            rank[src] = min(rank.get(src, depth[dst]), depth[dst])
+    groups: dict = {}
+    for key in scene.nodes:         # drawing order
+        if key in rank:
+            groups.setdefault(rank[key], []).append(key)
+    for sources in groups.values():
         rows = [sources[i:i + PAGE_ROW] for i in range(0, len(sources), PAGE_ROW)]
         for upper, lower in zip(rows, rows[1:]):
             for a, b in zip(upper, lower):
@@ -202,9 +223,9 @@ def _slot_tables(drawn: _Recorder, look: "_Look", across: bool | None = None) ->
         for i, k in enumerate(into[key]):
             tail, _, edge_attrs = drawn.edges[k]
             rows = re.findall(r"<TR>(.*?)</TR>", edge_attrs.pop("label"), re.S)
-            rows[0] = rows[0].replace("<TD", f'<TD PORT="a{i}" ALIGN="LEFT"', 1)
-            slots.append([r if r is rows[0] else r.replace("<TD", '<TD ALIGN="LEFT"', 1)
-                          for r in rows])
+            rows[0] = rows[0].replace("<TD", f'<TD PORT="a{i}" ALIGN="LEFT" BALIGN="LEFT"', 1)
+            slots.append([r if r is rows[0] else
+                          r.replace("<TD", '<TD ALIGN="LEFT" BALIGN="LEFT"', 1) for r in rows])
             side = look.enter if across or look.enter in "we" else "w"
             drawn.edges[k] = (tail, f"{key}:a{i}:{side}", edge_attrs)
         if across:
@@ -301,7 +322,7 @@ def _cell(text: str, ink: str, *, bold: bool = False, italic: bool = False, attr
     return f'<TD{attrs}><FONT COLOR="{ink}">{body}</FONT></TD>'
 
 
-BLANK_LENGTH = 12      # every blank of a worksheet: its length never hints at the answer
+BLANK_LENGTH = 10      # every blank of a worksheet: its length never hints at the answer
 
 
 def _blank(answer: str) -> str:
@@ -599,12 +620,17 @@ def _local_line(edge: Edge, options: Options, used: set) -> tuple:
     number = fmt(edge.local, options.digits + FACTOR_DIGITS)
     parts = [edge.derivative] + ([edge.formula] if edge.formula else []) + [number]
     answer = " = ".join(p for i, p in enumerate(parts) if i == 0 or p != parts[i - 1])
+    blank = f"{edge.derivative} = {_blank(answer)}"
+    shown = (answer, blank) if options.exercise in ("local", "both") else (answer,)
+    if options.page and max(text_width(text, options.label_size) for text in shown) > PAGE_LINE:
+        # a long line breaks after the derivative, on the worksheet and its key alike
+        answer, blank = (text.replace(" = ", "\n= ", 1) for text in (answer, blank))
     fit = None
     if options.exercise in ("local", "both"):
-        fit = (answer, f"{edge.derivative} = {_blank(answer)}")
+        fit = (answer, blank)
     if options.blank_local:
         used.add("blank")
-        return f"{edge.derivative} = {_blank(answer)}", INK, fit
+        return blank, INK, fit
     used.add("local")
     return answer, INK, fit
 
