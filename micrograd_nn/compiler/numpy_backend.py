@@ -19,6 +19,7 @@ the user as numbers.
 
 from __future__ import annotations
 
+import functools
 import math
 import struct
 from dataclasses import dataclass, field
@@ -540,7 +541,7 @@ class _Emitter:
         if ndim > 2:
             return f"({term}).sum(0)"
         if not self.ones:
-            self.lines.append("_ones = _np.ones(_B)")
+            self.lines.append("_ones = _ones_of(_B)")
             self.ones = True
         return f"_ones @ ({term})"
 
@@ -786,7 +787,7 @@ class NumpyProgram:
         self.source_optimized = self.source  # one source: the groups are the speed
         self._params = [graph.params[k] for k in layout]  # in the order the code reads them
         namespace = dict(numpy_names(), _ALL=slice(None), _cat=_concatenate, _lse=_logsumexp,
-                         _take_index=_take_index, _take_grad=_take_grad,
+                         _take_index=_take_index, _take_grad=_take_grad, _ones_of=_ones_of,
                          _take_grad_summed=_take_grad_summed, _add_at=_add_at)
         namespace.update(constants)
         exec(compile(self.source, f"<compiled {name}>", "exec"), namespace)
@@ -818,6 +819,15 @@ class NumpyProgram:
         out, grads = self._run_checked(params, batch, seeds, numbers)
         grads = self._np.zeros(len(self._params)) if grads is None else grads
         return (out[:, 0] if self.graph.single else out), self._params, grads
+
+
+@functools.lru_cache(maxsize=8)
+def _ones_of(batch: int):
+    """A row of ``batch`` ones (read only: the code multiplies by it), made once per size."""
+    import numpy as np
+    ones = np.ones(batch)
+    ones.flags.writeable = False
+    return ones
 
 
 def _concatenate(arrays: list, batch: int):
