@@ -304,7 +304,8 @@ def _add_drawing_arguments(look, viz) -> None:
                       help="on each arrow: its local derivative dz/dw1 (local, the default), the "
                            "gradient it carries back (flow), or both; also in --trace")
     look.add_argument("--rankdir", choices=("LR", "TB"), default=None,
-                      help="left to right (default) or top to bottom")
+                      help="left to right (the default) or top to bottom (the default of "
+                           "a slide and a worksheet)")
     look.add_argument("--preset", choices=viz.PRESETS, default=None,
                       help="slide: 16:9, large type, top to bottom, no legend")
     look.add_argument("--highlight", metavar="NAME",

@@ -1545,7 +1545,8 @@ def test_python_m_micrograd_nn_graph_end_to_end(tmp_path):
                            str(tmp_path / "g.dot"), "--exercise", "grads"],
                           capture_output=True, text=True, check=False)
     assert done.returncode == 0, done.stderr
-    assert "grad ________" in (tmp_path / "g.dot").read_text()
+    sheet = (tmp_path / "g.dot").read_text()
+    assert "grad ________" in sheet and "rankdir=TB" in sheet     # laid out for a page
     bad = subprocess.run([sys.executable, "-m", "micrograd_nn", "graph", "--expr",
                           "open('x')", "--set", "x=1"], capture_output=True, text=True,
                          check=False)
