@@ -231,8 +231,12 @@ class Module:
     module (`CHANGES`); a list of modules is kept as a list that counts its changes too.
     """
 
+    # attributes that hold a list of modules even while it is empty (its appends must count)
+    _module_lists: tuple = ()
+
     def __setattr__(self, name: str, value) -> None:
-        if type(value) is list and value and all(isinstance(m, Module) for m in value):
+        if type(value) is list and (name in self._module_lists
+                                    or value and all(isinstance(m, Module) for m in value)):
             value = _Modules(value)
         object.__setattr__(self, name, value)
         CHANGES[0] += 1
@@ -443,6 +447,7 @@ class Layer(Module):
         self._activation = name
 
     nonlin = Neuron.nonlin
+    _module_lists = ("neurons",)
 
     def _forward(self, x: list) -> list:
         # all neurons at once: the engine reads the inputs' data once for the whole layer (this
@@ -533,6 +538,8 @@ class MLP(Module):
         ]
         for i, layer in enumerate(self.layers):
             layer._prefix_labels(f"L{i + 1}.")
+
+    _module_lists = ("layers",)
 
     def forward(self, x) -> Value | list:
         x = _as_input_values(x, self.nin, "MLP")

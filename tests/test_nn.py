@@ -768,6 +768,25 @@ def test_a_layer_obeys_every_change_of_its_neurons_made_after_it_ran():
         assert twin(x)[1].data != layer(x)[1].data
 
 
+def test_a_layer_given_an_empty_list_of_neurons_sees_what_is_appended():
+    """An empty list assigned to ``neurons`` (or ``layers``) counts its changes like any
+    list of modules: the layer's kept plan is remade when a neuron is appended."""
+    layer = Layer(2, 2, rng=random.Random(0))
+    x = [0.5, -2.0]
+    kept = list(layer.neurons)
+    layer.neurons = []
+    assert layer(x) == []
+    layer.neurons.append(kept[0])
+    assert [z.data for z in layer(x)] == [kept[0](x).data]
+    layer.neurons.extend(kept[1:])
+    assert len(layer(x)) == 2
+    model = MLP(2, [2, 1], seed=0)
+    layers = list(model.layers)
+    model.layers = []
+    model.layers.extend(layers)
+    assert type(model.layers) is type(layer.neurons)
+
+
 def test_weights_computed_by_the_graph_and_a_layer_reused_on_its_own_output():
     """Parameters that are not leaves are sorted at every node that reads them, so a layer
     applied to its own output (its weights reached again below) still gets grad()'s answer."""
