@@ -469,10 +469,13 @@ class Layer(Module):
     _plan: tuple = (-1, (), _MIXED, ())
 
     def _make_plan(self) -> tuple:
+        # the count first: a change made while the neurons are read (another thread) is
+        # then newer than the plan, which the next call remakes
+        count = CHANGES[0]
         neurons = self.neurons
         acts = tuple(n._act for n in neurons)
         act = acts[0] if acts and all(a is acts[0] for a in acts) else _MIXED
-        plan = (CHANGES[0], [n._wb for n in neurons], act, acts)
+        plan = (count, [n._wb for n in neurons], act, acts)
         object.__setattr__(self, "_plan", plan)   # a cache, not a change of the module
         return plan
 

@@ -787,6 +787,36 @@ def test_a_layer_given_an_empty_list_of_neurons_sees_what_is_appended():
     assert type(model.layers) is type(layer.neurons)
 
 
+def test_a_change_made_while_a_layer_reads_its_neurons_is_seen_on_the_next_call():
+    """Another thread may change a neuron while a layer makes its plan: the plan is stamped
+    with the count of changes from before it read anything, so the next call remakes it."""
+    class Busy(Neuron):
+        # reading this neuron's activation stands for another thread changing the first
+        # neuron at that moment
+        @property
+        def _act(self):
+            if self.meddle is not None:
+                other, self.meddle = self.meddle, None
+                other.activation = "linear"
+            return vars(self)["_act_now"]
+
+        @_act.setter
+        def _act(self, f):
+            vars(self)["_act_now"] = f
+
+    layer = Layer(2, 2, rng=random.Random(0))
+    first = layer.neurons[0]
+    first.w = [Value(1.0), Value(1.0)]                      # z = -1.5: relu gives 0
+    busy = Busy(2)
+    busy.meddle = None
+    layer.neurons[1] = busy
+    x = [0.5, -2.0]
+    assert layer(x)[0].data == 0.0
+    busy.meddle = first
+    layer(x)                                 # first made linear while the plan is being made
+    assert layer(x)[0].data == -1.5
+
+
 def test_weights_computed_by_the_graph_and_a_layer_reused_on_its_own_output():
     """Parameters that are not leaves are sorted at every node that reads them, so a layer
     applied to its own output (its weights reached again below) still gets grad()'s answer."""
