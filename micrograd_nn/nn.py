@@ -408,6 +408,14 @@ class Neuron(Module):
         return f"Neuron({self.nin} inputs, {self.activation})"
 
 
+def _computes_as_neuron(n) -> bool:
+    """Does n compute as Neuron does (its class overrides none of the ways to call it)?"""
+    kind = type(n)
+    return isinstance(n, Neuron) and (kind.__call__ is Neuron.__call__
+                                      and kind.forward is Neuron.forward
+                                      and kind._forward is Neuron._forward)
+
+
 class Layer(Module):
     """``nout`` neurons reading the same ``nin`` inputs; calling it always returns a list.
 
@@ -457,6 +465,8 @@ class Layer(Module):
         if plan[0] != CHANGES[0]:
             plan = self._make_plan()
         _, parameters, act, acts = plan
+        if parameters is None:      # a neuron computes in its own way: call each, as micrograd
+            return [n(x) for n in acts]
         zs = linear_nodes(parameters, x)
         if act is not _MIXED:
             return zs if act is None else [act(z) for z in zs]
@@ -464,8 +474,9 @@ class Layer(Module):
 
     # What _forward reads of the neurons, made again whenever any module has changed since
     # (`CHANGES`): each neuron's parameter tuple, their activation if they all have the same
-    # one (else _MIXED), and each neuron's. Reading it from the neurons on every call made the
-    # W1 step about 2% slower (alternating runs).
+    # one (else _MIXED), and each neuron's; or (None, the neurons) when one is not a plain
+    # Neuron (a subclass with its own __call__ or forward). Reading it from the neurons on
+    # every call made the W1 step about 2% slower (alternating runs).
     _plan: tuple = (-1, (), _MIXED, ())
 
     def _make_plan(self) -> tuple:
@@ -473,9 +484,12 @@ class Layer(Module):
         # then newer than the plan, which the next call remakes
         count = CHANGES[0]
         neurons = self.neurons
-        acts = tuple(n._act for n in neurons)
-        act = acts[0] if acts and all(a is acts[0] for a in acts) else _MIXED
-        plan = (count, [n._wb for n in neurons], act, acts)
+        if all(_computes_as_neuron(n) for n in neurons):
+            acts = tuple(n._act for n in neurons)
+            act = acts[0] if acts and all(a is acts[0] for a in acts) else _MIXED
+            plan = (count, [n._wb for n in neurons], act, acts)
+        else:
+            plan = (count, None, _MIXED, tuple(neurons))
         object.__setattr__(self, "_plan", plan)   # a cache, not a change of the module
         return plan
 

@@ -817,6 +817,32 @@ def test_a_change_made_while_a_layer_reads_its_neurons_is_seen_on_the_next_call(
     assert layer(x)[0].data == -1.5
 
 
+def test_a_layer_calls_a_neuron_that_computes_in_its_own_way():
+    """A neuron subclass written micrograd-style, with its own ``__call__`` (or ``forward``),
+    is called by the layer, as micrograd's Layer calls each neuron; the others keep the fast
+    path."""
+    class TanhNeuron(Neuron):
+        def __call__(self, x):
+            return sum((wi * xi for wi, xi in zip(self.w, x)), self.b).tanh()
+
+    class Doubled(Neuron):
+        def forward(self, x):
+            return 2 * super().forward(x)
+
+    layer = Layer(2, 3, activation="linear", rng=random.Random(0))
+    x = [0.5, -2.0]
+    plain = layer(x)[2].data
+    layer.neurons[0] = TanhNeuron(2)
+    layer.neurons[0].w = [Value(1.0), Value(1.0)]
+    layer.neurons[1] = Doubled(2, activation="linear")
+    out = layer(x)
+    assert out[0].data == pytest.approx(math.tanh(-1.5), rel=1e-15)
+    assert out[1].data == layer.neurons[1](x).data
+    assert out[1].data == pytest.approx(2 * sum(w.data * xi for w, xi in zip(
+        layer.neurons[1].w, x)) + 2 * layer.neurons[1].b.data)
+    assert out[2].data == plain
+
+
 def test_weights_computed_by_the_graph_and_a_layer_reused_on_its_own_output():
     """Parameters that are not leaves are sorted at every node that reads them, so a layer
     applied to its own output (its weights reached again below) still gets grad()'s answer."""
