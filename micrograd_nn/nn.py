@@ -408,12 +408,13 @@ class Neuron(Module):
         return f"Neuron({self.nin} inputs, {self.activation})"
 
 
-def _computes_as_neuron(n) -> bool:
-    """Does n compute as Neuron does (its class overrides none of the ways to call it)?"""
-    kind = type(n)
-    return isinstance(n, Neuron) and (kind.__call__ is Neuron.__call__
-                                      and kind.forward is Neuron.forward
-                                      and kind._forward is Neuron._forward)
+def _computes_as(m, base: type) -> bool:
+    """Does m compute as ``base`` does (its class overrides none of the ways to call it), so
+    that its ``_forward`` may be called in its place?"""
+    kind = type(m)
+    return kind is base or isinstance(m, base) and (kind.__call__ is base.__call__
+                                                    and kind.forward is base.forward
+                                                    and kind._forward is base._forward)
 
 
 class Layer(Module):
@@ -484,7 +485,7 @@ class Layer(Module):
         # then newer than the plan, which the next call remakes
         count = CHANGES[0]
         neurons = self.neurons
-        if all(_computes_as_neuron(n) for n in neurons):
+        if all(_computes_as(n, Neuron) for n in neurons):
             acts = tuple(n._act for n in neurons)
             act = acts[0] if acts and all(a is acts[0] for a in acts) else _MIXED
             plan = (count, [n._wb for n in neurons], act, acts)
@@ -561,7 +562,8 @@ class MLP(Module):
     def forward(self, x) -> Value | list:
         x = _as_input_values(x, self.nin, "MLP")
         for layer in self.layers:
-            x = layer._forward(x)
+            # a layer of a class of its own (micrograd style) is called as micrograd would
+            x = layer._forward(x) if _computes_as(layer, Layer) else layer(x)
         return x[0] if len(x) == 1 else x
 
     def parameters(self) -> list[Value]:

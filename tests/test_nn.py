@@ -843,6 +843,19 @@ def test_a_layer_calls_a_neuron_that_computes_in_its_own_way():
     assert out[2].data == plain
 
 
+def test_a_model_calls_a_layer_that_computes_in_its_own_way():
+    """A layer subclass with its own ``__call__`` put in a model is called by it."""
+    class Scaled(Layer):
+        def __call__(self, x):
+            return [2 * z for z in super().__call__(x)]
+
+    model = MLP(2, [2, 1], seed=0)
+    x = [0.5, -2.0]
+    model.layers[1] = Scaled(2, 1, activation="linear")
+    hidden = model.layers[0](x)
+    assert model(x).data == 2 * Layer.__call__(model.layers[1], hidden)[0].data != 0.0
+
+
 def test_weights_computed_by_the_graph_and_a_layer_reused_on_its_own_output():
     """Parameters that are not leaves are sorted at every node that reads them, so a layer
     applied to its own output (its weights reached again below) still gets grad()'s answer."""
