@@ -33,6 +33,7 @@ from micrograd_nn.viz.diagram import DEFAULT_MAX_EDGES, HIGHLIGHT, ROLE_COLORS
 from micrograd_nn.viz.scene import BLOCKED, DATA_INK, GRAD_INK
 from micrograd_nn.viz.expr import ExpressionError
 from micrograd_nn.viz.structure import Structure
+from micrograd_nn.losses import cross_entropy, softmax
 from micrograd_nn.viz.naming import (Namer, consistent_digits, drawing_order, find_by_label,
                                     fmt)
 
@@ -1623,6 +1624,34 @@ def test_values_without_a_models_labels_are_named_by_their_role_and_op():
     a, b = Value(2.0, "a"), Value(3.0, "b")
     long = (a * b + a / b) - (a - b) * (b + a * a)
     assert Namer(drawing_order(long)).name(long) == "diff_1"
+
+
+def test_role_names_are_given_only_where_the_role_is_there():
+    """No role name for what only looks like one: a logsumexp that no softmax reads (a
+    smooth maximum, cross-entropy), weights that meet the wrong vectors or entries, a dot
+    product of entries that do not pair up, two softmaxes (each a0 would name two values)."""
+    def names(root):
+        order = drawing_order(root)
+        namer = Namer(order)
+        return {namer.name(v) for v in order if not v.is_leaf()}
+
+    a, b, c, d = Value(1.0, "a"), Value(2.0, "b"), Value(3.0, "c"), Value(0.5, "d")
+    role = re.compile(r"score|logsumexp\(score\)|\ba\d|a\u00b7|k0\u00b7q")
+    assert names(Value.logsumexp([a * b, c * d])) == {"a*b", "c*d", "logsumexp(a*b, c*d)"}
+    assert not any(role.search(n) for n in names(cross_entropy([a * b, c * d], 0)))
+    v = [[Value(0.1 * t + j, f"v{t}[{j}]") for j in range(2)] for t in range(2)]
+    w = softmax([a * b, c * d])
+    assert "a0" in names(w[0]) and "score1" in names(w[0])
+    for vectors in ([v[1][0], v[0][0]], [v[0][0], v[1][1]]):   # swapped; two entries
+        assert "a\u00b7v" not in names(Value.linear(w, vectors))
+    assert "a\u00b7v" in names(Value.linear(w, [v[0][1], v[1][1]]))
+    k = [Value(1.0 + j, f"k0[{j}]") for j in range(2)]
+    q = [Value(2.0 + j, f"q[{j}]") for j in range(2)]
+    assert "k0\u00b7q" in names(Value.linear(k, q))
+    for left, right in (([k[0], k[1]], [q[1], q[0]]), ([k[0], k[0]], [q[0], q[0]])):
+        assert "k0\u00b7q" not in names(Value.linear(left, right))
+    other = softmax([a * c, b * d])
+    assert not any(role.search(n) for n in names(w[0] * other[0] + w[1] * other[1]))
 
 
 def test_the_attention_picture_names_every_value_by_its_role():

@@ -2,8 +2,8 @@
 
 A value is called by its ``label`` when it has one. Otherwise a constant is called by its number
 and a computed value by the expression that made it (``w1*x1 + w2*x2``), as long as that stays
-short; by its role where the graph shows one (``k0·q`` for the dot product of two labelled
-vectors, ``score0`` for the first input of a softmax, ``logsumexp(score)`` for its
+short; by its role where the graph shows one (``k0·q`` for the dot product of the same
+entries of two labelled vectors, ``score0`` for the first input of the graph's one softmax, ``logsumexp(score)`` for its
 normaliser, ``a0`` for a softmax weight, ``log a0`` for score_0 - logsumexp(score), ``a·v``
 for the weights' dot product with labelled vectors v0, v1, ..., ``y`` for a target
 subtracted from a neuron's output); past that by the op that made it and its place among the
@@ -158,19 +158,30 @@ def find_by_label(root: Value, label: str) -> Value:
 _WORDS = {"+": "sum", "-": "diff", "*": "prod", "/": "quot", "neg": "neg", "linear": "dot"}
 
 
-def _stem(values) -> str | None:
-    """``k0`` when the values are labelled ``k0[0]``, ``k0[1]``, ... (one labelled vector)."""
-    found = [re.fullmatch(r"(.+)\[\d+\]", v.label or "") for v in values]
-    stems = {match.group(1) if match else None for match in found}
-    return stems.pop() if len(stems) == 1 else None
+def _entries(values) -> tuple | None:
+    """(stem, [i, ...]) when the values are labelled ``stem[i]``: entries of one vector."""
+    found = [re.fullmatch(r"(.+)\[(\d+)\]", v.label or "") for v in values]
+    if not found or None in found or len({m.group(1) for m in found}) != 1:
+        return None
+    return found[0].group(1), [int(m.group(2)) for m in found]
 
 
-def _family(values) -> str | None:
-    """``v`` when the values are labelled ``v0[j]``, ``v1[j]``, ... (entry j of the vectors
-    v0, v1, ..., one per position)."""
-    found = [re.fullmatch(r"(.*?[^\d])\d+\[\d+\]", v.label or "") for v in values]
-    stems = {match.group(1) if match else None for match in found}
-    return stems.pop() if len(stems) == 1 and None not in stems else None
+def _dot(left, right) -> str | None:
+    """``k0·q`` when left and right are the same entries (each once) of two labelled
+    vectors: sum_i k0[i]*q[i]."""
+    a, b = _entries(left), _entries(right)
+    if a is None or b is None or a[1] != b[1] or len(set(a[1])) != len(a[1]):
+        return None
+    return f"{a[0]}\u00b7{b[0]}"
+
+
+def _family(values) -> tuple | None:
+    """(``v``, [t, ...]) when the values are entry j (one j for all) of vectors labelled
+    ``v0``, ``v1``, ...: ``v0[j]``, ``v1[j]``, ..."""
+    found = [re.fullmatch(r"(.*?[^\d])(\d+)\[(\d+)\]", v.label or "") for v in values]
+    if not found or None in found or len({(m.group(1), m.group(3)) for m in found}) != 1:
+        return None
+    return found[0].group(1), [int(m.group(2)) for m in found]
 
 
 def _softmax_index(v: Value) -> int | None:
@@ -198,12 +209,14 @@ class Namer:
         ``sk.<name>``.
         """
         self.index = {v: k for k, v in enumerate(topo)}
-        # the inputs of a softmax, by place: z_t of logsumexp(z_0, z_1, ...) -> t
+        # the softmax's normaliser logsumexp(z) (read by some z_t - logsumexp(z)), when the
+        # graph holds one softmax: with two, a0 and score0 would each name two values
+        normalisers = {v.operands[1] for v in topo if _softmax_index(v) is not None}
+        self._softmax = normalisers.pop() if len(normalisers) == 1 else None
+        # its inputs, by place: z_t -> t (None for one read twice)
         self._scores: dict = {}
-        for v in topo:
-            if v.op is not None and v.op.name == "logsumexp":
-                for t, z in enumerate(v.operands):
-                    self._scores[z] = t if z not in self._scores else None  # read twice
+        for t, z in enumerate(self._softmax.operands if self._softmax is not None else ()):
+            self._scores[z] = t if z not in self._scores else None
         self._names: dict = {}
         self._made: dict = {}       # op word -> how many long expressions it has named
         self._structure = structure
@@ -252,42 +265,44 @@ class Namer:
 
     def _role(self, v: Value) -> str | None:
         """A name from what v does, read off the graph (from ops and places alone, for any
-        model): ``k0·q`` for the dot product of two labelled vectors (entries ``k0[0]``,
-        ``k0[1]``, ...); for the softmax of z_0, z_1, ... (exp(z_t - logsumexp(z))) its inputs
+        model): ``k0·q`` for sum_i k0[i]*q[i] (entries of two labelled vectors); for the
+        graph's one softmax of z_0, z_1, ... (exp(z_t - logsumexp(z))) its inputs
         ``score_t`` (``score0``), ``logsumexp(score)``, its weights ``a_t`` (``a0``), ``log
         a_t`` for z_t - logsumexp(z), and ``a·v`` for the weights' dot product with entry j of
-        labelled vectors ``v0``, ``v1``, ... (attention's output)."""
+        labelled vectors ``v0``, ``v1``, ..., a_t meeting v_t (attention's output)."""
         op = v.op.name if v.op is not None else None
         if self._scores.get(v) is not None:
             return f"score{self._scores[v]}"
-        if op == "logsumexp" and all(self._scores.get(z) is not None for z in v.operands):
+        if v is self._softmax and all(self._scores.get(z) is not None for z in v.operands):
             return "logsumexp(score)"
         if op == "linear":
             n = (len(v.operands) - 1) // 2
             bias = v.operands[-1]
             if bias.is_leaf() and not bias.label and bias.data == 0.0:
                 sides = v.operands[:n], v.operands[n:2 * n]
-                stems = [_stem(side) for side in sides]
-                if all(stems):
-                    return "\u00b7".join(stems)
+                dot = _dot(*sides)
+                if dot is not None:
+                    return dot
                 for weights, vectors in (sides, sides[::-1]):
                     family = _family(vectors)
-                    if family and all(self._weight(a) for a in weights):
-                        return f"a\u00b7{family}"
+                    places = [self._log_weight(a.operands[0]) if a.op is not None
+                              and a.op.name == "exp" else None for a in weights]
+                    # sum_t a_t v_t[j]: weight t meets vector t, each weight once
+                    if family and places == family[1] and len(set(places)) == len(places):
+                        return f"a\u00b7{family[0]}"
             return None
         if op == "exp":
-            t = _softmax_index(v.operands[0])
+            t = self._log_weight(v.operands[0])
             return None if t is None else f"a{t}"
         if op == "-":
-            t = _softmax_index(v)
+            t = self._log_weight(v)
             return None if t is None else f"log a{t}"
         return None
 
-    @staticmethod
-    def _weight(a: Value) -> bool:
-        """Is a a softmax weight, exp(z_t - logsumexp(z))?"""
-        return (a.op is not None and a.op.name == "exp"
-                and _softmax_index(a.operands[0]) is not None)
+    def _log_weight(self, v: Value) -> int | None:
+        """t, when v is z_t - logsumexp(z) of the graph's softmax (log a_t)."""
+        t = _softmax_index(v)
+        return t if t is not None and v.operands[1] is self._softmax else None
 
     def _expression(self, v: Value) -> tuple:
         op = v.op.name
