@@ -83,6 +83,28 @@ def test_a_slide_is_16_by_9_with_text_of_24_px_on_a_1920_by_1080_screen(name):
 
 
 @needs_renderer
+def test_a_slides_lines_side_by_side_are_an_em_apart():
+    """With edge_labels='both' a slot's local derivative and what its arrow carries back
+    share a row of the operation's box: a gap of a letter's width or more keeps
+    '= 0.209773' and '-0.598866 × ...' from reading as '0.209773-0.598866'."""
+    from micrograd_nn.viz import draw_graph, seed_neuron
+    svg = pipe(draw_graph(seed_neuron(), preset="slide", edge_labels="both"), "svg")
+    rows = 0
+    for element in read(svg):
+        if not element.name.startswith("op"):   # a value's cells have a rule between them
+            continue
+        by_line: dict = {}
+        for text in element.texts:
+            by_line.setdefault(round(text.box[3]), []).append(text)
+        for line in by_line.values():
+            line.sort(key=lambda t: t.box[0])
+            for left, right in zip(line, line[1:]):
+                rows += 1
+                assert right.box[0] - left.box[2] >= left.size / 2, (left.text, right.text)
+    assert rows >= 7         # the linear node's 5 slots, sigmoid's, -'s 2 and **2's
+
+
+@needs_renderer
 @pytest.mark.parametrize("name", ["seed both TB unfused", "MLP one sample flow",
                                   "MLP 4 samples focus", "GPT attention", "network 16x16"])
 def test_text_stays_in_its_cell_when_cairosvg_draws_it(name):

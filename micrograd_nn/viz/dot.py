@@ -232,8 +232,10 @@ def _slot_tables(drawn: _Recorder, look: "_Look", across: bool | None = None) ->
             depth = max(len(slot) for slot in slots)
             body = ["".join(slot[r] if r < len(slot) else "<TD></TD>" for slot in slots)
                     for r in range(depth)]
-        elif look.options.compact_legend:   # a slide: a slot's lines side by side, one row
-            body = ["".join(slot) for slot in slots]
+        elif look.options.compact_legend:   # a slide: a slot's lines side by side, one row,
+            # an em apart (a cell's padding alone would print "= 0.2098-0.5989 × ...")
+            gap = f'<TD WIDTH="{look.options.font_size}"></TD>'
+            body = [gap.join(slot) for slot in slots]
         else:
             body = [row for slot in slots for row in slot]
         span = len(slots) if across else max(row.count("<TD") for row in body)
