@@ -270,16 +270,19 @@ def _area(box: tuple) -> float:
     return (box[2] - box[0]) * (box[3] - box[1])
 
 
-def printed_size(svg: bytes | str, width: float, height: float) -> float:
+def printed_size(svg: bytes | str, width: float, height: float, *,
+                 enlarge: bool = True) -> float:
     """The smallest text of a picture, in points (or pixels), once it is scaled to fit a
     ``width`` x ``height`` page (or screen): its font size times the picture's own scale
-    times the fitting scale."""
+    times the fitting scale. ``enlarge=False``: a picture smaller than the page is printed
+    at its own size (a page is printed at 100%, shrunk only to fit)."""
     root = ET.fromstring(svg)
     _, _, w, h = _numbers(root.get("viewBox"))
     top = next(g for g in root.iter(f"{NS}g") if g.get("class") == "graph")
     zoom = float(re.search(r"scale\(([\d.]+)", top.get("transform", "scale(1)")).group(1))
     smallest = min(t.size for e in read(svg) for t in e.texts)
-    return smallest * zoom * min(width / w, height / h)
+    fit = min(width / w, height / h)
+    return smallest * zoom * (fit if enlarge else min(1.0, fit))
 
 
 def cairo_overflows(svg: bytes | str, slack: float = 1.0) -> list:
