@@ -427,6 +427,21 @@ def test_options_leave_out_what_they_say():
         draw_graph(3.0)
 
 
+def test_a_switch_that_is_not_true_or_false_is_refused_saying_what_is_accepted():
+    """legend="no" (or collapse="no") is truthy: drawing a legend for it would be silent
+    misbehaviour; an empty rankdir is not the default either."""
+    loss = seed_neuron()
+    with pytest.raises(TypeError, match=r"legend must be True, False or None \(a legend "
+                                        r"except on a slide or a worksheet\), got 'no'"):
+        draw_graph(loss, legend="no")
+    for switch in ("collapse", "show_grads", "expand_linear", "paths_only", "answer_key"):
+        with pytest.raises(TypeError, match=rf"{switch} must be True or False, got 1"):
+            draw_graph(loss, exercise="grads", **{switch: 1})
+    with pytest.raises(ValueError, match="rankdir must be None or one of 'LR'.*got ''"):
+        draw_graph(loss, rankdir="")
+    assert "legend" not in draw_graph(loss, legend=False).source
+
+
 def test_highlight_draws_exactly_the_paths_to_the_value_in_bold():
     loss = seed_neuron(fused=False)
     source = draw_graph(loss, highlight="w1").source

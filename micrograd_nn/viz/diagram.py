@@ -143,13 +143,25 @@ def _choice(value, choices: tuple, name: str, none: bool = False):
                      f"got {value!r}")
 
 
+def _switch(value, name: str) -> None:
+    """TypeError unless value is True or False (None too for ``legend``, its default)."""
+    if isinstance(value, bool) or (value is None and name == "legend"):
+        return
+    accepted = ("True, False or None (a legend except on a slide or a worksheet)"
+                if name == "legend" else "True or False")
+    raise TypeError(f"{name} must be {accepted}, got {value!r}")
+
+
 def make_options(*, rankdir=None, edge_labels="local", preset=None, exercise=None,
                  answer_key=False, fixed=False, **flags) -> Options:
     """Checked drawing options; ``flags`` are the boolean switches of ``Options``."""
     _choice(preset, PRESETS, "preset", none=True)
+    _choice(rankdir, ("LR", "TB", "RL", "BT"), "rankdir", none=True)
+    for name, value in [("answer_key", answer_key), *flags.items()]:
+        _switch(value, name)
     page = exercise is not None         # a worksheet is printed: one column down the page
-    rankdir = rankdir or ("TB" if preset == "slide" or page else "LR")
-    _choice(rankdir, ("LR", "TB", "RL", "BT"), "rankdir")
+    if rankdir is None:
+        rankdir = "TB" if preset == "slide" or page else "LR"
     _choice(edge_labels, EDGE_LABELS, "edge_labels")
     _choice(exercise, EXERCISES, "exercise", none=True)
     if answer_key and exercise is None:
