@@ -147,3 +147,22 @@ def test_a_worksheet_and_its_key_print_at_page_width_with_text_of_11_pt(name, ex
         # printed at 100% (a small picture is not blown up to the page's width)
         assert printed_size(svg, PAGE_WIDTH, PAGE_HEIGHT, enlarge=False) >= 11
         assert not collisions(svg)
+
+
+@needs_renderer
+@pytest.mark.parametrize("rankdir", ["LR", "RL"])
+def test_a_worksheet_asked_for_across_reads_across(rankdir):
+    """exercise= with rankdir='LR': each operation stands before its result along the
+    reading direction (a page's pairs and rows, laid out down the page, stacked them)."""
+    from micrograd_nn.viz import draw_graph, seed_neuron
+    elements = read(pipe(draw_graph(seed_neuron(), exercise="both", rankdir=rankdir), "svg"))
+    frames = {e.name: e.frame for e in elements if e.kind == "node"}
+    arrows = [e.name.split("->") for e in elements
+              if e.kind == "edge" and e.name.startswith("op")]
+    assert len(arrows) == 4
+    for tail, head in arrows:
+        op, result = frames[tail.split(":")[0]], frames[head.split(":")[0]]
+        if rankdir == "LR":
+            assert op[2] <= result[0], (tail, head)
+        else:
+            assert result[2] <= op[0], (tail, head)

@@ -65,7 +65,8 @@ def emit(scene: Scene, options: Options, on_path: set | None, frame, root_key: s
                                                                       'CELLPADDING="2"')))
                        for key, attrs in drawn.nodes]       # narrower boxes, larger type
     if options.in_slots:
-        _fold(graph, drawn, scene, page=options.page)
+        # a page's rows and pairs are laid out down the page (top to bottom only)
+        _fold(graph, drawn, scene, page=options.page and options.rankdir in ("TB", "BT"))
     for key, attrs in drawn.nodes:
         graph.node(key, **attrs)
     for tail, head, attrs in drawn.edges:
