@@ -496,6 +496,17 @@ def test_exercise_blanks_gradients_or_local_derivatives():
         draw_graph(loss, exercise="everything")
     with pytest.raises(ValueError, match="exercise="):
         draw_graph(loss, answer_key=True)
+    # options that leave the worksheet nothing to blank are refused, saying why
+    with pytest.raises(ValueError, match=r"exercise='local' blanks the local derivatives on "
+                                         r"the arrows, which edge_labels='flow' does not"):
+        draw_graph(loss, exercise="local", edge_labels="flow")
+    with pytest.raises(ValueError, match=r"show_local_grads=False"):
+        draw_graph(loss, exercise="local", show_local_grads=False)
+    with pytest.raises(ValueError, match=r"exercise='grads' blanks the grads.*show_grads=False"):
+        draw_graph(loss, exercise="grads", show_grads=False)
+    with pytest.raises(ValueError, match=r"exercise='both'"):
+        draw_graph(loss, exercise="both", show_grads=False, show_local_grads=False)
+    assert blank.search(draw_graph(loss, exercise="both", show_grads=False).source)
 
 
 def node_geometry(graph) -> dict:

@@ -152,6 +152,24 @@ def _switch(value, name: str) -> None:
     raise TypeError(f"{name} must be {accepted}, got {value!r}")
 
 
+def _check_blanks(exercise, edge_labels: str, flags: dict) -> None:
+    """ValueError when a worksheet's options show none of what its exercise blanks."""
+    arrows = flags.get("show_local_grads", True)
+    local = arrows and edge_labels != "flow"                 # local derivatives on arrows
+    grads = flags.get("show_grads", True)            # in the boxes (and flows on arrows)
+    if exercise == "local" and not local:
+        why = ("edge_labels='flow' does not show" if arrows else
+               "show_local_grads=False leaves out")
+        raise ValueError(f"exercise='local' blanks the local derivatives on the arrows, which "
+                         f"{why}: use edge_labels='local' or 'both', with show_local_grads=True")
+    if exercise == "grads" and not grads:
+        raise ValueError("exercise='grads' blanks the grads in the boxes, which "
+                         "show_grads=False leaves out: use show_grads=True")
+    if exercise == "both" and not (local or grads):
+        raise ValueError("exercise='both' blanks the grads and the arrows' labels, which "
+                         "show_grads=False and show_local_grads=False leave out")
+
+
 def make_options(*, rankdir=None, edge_labels="local", preset=None, exercise=None,
                  answer_key=False, fixed=False, **flags) -> Options:
     """Checked drawing options; ``flags`` are the boolean switches of ``Options``."""
@@ -166,6 +184,7 @@ def make_options(*, rankdir=None, edge_labels="local", preset=None, exercise=Non
     _choice(exercise, EXERCISES, "exercise", none=True)
     if answer_key and exercise is None:
         raise ValueError("answer_key=True fills in the blanks of a worksheet: pass exercise= too")
+    _check_blanks(exercise, edge_labels, flags)
     slide = preset == "slide"
     if flags.get("legend") is None:     # a slide or a page has no room for one
         flags["legend"] = not (slide or page)
