@@ -1680,6 +1680,25 @@ def test_role_names_are_given_only_where_the_role_is_there():
     assert not any(role.search(n) for n in names(w[0] * other[0] + w[1] * other[1]))
 
 
+def test_a_constant_subtracted_from_a_neuron_is_a_target_only_in_an_error():
+    """y for (yhat - 1)**2, |yhat - 1| and d*d; a threshold (relu(yhat - 0.5)) keeps its
+    number."""
+    import random
+    from micrograd_nn.nn import Neuron
+
+    def names(root):
+        order = drawing_order(root)
+        namer = Namer(order, structure=Structure(order, root))
+        return [namer.name(v) for v in order]
+
+    neuron = Neuron(2, rng=random.Random(0))
+    x = [1.0, 2.0]
+    assert names((neuron(x) - 0.5).relu())[-3:] == ["0.5", "L1.N1 - 0.5", "relu(L1.N1 - 0.5)"]
+    d = neuron(x) - 1.0
+    for error in (d ** 2, d.abs(), d * d):
+        assert "y" in names(error) and "L1.N1 - y" in names(error)
+
+
 def test_the_attention_picture_names_every_value_by_its_role():
     from diagram_corpus import gpt_attention
     texts = " ".join(node_texts(gpt_attention().source).values())

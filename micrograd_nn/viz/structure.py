@@ -105,14 +105,23 @@ class Structure:
 
     def _targets_of(self) -> dict:
         """target -> its sample (None: one sample): an unlabelled constant subtracted from a
-        neuron's output, as in (yhat - y)**2."""
+        neuron's output, the difference an error (squared or its absolute value taken, as in
+        (yhat - y)**2; not a threshold, as in relu(yhat - 0.5))."""
         found = {}
         for v in self.topo:
             if v.op is not None and v.op.name == "-" and len(v.operands) == 2:
                 yhat, y = v.operands
-                if yhat in self.neuron_of and y.is_leaf() and not y.label:
+                if (yhat in self.neuron_of and y.is_leaf() and not y.label
+                        and self._is_error(v)):
                     found[y] = self.sample_of.get(v)
         return found
+
+    def _is_error(self, d: Value) -> bool:
+        """Is every use of d a measure of its size: d**2, abs(d), d*d?"""
+        users = self.consumers.get(d, [])
+        return bool(users) and all(
+            u.op.name in ("**2", "abs") or (u.op.name == "*" and u.operands[0] is u.operands[1])
+            for u, _ in users)
 
     # ---- identities ---------------------------------------------------------------------------
 
