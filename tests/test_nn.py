@@ -117,7 +117,7 @@ def test_neuron_computes_activation_of_weighted_sum(activation, f):
     n.b.data = 0.25
     for x in ([1.0, 2.0, 3.0], [-1.0, 0.5, -0.75]):
         z = 0.5 * x[0] - 1.0 * x[1] + 2.0 * x[2] + 0.25
-        assert n(x).data == pytest.approx(f(z), rel=1e-12)
+        assert n(x).data == pytest.approx(f(z), rel=1e-15)
     # one fused node for z, then the activation (linear: z itself)
     out = n([1.0, 2.0, 3.0])
     z_node = out if activation == "linear" else out.operands[0]
