@@ -1750,6 +1750,7 @@ def test_the_legend_lists_only_what_the_picture_holds():
     assert "on an arrow" not in full
 
 
+@needs_renderer
 def test_worksheet_blanks_have_one_length_and_the_key_shows_the_working():
     loss = seed_neuron()
     for exercise in ("grads", "local", "both"):
@@ -1760,6 +1761,17 @@ def test_worksheet_blanks_have_one_length_and_the_key_shows_the_working():
                    .values())
     assert "grad -0.598866 \u00d7 0.209773 = -0.1256" in key      # z = its product
     assert "grad -0.125626 \u00d7 1.5 = -0.1884" in key            # w1
+    # a value read by several arrows: the sum of their products (x of x*x + x: 3 + 3 + 1)
+    x = Value(3.0, "x")
+    out = x * x + x
+    out.backward()
+    for exercise in ("grads", "both"):
+        key = " ".join(node_texts(draw_graph(out, exercise=exercise, answer_key=True).source)
+                       .values())
+        assert "grad 1 \u00d7 3 + 1 \u00d7 3 + 1 \u00d7 1 = 7" in key, key
+        sheet = draw_graph(out, exercise=exercise)
+        assert svg_shapes(sheet) == svg_shapes(draw_graph(out, exercise=exercise,
+                                                          answer_key=True))
 
 
 def test_the_compact_path_view_draws_only_the_paths_to_the_highlighted_value():

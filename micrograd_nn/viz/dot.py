@@ -325,6 +325,7 @@ def _cell(text: str, ink: str, *, bold: bool = False, italic: bool = False, attr
     return f'<TD{attrs}><FONT COLOR="{ink}">{body}</FONT></TD>'
 
 
+MAX_WORKING = 4        # a key writes the working of a grad that sums at most this many arrows
 BLANK_LENGTH = 10      # every blank of a worksheet: its length never hints at the answer
 
 
@@ -482,21 +483,24 @@ class _Look:
                      size=options.font_size)
 
     def _working(self, node: Node, final: float | None) -> str:
-        """The product that gives a value's grad, as a worksheet's key writes it: the gradient
-        above times the local derivative (``-0.598866 × 0.209773 = -0.1256``), for a value
-        with one arrow out; "" otherwise (several arrows: the sum is in the fork row)."""
-        out = [e for e in self.scene.edges if e.src == node.key and e.local is not None]
-        if len(out) != 1 or out[0].merged or final is None:
-            return ""
-        edge = out[0]
-        upstream = edge.upstream if edge.final_upstream is None else edge.final_upstream
-        if upstream is None:
+        """What gives a value's grad, as a worksheet's key writes it: the gradient above times
+        the local derivative (``-0.598866 × 0.209773 = -0.1256``), summed over the value's
+        arrows out when it has several (``1 × 3 + 1 × 3 + 1 × 1 = 7`` for x of x*x + x, at
+        most ``MAX_WORKING`` of them); "" when a fork row shows the sum, or for more arrows."""
+        out = [member for e in self.scene.edges if e.src == node.key and e.local is not None
+               for member in (e.merged or (e,))]
+        if not out or len(out) > MAX_WORKING or final is None or self.parts.get(node.key):
             return ""
         factor = self.options.digits + FACTOR_DIGITS
-        # on a page on two lines, so the box stays as narrow as its blank
-        equals = "\n= " if self.options.page else " = "
-        return (f"{fmt(upstream, factor)} \u00d7 {fmt(edge.local, factor)}{equals}"
-                f"{fmt(final, self.options.digits)}")
+        terms = []
+        for edge in out:
+            upstream = edge.upstream if edge.final_upstream is None else edge.final_upstream
+            if upstream is None:
+                return ""
+            terms.append(f"{fmt(upstream, factor)} \u00d7 {fmt(edge.local, factor)}")
+        # on a page a line each, so the box stays as narrow as its blank
+        plus, equals = ("\n+ ", "\n= ") if self.options.page else (" + ", " = ")
+        return f"{plus.join(terms)}{equals}{fmt(final, self.options.digits)}"
 
     def _fork_row(self, node: Node, dim: bool, span: str) -> str | None:
         parts = self.parts.get(node.key)
