@@ -442,6 +442,26 @@ def test_a_switch_that_is_not_true_or_false_is_refused_saying_what_is_accepted()
     assert "legend" not in draw_graph(loss, legend=False).source
 
 
+def test_a_slides_depths_read_the_arrows_once():
+    """Depth = the longest chain of arrows reaching a box; reading every arrow once per box
+    took seconds for a slide of a long chain (quadratic)."""
+    from types import SimpleNamespace
+    from micrograd_nn.viz.dot import _depths
+
+    class Counted(list):
+        reads = 0
+
+        def __iter__(self):
+            Counted.reads += 1
+            return super().__iter__()
+
+    keys = [f"v{k}" for k in range(300)]
+    ends = Counted([(a, b) for a, b in zip(keys, keys[1:])] + [("v0", "v299")])
+    depth = _depths(ends, SimpleNamespace(nodes=dict.fromkeys(keys)))
+    assert depth == {key: k for k, key in enumerate(keys)}
+    assert Counted.reads == 1
+
+
 def test_highlight_draws_exactly_the_paths_to_the_value_in_bold():
     loss = seed_neuron(fused=False)
     source = draw_graph(loss, highlight="w1").source

@@ -117,11 +117,12 @@ def _fold(graph, drawn: _Recorder, scene: Scene, page: bool) -> None:
 def _depths(ends: list, scene: Scene) -> dict:
     """key -> the length of the longest chain of arrows that reaches it (scene order is
     operands first)."""
-    depth = {key: 0 for key in scene.nodes}
+    into: dict = {}
+    for src, dst in ends:       # once: a slide of a long chain has thousands of arrows
+        into.setdefault(dst, []).append(src)
+    depth: dict = {}
     for key in scene.nodes:
-        for src, dst in ends:
-            if dst == key:
-                depth[key] = max(depth[key], depth[src] + 1)
+        depth[key] = max((depth.get(src, 0) + 1 for src in into.get(key, ())), default=0)
     return depth
 
 
