@@ -166,3 +166,21 @@ def test_a_worksheet_asked_for_across_reads_across(rankdir):
             assert op[2] <= result[0], (tail, head)
         else:
             assert result[2] <= op[0], (tail, head)
+
+
+@needs_renderer
+def test_a_layers_title_top_to_bottom_stands_at_its_boxs_left_clear_of_the_corner():
+    """Centred, a layer's title was crossed by the arrows into the layer's middle neurons;
+    at the left it must clear the rounded corner (6 pt)."""
+    from micrograd_nn.nn import MLP
+    from micrograd_nn.viz import draw_graph
+    model = MLP(2, [4, 4, 1], seed=1)
+    loss = (model([1.0, -0.5]) - 1.0) ** 2
+    loss.backward()
+    svg = pipe(draw_graph(loss, collapse=True, rankdir="TB"), "svg")
+    titles = [(e, t) for e in read(svg) if e.kind == "cluster" for t in e.texts]
+    assert [t.text for _, t in titles] == ["layer 1", "layer 2", "layer 3"]
+    for box, title in titles:
+        assert 6 <= title.box[0] - box.frame[0] < (box.frame[2] - box.frame[0]) / 4
+    crossed = " ".join(collisions(svg))
+    assert "'layer 1'" not in crossed and "'layer 2'" not in crossed

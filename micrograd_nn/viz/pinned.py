@@ -160,9 +160,12 @@ class Sheet:
         before adding the nodes they hold, so that those are drawn over them."""
         for k in range(self.drawn, len(self.boxes)):
             x0, y0, x1, y1, colour, title, size = self.boxes[k]
-            graph.node(f"box{k}", label=title, shape="box", style="rounded", color=colour,
-                       fontname=font, fontsize=f"{size:g}", fontcolor=colour, labelloc="t",
+            # a node's line ends with \l to stand at its left (labeljust is for clusters),
+            # clear of the rounded corner
+            left = self.title_side != "across-" and title
+            graph.node(f"box{k}", label=title + "\\l" if left else title, shape="box",
+                       style="rounded", color=colour, fontname=font, fontsize=f"{size:g}", fontcolor=colour, labelloc="t",
                        labeljust="c" if self.title_side == "across-" else "l",
-                       margin="0.05,0.03", width=f"{x1 - x0:.3f}", height=f"{y1 - y0:.3f}",
+                       margin="0.12,0.03" if left else "0.05,0.03", width=f"{x1 - x0:.3f}", height=f"{y1 - y0:.3f}",
                        fixedsize="true", pos=f"{(x0 + x1) / 2:.3f},{(y0 + y1) / 2:.3f}!")
         self.drawn = len(self.boxes)
