@@ -17,8 +17,24 @@ PICTURES = corpus()
 @needs_renderer
 @pytest.mark.parametrize("name", list(PICTURES))
 def test_no_picture_of_the_corpus_has_a_collision(name):
-    found = collisions(pipe(PICTURES[name], "svg"))
+    svg = pipe(PICTURES[name], "svg")
+    assert_drawn(svg)
+    found = collisions(svg)
     assert not found, f"{len(found)} collisions, e.g. " + "; ".join(found[:5])
+
+
+def assert_drawn(svg) -> None:
+    """The check read a picture: no collisions in an empty SVG (or one the reader cannot
+    parse) would prove nothing."""
+    elements = read(svg)
+    nodes = [e for e in elements if e.kind == "node"]
+    assert len(nodes) >= 3 and sum(e.kind == "edge" for e in elements) >= 2
+    assert sum(len(e.texts) for e in nodes) >= 2 * len(nodes)     # a name and a number
+
+
+def test_the_collision_test_refuses_an_empty_picture():
+    with pytest.raises(AssertionError):
+        assert_drawn(_svg(""))
 
 
 def _svg(body: str) -> str:
