@@ -12,6 +12,7 @@ from __future__ import annotations
 import argparse
 import math
 import os
+import re
 import sys
 import time
 from pathlib import Path
@@ -314,13 +315,18 @@ def _add_drawing_arguments(look, viz) -> None:
     look.add_argument("--paths-only", action="store_true",
                       help="with --highlight: draw those paths alone")
     look.add_argument("--exercise", choices=viz.EXERCISES,
-                      help="a worksheet: blanks for the gradients, the local derivatives, or both")
+                      help="a worksheet for a printed page (top to bottom, 11 pt text, no "
+                           "legend unless --legend): blanks for the gradients, the local "
+                           "derivatives, or both")
     look.add_argument("--answer-key", action="store_true",
                       help="with --exercise: the same layout with the blanks filled in")
     look.add_argument("--no-local-grads", action="store_true",
                       help="leave the local derivatives off the arrows")
     look.add_argument("--no-grads", action="store_true", help="leave the gradients out")
-    look.add_argument("--no-legend", action="store_true", help="leave the legend out")
+    legend = look.add_mutually_exclusive_group()
+    legend.add_argument("--legend", action="store_true",
+                        help="draw the legend on a slide or a worksheet too (they have none)")
+    legend.add_argument("--no-legend", action="store_true", help="leave the legend out")
     look.add_argument("--expand-linear", action="store_true",
                       help="draw each fused linear node as its products and one sum")
     look.add_argument("--collapse", action="store_true",
@@ -563,6 +569,29 @@ def _too_large_message(error) -> str:
             f"--max-edges to draw every value anyway")
 
 
+# draw_graph's refusals name its parameters; the graph command says them as its options
+_GRAPH_WORDS = (
+    ("edge_labels='local' or 'both', with show_local_grads=True",
+     "--edge-labels local or both, without --no-local-grads"),
+    ("use show_grads=True", "drop --no-grads"),
+    ("show_local_grads=False", "--no-local-grads"),
+    ("show_grads=False", "--no-grads"),
+    ("paths_only=True", "--paths-only"),
+    ("answer_key=True", "--answer-key"),
+    ("highlight= ", "--highlight "),
+    ("exercise= ", "--exercise "),
+)
+
+
+def _in_graph_options(message: str) -> str:
+    """A draw_graph error in the options of the graph command: ``edge_labels='flow'`` is
+    ``--edge-labels flow``, ``show_grads=False`` is ``--no-grads``, and so on."""
+    for words, option in _GRAPH_WORDS:
+        message = message.replace(words, option)
+    return re.sub(r"\b(edge_labels|exercise|preset|rankdir)='(\w*)'",
+                  lambda m: f"--{m[1].replace('_', '-')} {m[2]}", message)
+
+
 def run_graph(args: argparse.Namespace) -> list:
     """Carry out the ``graph`` command; returns the paths written (diagram, trace, explore).
 
@@ -584,10 +613,12 @@ def run_graph(args: argparse.Namespace) -> list:
                            max_nodes=args.max_nodes, max_edges=args.max_edges,
                            collapse=args.collapse, expand_linear=args.expand_linear,
                            exercise=args.exercise, answer_key=args.answer_key,
-                           preset=args.preset, legend=False if args.no_legend else None,
-                           paths_only=args.paths_only)
+                           preset=args.preset, paths_only=args.paths_only,
+                           legend=True if args.legend else False if args.no_legend else None)
     except DiagramTooLarge as error:
         raise ValueError(_too_large_message(error)) from None
+    except ValueError as error:
+        raise ValueError(_in_graph_options(str(error))) from None
     if args.explain:
         print(explain(root, _find(root, args.explain, "--explain")))
     written = [render(graph, path, format=format, timeout=args.timeout)]

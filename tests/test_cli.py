@@ -142,6 +142,40 @@ def test_graph_too_large_names_the_options_of_the_command(tmp_path, capsys):
     assert "collapse=True" not in err and list(tmp_path.iterdir()) == []
 
 
+@pytest.mark.parametrize("args, said", [
+    (["--exercise", "local", "--edge-labels", "flow"],
+     "--exercise local blanks the local derivatives on the arrows, which --edge-labels flow "
+     "does not show: use --edge-labels local or both, without --no-local-grads"),
+    (["--exercise", "local", "--no-local-grads"],
+     "which --no-local-grads leaves out: use --edge-labels local or both, without "
+     "--no-local-grads"),
+    (["--exercise", "grads", "--no-grads"],
+     "--exercise grads blanks the grads in the boxes, which --no-grads leaves out: "
+     "drop --no-grads"),
+    (["--exercise", "both", "--no-grads", "--no-local-grads"],
+     "which --no-grads and --no-local-grads leave out"),
+    (["--paths-only"], "--paths-only draws the paths from the output to a value: pass "
+                       "--highlight too"),
+])
+def test_graph_says_the_drawings_refusals_in_its_own_options(args, said, tmp_path, capsys):
+    assert main(["graph", *args, "--out", str(tmp_path / "g.svg")]) == 2
+    err = capsys.readouterr().err
+    assert said in err
+    assert "=" not in err          # no parameter of draw_graph's (show_grads=False, ...)
+    assert list(tmp_path.iterdir()) == []
+
+
+def test_graph_legend_on_a_worksheet_only_when_asked(tmp_path, capsys):
+    sheet, with_legend = tmp_path / "sheet.svg", tmp_path / "legend.svg"
+    assert main(["graph", "--exercise", "both", "--out", str(sheet)]) == 0
+    assert main(["graph", "--exercise", "both", "--legend", "--out", str(with_legend)]) == 0
+    assert "<title>legend</title>" not in sheet.read_text()
+    assert "<title>legend</title>" in with_legend.read_text()
+    capsys.readouterr()
+    assert main(["graph", "--legend", "--no-legend", "--out", str(tmp_path / "g.svg")]) == 2
+    assert "not allowed with argument --legend" in capsys.readouterr().err
+
+
 def test_help_exits_0(capsys):
     assert main(["--help"]) == 0
     assert "demo" in capsys.readouterr().out
